@@ -1,0 +1,1 @@
+//! The bridge to Lean 3.

@@ -1,0 +1,1 @@
+//! The prover's library half: everything the `prover` binary glues together.

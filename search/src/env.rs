@@ -1,0 +1,94 @@
+//! The environment the search runs tactics in.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+/// One theorem to prove, in the form Lean needs to start a proof of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofTask {
+    /// The theorem's name (`mathd_algebra_478`).
+    pub name: String,
+    /// The statement as written in a file after the name: binders and type,
+    /// e.g. `(a b : ℕ) (h₀ : a < b) : b ≠ 0`.
+    pub statement: String,
+    /// `open …` / `open_locale …` / `universe …` lines that the statement and its proof
+    /// are elaborated under (the imports are fixed when the environment starts).
+    pub context: Vec<String>,
+}
+
+/// A proof state the environment holds: an opaque handle plus the goals as Lean prints them.
+#[derive(Clone, Debug)]
+pub struct EnvState<H> {
+    pub handle: H,
+    /// Goals pretty-printed as Lean shows them (`a b : ℕ,\nh₀ : a < b\n⊢ b ≠ 0`), goals
+    /// separated by a blank line. Empty when no goals are left.
+    pub goals: String,
+    /// Number of goals; 0 means the proof is complete.
+    pub num_goals: usize,
+}
+
+/// What running one tactic did.
+#[derive(Clone, Debug)]
+pub enum TacticOutcome<H> {
+    /// The tactic succeeded; the new state (with `num_goals == 0` when it closed the proof).
+    Success(EnvState<H>),
+    /// The tactic failed in Lean (error message), was refused before reaching Lean, or
+    /// ran past its per-tactic limit. An ordinary failed edge of the search.
+    Failed { message: String },
+}
+
+/// The result of checking a complete proof as Lean compiles a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub ok: bool,
+    /// Lean's errors (and our reasons for refusing, e.g. a forbidden axiom).
+    pub errors: Vec<String>,
+    /// Axioms the proof depends on (`propext`, `quot.sound`, `classical.choice`, …).
+    pub axioms: Vec<String>,
+}
+
+/// Failures of the environment itself (not of a tactic).
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    /// The state handle no longer exists (the process holding it crashed or was restarted).
+    /// The search can recover by starting again and replaying the tactics along the path.
+    #[error("proof state lost: {0}")]
+    StateLost(String),
+    /// The statement did not elaborate.
+    #[error("statement does not elaborate: {0}")]
+    Statement(String),
+    /// Anything else (Lean missing, protocol error, …).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Runs tactics on proof states. Implemented over the Lean bridge in the `prover` crate,
+/// and by in-memory environments in tests.
+pub trait ProofEnv: Send + Sync + 'static {
+    /// Opaque handle to a state held by the environment.
+    type Handle: Clone + Send + Sync + std::fmt::Debug + 'static;
+
+    /// Elaborates the statement and returns the initial state.
+    fn start(
+        &self,
+        task: &ProofTask,
+    ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send;
+
+    /// Runs one tactic on a state.
+    fn run_tactic(
+        &self,
+        state: &Self::Handle,
+        tactic: &str,
+    ) -> impl Future<Output = Result<TacticOutcome<Self::Handle>, EnvError>> + Send;
+
+    /// Frees states the search no longer needs (best effort).
+    fn release(&self, states: Vec<Self::Handle>) -> impl Future<Output = ()> + Send;
+
+    /// Checks a complete proof (`begin … end` or `by …`) of the task as Lean compiles a file.
+    fn verify(
+        &self,
+        task: &ProofTask,
+        proof: &str,
+    ) -> impl Future<Output = Result<Verification, EnvError>> + Send;
+}
