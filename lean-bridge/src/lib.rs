@@ -1,1 +1,23 @@
 //! The bridge to Lean 3.
+//!
+//! Lean 3 runs as subprocesses executing our REPL (`lean/prover_repl.lean`, compiled once per
+//! Lean binary), spoken to in JSON lines. [`LeanWorker`] owns one process (timeouts, crash
+//! recovery, restarts); [`LeanPool`] spreads proofs over several workers. Text that could make
+//! Lean run IO or change its environment is refused before it is sent ([`screen`]).
+
+pub mod error;
+pub mod locate;
+pub mod pool;
+pub mod repl;
+pub mod screen;
+pub mod statement;
+pub mod testing;
+pub mod worker;
+
+pub use error::LeanError;
+pub use locate::{LeanInstall, LeanProject};
+pub use pool::{
+    LeanPool, PoolConfig, ProofStart, StateRef, TacticResult, Timing, Verification, WorkerHealth,
+};
+pub use statement::split_statement;
+pub use worker::{LeanWorker, WorkerSpec};

@@ -1,0 +1,680 @@
+//! A pool of Lean workers sharing one configuration (Lean binary, project, imports).
+//!
+//! A proof lives in the worker that started it (Lean's tactic states cannot move between
+//! processes), so `start` picks the least loaded worker and every later request for that
+//! proof's states goes back to it. Checks that need no state (`verify`, `check_statement`) go
+//! to whichever worker has the fewest requests in flight.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::repl::CompiledRepl;
+use crate::screen::{screen, screen_context_line};
+use crate::statement::split_statement;
+use crate::worker::{LeanWorker, Reply, WorkerSpec};
+use crate::{LeanError, LeanInstall, LeanProject};
+
+/// Everything a pool needs to start its workers.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// `--lean`: the Lean binary or its install directory. Otherwise LEAN_HOME, PATH, elan.
+    pub lean: Option<PathBuf>,
+    /// A directory (or file) inside the leanpkg project to run in; `None` for core Lean only.
+    pub project: Option<PathBuf>,
+    /// Modules every worker imports (`tactic`, `data.real.basic`, …).
+    pub imports: Vec<String>,
+    /// Number of Lean processes.
+    pub workers: usize,
+    /// Lean's `-M` limit per worker, in megabytes.
+    pub memory_mb: Option<u64>,
+    /// How long loading the imports may take.
+    pub start_timeout: Duration,
+    /// Wall-clock limit of a tactic (the backstop behind the heartbeat limit).
+    pub tactic_timeout: Duration,
+    /// Deterministic per-tactic limit, in thousands of heartbeats (Lean's `try_for`); 0: none.
+    pub tactic_heartbeats: u64,
+    /// Wall-clock limit of starting a proof, checking a statement, or verifying a proof.
+    pub verify_timeout: Duration,
+    /// Deterministic limit for elaborating a whole proof in `verify`; 0: none.
+    pub verify_heartbeats: u64,
+    /// Measure Lean's own time per request (for benchmarks).
+    pub timed: bool,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            lean: None,
+            project: None,
+            imports: Vec::new(),
+            workers: 1,
+            memory_mb: Some(8192),
+            start_timeout: Duration::from_secs(300),
+            tactic_timeout: Duration::from_secs(20),
+            tactic_heartbeats: 50_000,
+            verify_timeout: Duration::from_secs(120),
+            verify_heartbeats: 0,
+            timed: false,
+        }
+    }
+}
+
+/// A proof state held by one worker.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StateRef {
+    pub worker: usize,
+    pub incarnation: u64,
+    pub proof: u64,
+    pub state: u64,
+}
+
+/// A started proof: its first state and goals.
+#[derive(Clone, Debug)]
+pub struct ProofStart {
+    pub state: StateRef,
+    /// One pretty-printed goal per entry, as Lean shows it.
+    pub goals: Vec<String>,
+}
+
+/// What running a tactic did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TacticResult {
+    /// The tactic ran; `goals` is empty when the proof is complete.
+    Success { state: StateRef, goals: Vec<String> },
+    /// Lean's error, a refusal, or the heartbeat limit.
+    Failed {
+        message: String,
+        pos: Option<(u32, u32)>,
+    },
+}
+
+impl TacticResult {
+    pub fn is_complete(&self) -> bool {
+        matches!(self, TacticResult::Success { goals, .. } if goals.is_empty())
+    }
+}
+
+/// The verdict on a complete proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub errors: Vec<String>,
+    pub axioms: Vec<String>,
+}
+
+/// Timing of one request, for benchmarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    pub round_trip: Duration,
+    /// What Lean reported for its own work (only with `PoolConfig::timed`).
+    pub lean: Option<Duration>,
+}
+
+/// A worker's health, from [`LeanPool::health`].
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerHealth {
+    pub worker: usize,
+    pub alive: bool,
+    pub rss_kib: Option<u64>,
+    pub states: Option<u64>,
+    pub proofs: Option<u64>,
+    pub requests: u64,
+    pub starts: u64,
+    pub timeouts: u64,
+    pub crashes: u64,
+    pub error: Option<String>,
+}
+
+/// N Lean workers with one configuration.
+pub struct LeanPool {
+    workers: Vec<LeanWorker>,
+    /// Live proofs per worker, for choosing where to start the next.
+    live_proofs: Vec<AtomicUsize>,
+    config: PoolConfig,
+    install: LeanInstall,
+    project: Option<LeanProject>,
+    closed: AtomicBool,
+}
+
+impl LeanPool {
+    /// Finds Lean and the project, compiles the REPL if needed, and starts every worker
+    /// (loading the imports), so that a missing Lean or a bad import is reported here.
+    pub async fn new(config: PoolConfig) -> Result<Self, LeanError> {
+        let pool = Self::prepare(config).await?;
+        let mut starts = tokio::task::JoinSet::new();
+        for w in &pool.workers {
+            let w = w.clone();
+            let timeout = pool.config.start_timeout;
+            starts.spawn(async move {
+                let mut body = Map::new();
+                body.insert("cmd".into(), "stats".into());
+                w.request(body, timeout, None).await
+            });
+        }
+        while let Some(r) = starts.join_next().await {
+            if let Err(e) = r.map_err(|e| LeanError::Startup {
+                message: e.to_string(),
+            })? {
+                pool.shutdown().await;
+                return Err(e);
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Like [`Self::new`] but starts the processes lazily, on their first request.
+    pub async fn prepare(config: PoolConfig) -> Result<Self, LeanError> {
+        let lean_opt = config.lean.clone();
+        let project_opt = config.project.clone();
+        let (install, project, repl) = tokio::task::spawn_blocking(move || {
+            let install = LeanInstall::find(lean_opt.as_deref())?;
+            let project = match project_opt {
+                Some(p) => {
+                    let root = LeanProject::discover(&p).ok_or_else(|| LeanError::Project {
+                        path: p.clone(),
+                        message: "no leanpkg.toml in this directory or above it".into(),
+                    })?;
+                    Some(LeanProject::load(&install, &root)?)
+                }
+                None => None,
+            };
+            let repl = CompiledRepl::ensure(&install)?;
+            Ok::<_, LeanError>((install, project, repl))
+        })
+        .await
+        .map_err(|e| LeanError::Startup {
+            message: e.to_string(),
+        })??;
+        let launch_file = repl.launch_file(&config.imports)?;
+        let (mut search_path, cwd) = match &project {
+            Some(p) => (p.search_path.clone(), p.root.clone()),
+            None => (
+                crate::locate::core_search_path(&install)?,
+                std::env::temp_dir(),
+            ),
+        };
+        search_path.push(repl.dir.clone());
+        let spec = WorkerSpec {
+            lean: install.lean.clone(),
+            search_path,
+            launch_file,
+            cwd,
+            memory_mb: config.memory_mb,
+            start_timeout: config.start_timeout,
+            timed: config.timed,
+        };
+        let n = config.workers.max(1);
+        let workers = (0..n).map(|_| LeanWorker::spawn(spec.clone())).collect();
+        Ok(LeanPool {
+            workers,
+            live_proofs: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            config,
+            install,
+            project,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    pub fn install(&self) -> &LeanInstall {
+        &self.install
+    }
+
+    pub fn project(&self) -> Option<&LeanProject> {
+        self.project.as_ref()
+    }
+
+    pub fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    fn check_open(&self) -> Result<(), LeanError> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(LeanError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn least_busy(&self) -> usize {
+        (0..self.workers.len())
+            .min_by_key(|&i| {
+                (
+                    self.workers[i].stats.in_flight.load(Ordering::SeqCst),
+                    self.live_proofs[i].load(Ordering::SeqCst),
+                )
+            })
+            .unwrap_or(0)
+    }
+
+    fn least_loaded(&self) -> usize {
+        (0..self.workers.len())
+            .min_by_key(|&i| {
+                (
+                    self.live_proofs[i].load(Ordering::SeqCst),
+                    self.workers[i].stats.in_flight.load(Ordering::SeqCst),
+                )
+            })
+            .unwrap_or(0)
+    }
+
+    /// Elaborates `statement` (`(a b : ℕ) (h₀ : a < b) : b ≠ 0`) under the `context` lines
+    /// (`open …`, `open_locale …`) and returns the initial proof state.
+    pub async fn start(
+        &self,
+        context: &[String],
+        statement: &str,
+    ) -> Result<ProofStart, LeanError> {
+        self.check_open()?;
+        let (binders, goal, body) = statement_request("start", context, statement)?;
+        let w = self.least_loaded();
+        let reply = self.workers[w]
+            .request(body, self.config.verify_timeout, None)
+            .await?;
+        let b = &reply.body;
+        if !ok(b) {
+            return Err(elaboration_error(b, statement, &binders, &goal));
+        }
+        let proof = get_u64(b, "proof")?;
+        let state = get_u64(b, "state")?;
+        self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
+        Ok(ProofStart {
+            state: StateRef {
+                worker: w,
+                incarnation: reply.incarnation,
+                proof,
+                state,
+            },
+            goals: get_goals(b)?,
+        })
+    }
+
+    /// Runs one tactic on a state. Refused text and Lean's errors are `Ok(Failed)`; a lost
+    /// state or a wall-clock timeout (which restarts the worker) are errors.
+    pub async fn run(&self, state: &StateRef, tactic: &str) -> Result<TacticResult, LeanError> {
+        self.run_timed(state, tactic).await.map(|(r, _)| r)
+    }
+
+    /// [`Self::run`], also returning how long it took.
+    pub async fn run_timed(
+        &self,
+        state: &StateRef,
+        tactic: &str,
+    ) -> Result<(TacticResult, Timing), LeanError> {
+        self.check_open()?;
+        if let Err(r) = screen(tactic) {
+            return Ok((
+                TacticResult::Failed {
+                    message: r.to_string(),
+                    pos: None,
+                },
+                Timing::default(),
+            ));
+        }
+        let worker = self
+            .workers
+            .get(state.worker)
+            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
+        let body = object(json!({
+            "cmd": "run",
+            "state": state.state,
+            "tactic": tactic,
+            "heartbeats": self.config.tactic_heartbeats,
+        }));
+        let reply = worker
+            .request(body, self.config.tactic_timeout, Some(state.incarnation))
+            .await
+            .inspect_err(|e| {
+                if e.is_worker_loss() {
+                    self.live_proofs[state.worker].store(0, Ordering::SeqCst);
+                }
+            })?;
+        let timing = timing_of(&reply);
+        let b = &reply.body;
+        if !ok(b) {
+            let message = get_str(b, "error");
+            if message.starts_with("unknown state") {
+                return Err(LeanError::StateLost(message));
+            }
+            return Ok((
+                TacticResult::Failed {
+                    message,
+                    pos: get_pos(b),
+                },
+                timing,
+            ));
+        }
+        Ok((
+            TacticResult::Success {
+                state: StateRef {
+                    state: get_u64(b, "state")?,
+                    ..state.clone()
+                },
+                goals: get_goals(b)?,
+            },
+            timing,
+        ))
+    }
+
+    /// Frees states (best effort: states of a restarted worker are gone already).
+    pub async fn drop_states(&self, states: &[StateRef]) {
+        for (w, worker) in self.workers.iter().enumerate() {
+            let ids: Vec<u64> = states
+                .iter()
+                .filter(|s| s.worker == w && s.incarnation == worker.incarnation())
+                .map(|s| s.state)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let body = object(json!({"cmd": "drop", "states": ids}));
+            let inc = worker.incarnation();
+            let _ = worker
+                .request(body, self.config.verify_timeout, Some(inc))
+                .await;
+        }
+    }
+
+    /// Frees a whole proof: every state it made.
+    pub async fn drop_proof(&self, state: &StateRef) {
+        let Some(worker) = self.workers.get(state.worker) else {
+            return;
+        };
+        if state.incarnation != worker.incarnation() {
+            return;
+        }
+        let body = object(json!({"cmd": "drop", "proofs": [state.proof]}));
+        if worker
+            .request(body, self.config.verify_timeout, Some(state.incarnation))
+            .await
+            .is_ok()
+        {
+            let live = &self.live_proofs[state.worker];
+            let _ = live.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        }
+    }
+
+    /// Checks a complete proof (`begin … end`, `by …`, or a term) of `statement` as Lean
+    /// compiles a theorem: elaborated with the binders in scope, checked by the kernel, and
+    /// using no `sorry` and no axioms beyond `propext`, `quot.sound`, `classical.choice`.
+    pub async fn verify(
+        &self,
+        context: &[String],
+        statement: &str,
+        proof: &str,
+    ) -> Result<Verification, LeanError> {
+        self.check_open()?;
+        if let Err(r) = screen(proof) {
+            return Ok(Verification {
+                ok: false,
+                errors: vec![r.to_string()],
+                axioms: Vec::new(),
+            });
+        }
+        let (binders, goal, mut body) = statement_request("verify", context, statement)?;
+        body.insert("proof".into(), proof.into());
+        body.insert("heartbeats".into(), self.config.verify_heartbeats.into());
+        let w = self.least_busy();
+        let reply = self.workers[w]
+            .request(body, self.config.verify_timeout, None)
+            .await?;
+        let b = &reply.body;
+        if !ok(b) {
+            let message = get_str(b, "error");
+            if message.starts_with("statement: ") {
+                return Err(elaboration_error(b, statement, &binders, &goal));
+            }
+            let pos = get_pos(b)
+                .map(|(l, c)| format!(" (proof line {l}, column {c})"))
+                .unwrap_or_default();
+            return Ok(Verification {
+                ok: false,
+                errors: vec![format!("{message}{pos}")],
+                axioms: Vec::new(),
+            });
+        }
+        Ok(Verification {
+            ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
+            errors: get_strs(b, "errors"),
+            axioms: get_strs(b, "axioms"),
+        })
+    }
+
+    /// Elaborates a statement alone. Returns it as Lean prints it, or the error.
+    pub async fn check_statement(
+        &self,
+        context: &[String],
+        statement: &str,
+    ) -> Result<String, LeanError> {
+        self.check_open()?;
+        let (binders, goal, body) = statement_request("check", context, statement)?;
+        let w = self.least_busy();
+        let reply = self.workers[w]
+            .request(body, self.config.verify_timeout, None)
+            .await?;
+        let b = &reply.body;
+        if !ok(b) {
+            return Err(elaboration_error(b, statement, &binders, &goal));
+        }
+        Ok(get_str(b, "statement"))
+    }
+
+    /// Asks every worker how it is. A worker that does not answer within `timeout` is
+    /// restarted (its states are lost).
+    pub async fn health(&self, timeout: Duration) -> Vec<WorkerHealth> {
+        let mut out = Vec::new();
+        for (i, w) in self.workers.iter().enumerate() {
+            let body = object(json!({"cmd": "stats"}));
+            let r = w.request(body, timeout, None).await;
+            let s = &w.stats;
+            let (states, proofs, error) = match &r {
+                Ok(reply) => (
+                    reply.body.get("states").and_then(Value::as_u64),
+                    reply.body.get("proofs").and_then(Value::as_u64),
+                    None,
+                ),
+                Err(e) => (None, None, Some(e.to_string())),
+            };
+            out.push(WorkerHealth {
+                worker: i,
+                alive: r.is_ok(),
+                rss_kib: w.rss_kib(),
+                states,
+                proofs,
+                requests: s.requests.load(Ordering::Relaxed),
+                starts: s.starts.load(Ordering::Relaxed),
+                timeouts: s.timeouts.load(Ordering::Relaxed),
+                crashes: s.crashes.load(Ordering::Relaxed),
+                error,
+            });
+        }
+        out
+    }
+
+    /// pids of the running Lean processes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.workers
+            .iter()
+            .map(|w| w.stats.pid.load(Ordering::SeqCst) as u32)
+            .filter(|&p| p != 0)
+            .collect()
+    }
+
+    /// Ends every worker's process and waits for them to exit.
+    pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for w in &self.workers {
+            w.shutdown().await;
+        }
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Screens and splits a statement, and builds the request body.
+fn statement_request(
+    cmd: &str,
+    context: &[String],
+    statement: &str,
+) -> Result<(String, String, Map<String, Value>), LeanError> {
+    for line in context {
+        screen_context_line(line).map_err(|r| LeanError::Refused(r.to_string()))?;
+    }
+    screen(statement).map_err(|r| LeanError::Refused(r.to_string()))?;
+    let (binders, goal) = split_statement(statement).ok_or_else(|| LeanError::Elaboration {
+        message: "the statement has no `:` separating binders from the goal".into(),
+        pos: None,
+    })?;
+    let body = object(json!({
+        "cmd": cmd,
+        "context": context,
+        "binders": binders,
+        "goal": goal,
+    }));
+    Ok((binders, goal, body))
+}
+
+fn ok(b: &Map<String, Value>) -> bool {
+    b.get("ok").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn get_str(b: &Map<String, Value>, k: &str) -> String {
+    b.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn get_strs(b: &Map<String, Value>, k: &str) -> Vec<String> {
+    b.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn get_u64(b: &Map<String, Value>, k: &str) -> Result<u64, LeanError> {
+    b.get(k)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| LeanError::Protocol(format!("response without `{k}`: {b:?}")))
+}
+
+fn get_goals(b: &Map<String, Value>) -> Result<Vec<String>, LeanError> {
+    match b.get("goals") {
+        Some(Value::Array(a)) => Ok(a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()),
+        _ => Err(LeanError::Protocol(format!(
+            "response without goals: {b:?}"
+        ))),
+    }
+}
+
+fn get_pos(b: &Map<String, Value>) -> Option<(u32, u32)> {
+    let a = b.get("pos")?.as_array()?;
+    Some((a.first()?.as_u64()? as u32, a.get(1)?.as_u64()? as u32))
+}
+
+fn timing_of(r: &Reply) -> Timing {
+    Timing {
+        round_trip: r.round_trip,
+        lean: r.lean_time,
+    }
+}
+
+/// An elaboration error with its position mapped from the text the REPL elaborated
+/// (`∀ BINDERS,\nGOAL`) back to the statement as written.
+fn elaboration_error(
+    b: &Map<String, Value>,
+    statement: &str,
+    binders: &str,
+    goal: &str,
+) -> LeanError {
+    let message = get_str(b, "error");
+    let message = message
+        .strip_prefix("statement: ")
+        .unwrap_or(&message)
+        .to_string();
+    let pos = get_pos(b).and_then(|p| map_statement_pos(p, statement, binders, goal));
+    LeanError::Elaboration { message, pos }
+}
+
+/// Maps a (line, column) of the elaborated text back to (line, column) in `statement`.
+/// Lean's lines are 1-based and its columns count characters from 0.
+pub(crate) fn map_statement_pos(
+    (line, col): (u32, u32),
+    statement: &str,
+    binders: &str,
+    goal: &str,
+) -> Option<(u32, u32)> {
+    let prefix = if binders.trim().is_empty() {
+        ""
+    } else {
+        "∀ "
+    };
+    let elaborated = if prefix.is_empty() {
+        goal.to_string()
+    } else {
+        format!("{prefix}{binders},\n{goal}")
+    };
+    // Character offset in the elaborated text.
+    let mut offset = 0usize;
+    for (i, l) in elaborated.split('\n').enumerate() {
+        if i + 1 == line as usize {
+            offset += col as usize;
+            break;
+        }
+        offset += l.chars().count() + 1;
+    }
+    let binders_len = binders.chars().count();
+    let prefix_len = prefix.chars().count();
+    let (part, within) = if prefix.is_empty() {
+        (goal, offset)
+    } else if offset < prefix_len + binders_len {
+        (binders, offset.saturating_sub(prefix_len))
+    } else {
+        (goal, offset.saturating_sub(prefix_len + binders_len + 2))
+    };
+    let start = statement.find(part)?;
+    let before: String = statement[..start].to_string();
+    let target: String = before.chars().chain(part.chars().take(within)).collect();
+    let line = target.matches('\n').count() as u32 + 1;
+    let col = target.rsplit('\n').next().unwrap_or("").chars().count() as u32;
+    Some((line, col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_map_back_to_the_statement() {
+        let st = "(a b : ℕ) (h₀ : a < c) :\n  b ≠ 0";
+        let (b, g) = split_statement(st).unwrap();
+        // Lean reports `c` at column 22 of "∀ (a b : ℕ) (h₀ : a < c),": 2 + 20.
+        assert_eq!(map_statement_pos((1, 22), st, &b, &g), Some((1, 20)));
+        // Something in the goal, line 2 of the elaborated text.
+        assert_eq!(map_statement_pos((2, 4), st, &b, &g), Some((2, 6)));
+        let st = ": foo = 1";
+        let (b, g) = split_statement(st).unwrap();
+        assert_eq!(map_statement_pos((1, 0), st, &b, &g), Some((1, 2)));
+    }
+}

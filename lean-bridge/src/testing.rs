@@ -1,0 +1,48 @@
+//! Helpers for tests that need a real Lean: find it or say loudly that the test is skipped.
+//!
+//! Every real-Lean test calls [`lean_for_test`] first. When `PROVER_TEST_REPORT` names a file,
+//! one line per test is appended to it (`ran NAME` or `skipped NAME: why`), which `.ci/run`
+//! counts to print how many real-Lean tests ran.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::LeanInstall;
+
+fn record(line: &str) {
+    if let Some(path) = std::env::var_os("PROVER_TEST_REPORT")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Lean 3 for a real-Lean test, or `None` after printing and recording that `test` was skipped.
+pub fn lean_for_test(test: &str) -> Option<LeanInstall> {
+    match LeanInstall::find(None) {
+        Ok(install) => {
+            record(&format!("ran {test}"));
+            Some(install)
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: needs Lean 3 ({e})");
+            record(&format!("skipped {test}: no Lean 3"));
+            None
+        }
+    }
+}
+
+/// A compiled mathlib project for tests that need mathlib (`PROVER_MATHLIB_PROJECT`, a leanpkg
+/// project whose mathlib has `tactic` compiled), or `None` after recording the skip.
+pub fn mathlib_project_for_test(test: &str) -> Option<(LeanInstall, PathBuf)> {
+    let Some(dir) = std::env::var_os("PROVER_MATHLIB_PROJECT").map(PathBuf::from) else {
+        eprintln!("SKIPPED {test}: needs a mathlib project (set PROVER_MATHLIB_PROJECT)");
+        record(&format!("skipped {test}: no mathlib project"));
+        return None;
+    };
+    let install = lean_for_test(test)?;
+    Some((install, dir))
+}

@@ -1,0 +1,570 @@
+//! One Lean process running the REPL, driven by a tokio task.
+//!
+//! The task owns the process and serves requests one at a time. Every request has a
+//! wall-clock limit: past it the process is killed (by pid: only our own child) and a fresh
+//! one is started on the next request. A process that dies is noticed on the next read and
+//! reported with the end of its stderr. Each process start bumps the worker's *incarnation*;
+//! proof states carry the incarnation that made them, so states of a dead process are reported
+//! as lost instead of being confused with the new process's states.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::LeanError;
+use crate::repl::{RESPONSE_MARKER, join_path};
+
+/// How to start a worker's Lean process.
+#[derive(Clone, Debug)]
+pub struct WorkerSpec {
+    pub lean: PathBuf,
+    /// `LEAN_PATH`: the project's search path plus the compiled REPL's directory.
+    pub search_path: Vec<PathBuf>,
+    /// The launch file (`import …` + `main`).
+    pub launch_file: PathBuf,
+    /// Working directory of the process (the project root).
+    pub cwd: PathBuf,
+    /// Lean's `-M` memory limit in megabytes.
+    pub memory_mb: Option<u64>,
+    /// How long the imports may take to load.
+    pub start_timeout: Duration,
+    /// Ask the REPL to time each request (Lean's `timetac`, printed on stderr), so that the
+    /// bridge's own overhead can be measured.
+    pub timed: bool,
+}
+
+/// A response from the REPL.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// The JSON object the REPL answered (`ok`, and the command's fields).
+    pub body: Map<String, Value>,
+    /// The incarnation of the process that answered.
+    pub incarnation: u64,
+    /// Wall time from sending the request to reading the answer.
+    pub round_trip: Duration,
+    /// Time Lean itself reported for the request, when the worker is `timed`.
+    pub lean_time: Option<Duration>,
+    /// Other lines Lean printed on stdout while handling the request (command messages).
+    pub messages: Vec<String>,
+}
+
+/// Counters shared between the worker handle and its task.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    pub requests: AtomicU64,
+    pub starts: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub crashes: AtomicU64,
+    /// Requests queued or running.
+    pub in_flight: AtomicUsize,
+    /// pid of the current process, 0 when none.
+    pub pid: AtomicU64,
+}
+
+struct Job {
+    body: Map<String, Value>,
+    timeout: Duration,
+    /// The request refers to states of this incarnation.
+    incarnation: Option<u64>,
+    reply: oneshot::Sender<Result<Reply, LeanError>>,
+}
+
+enum Msg {
+    Job(Job),
+    /// Kill the current process (it is restarted on the next request).
+    Restart(oneshot::Sender<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to one worker. Cheap to clone; the process ends when every handle is dropped or
+/// on [`LeanWorker::shutdown`].
+#[derive(Clone)]
+pub struct LeanWorker {
+    tx: mpsc::UnboundedSender<Msg>,
+    incarnation: Arc<AtomicU64>,
+    pub stats: Arc<WorkerStats>,
+}
+
+impl LeanWorker {
+    /// Spawns the worker's task. The process starts on the first request (or [`Self::start`]).
+    pub fn spawn(spec: WorkerSpec) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let incarnation = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(WorkerStats::default());
+        let task = WorkerTask {
+            spec,
+            rx,
+            incarnation: incarnation.clone(),
+            stats: stats.clone(),
+            proc: None,
+            next_id: 1,
+        };
+        tokio::spawn(task.run());
+        LeanWorker {
+            tx,
+            incarnation,
+            stats,
+        }
+    }
+
+    /// Starts the process now (instead of on the first request) and waits until it is ready.
+    pub async fn start(&self) -> Result<(), LeanError> {
+        let mut body = Map::new();
+        body.insert("cmd".into(), "stats".into());
+        self.request(body, Duration::from_secs(60), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// The incarnation of the current (or next) process.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation.load(Ordering::SeqCst)
+    }
+
+    /// Sends one request and waits for its reply (at most `timeout` once it is sent).
+    pub async fn request(
+        &self,
+        body: Map<String, Value>,
+        timeout: Duration,
+        incarnation: Option<u64>,
+    ) -> Result<Reply, LeanError> {
+        let (reply, rx) = oneshot::channel();
+        self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
+        let sent = self.tx.send(Msg::Job(Job {
+            body,
+            timeout,
+            incarnation,
+            reply,
+        }));
+        let result = match sent {
+            Ok(()) => rx.await.unwrap_or(Err(LeanError::Closed)),
+            Err(_) => Err(LeanError::Closed),
+        };
+        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    /// Kills the current process; the next request starts a fresh one.
+    pub async fn restart(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Restart(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Ends the process and the task; waits until the process is gone.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Resident memory of the current process in KiB (Linux), if it runs.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = self.stats.pid.load(Ordering::SeqCst);
+        if pid == 0 {
+            return None;
+        }
+        rss_kib(pid as u32)
+    }
+}
+
+/// Resident memory of a process in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The end of a process's stderr, kept for error messages; and Lean's timing lines.
+#[derive(Default)]
+struct StderrLog {
+    tail: VecDeque<String>,
+    /// request id → time Lean reported.
+    timings: Vec<(u64, Duration)>,
+}
+
+const STDERR_TAIL_LINES: usize = 40;
+const TIMING_TAG: &str = "PROVER_TIME ";
+
+struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<StderrLog>>,
+    stderr_done: Arc<tokio::sync::Notify>,
+    incarnation: u64,
+}
+
+struct WorkerTask {
+    spec: WorkerSpec,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    incarnation: Arc<AtomicU64>,
+    stats: Arc<WorkerStats>,
+    proc: Option<Process>,
+    next_id: u64,
+}
+
+impl WorkerTask {
+    async fn run(mut self) {
+        while let Some(msg) = self.rx.recv().await {
+            match msg {
+                Msg::Job(job) => {
+                    let result = self.serve(job.body, job.timeout, job.incarnation).await;
+                    let _ = job.reply.send(result);
+                }
+                Msg::Restart(done) => {
+                    self.kill().await;
+                    let _ = done.send(());
+                }
+                Msg::Shutdown(done) => {
+                    self.stop().await;
+                    let _ = done.send(());
+                    return;
+                }
+            }
+        }
+        // Every handle was dropped.
+        self.stop().await;
+    }
+
+    async fn serve(
+        &mut self,
+        mut body: Map<String, Value>,
+        timeout: Duration,
+        incarnation: Option<u64>,
+    ) -> Result<Reply, LeanError> {
+        if let Some(wanted) = incarnation {
+            let alive = self.proc.as_ref().map(|p| p.incarnation);
+            if alive != Some(wanted) {
+                return Err(LeanError::StateLost(format!(
+                    "the Lean process that held it ({}) was restarted",
+                    wanted
+                )));
+            }
+        }
+        if self.proc.is_none() {
+            self.launch().await?;
+        }
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let id = self.next_id;
+        self.next_id += 1;
+        body.insert("id".into(), Value::from(id));
+        if self.spec.timed {
+            body.insert("timed".into(), Value::Bool(true));
+        }
+        let line = serde_json::to_string(&Value::Object(body))
+            .map_err(|e| LeanError::Protocol(format!("cannot encode request: {e}")))?;
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let proc = self.proc.as_mut().expect("launched above");
+        let incarnation = proc.incarnation;
+        let written = async {
+            proc.stdin.write_all(line.as_bytes()).await?;
+            proc.stdin.write_all(b"\n").await?;
+            proc.stdin.flush().await
+        };
+        if let Err(e) = written.await {
+            return Err(self.lost(format!("writing to Lean failed: {e}")).await);
+        }
+        let mut messages = Vec::new();
+        loop {
+            let proc = self.proc.as_mut().expect("launched above");
+            let next = tokio::time::timeout_at(deadline, proc.stdout.next_line()).await;
+            match next {
+                Err(_) => {
+                    self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    self.kill().await;
+                    return Err(LeanError::Timeout(timeout));
+                }
+                Ok(Err(e)) => {
+                    return Err(self.lost(format!("reading from Lean failed: {e}")).await);
+                }
+                Ok(Ok(None)) => return Err(self.lost(String::new()).await),
+                Ok(Ok(Some(line))) => {
+                    let Some(json) = line.strip_prefix(RESPONSE_MARKER) else {
+                        if !is_noise(&line) {
+                            messages.push(line);
+                        }
+                        continue;
+                    };
+                    let round_trip = started.elapsed();
+                    let value: Value = match serde_json::from_str(json) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            self.kill().await;
+                            return Err(LeanError::Protocol(format!(
+                                "unreadable response ({e}): {json}"
+                            )));
+                        }
+                    };
+                    let Value::Object(body) = value else {
+                        self.kill().await;
+                        return Err(LeanError::Protocol(format!(
+                            "response is not an object: {json}"
+                        )));
+                    };
+                    if body.get("id").and_then(Value::as_u64) != Some(id) {
+                        // A response to something else means the stream is out of step.
+                        self.kill().await;
+                        return Err(LeanError::Protocol(format!(
+                            "expected the response to request {id}, got: {json}"
+                        )));
+                    }
+                    let lean_time = if self.spec.timed {
+                        self.lean_time(id).await
+                    } else {
+                        None
+                    };
+                    return Ok(Reply {
+                        body,
+                        incarnation,
+                        round_trip,
+                        lean_time,
+                        messages,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Lean's timing line for request `id` (printed on stderr just before the response, but
+    /// read by another task: wait briefly for it).
+    async fn lean_time(&mut self, id: u64) -> Option<Duration> {
+        let proc = self.proc.as_ref()?;
+        for _ in 0..50 {
+            {
+                let mut log = proc.stderr.lock().unwrap();
+                if let Some(i) = log.timings.iter().position(|(i, _)| *i == id) {
+                    return Some(log.timings.swap_remove(i).1);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        None
+    }
+
+    async fn launch(&mut self) -> Result<(), LeanError> {
+        let spec = &self.spec;
+        let mut cmd = Command::new(&spec.lean);
+        cmd.arg("--run")
+            .arg(&spec.launch_file)
+            .arg("-j1")
+            .current_dir(&spec.cwd)
+            .env("LEAN_PATH", join_path(&spec.search_path))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(mb) = spec.memory_mb {
+            cmd.arg(format!("-M{mb}"));
+        }
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
+        // the thread that spawned it exits, so no Lean process outlives a killed prover.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| LeanError::Startup {
+            message: format!("cannot run {}: {e}", spec.lean.display()),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let stderr_pipe = child.stderr.take().expect("piped");
+        let stderr = Arc::new(Mutex::new(StderrLog::default()));
+        let stderr_done = Arc::new(tokio::sync::Notify::new());
+        {
+            let stderr = stderr.clone();
+            let done = stderr_done.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr_pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut log = stderr.lock().unwrap();
+                    if let Some(t) = parse_timing(&line) {
+                        log.timings.push(t);
+                        if log.timings.len() > 1000 {
+                            log.timings.drain(..500);
+                        }
+                        continue;
+                    }
+                    log.tail.push_back(line);
+                    if log.tail.len() > STDERR_TAIL_LINES {
+                        log.tail.pop_front();
+                    }
+                }
+                done.notify_one();
+            });
+        }
+        let incarnation = self.incarnation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.stats.starts.fetch_add(1, Ordering::Relaxed);
+        self.stats.pid.store(pid as u64, Ordering::SeqCst);
+        self.proc = Some(Process {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            stderr_done,
+            incarnation,
+        });
+        // Wait for the ready line: the imports are loaded.
+        let deadline = tokio::time::Instant::now() + spec.start_timeout;
+        let start_timeout = spec.start_timeout;
+        let mut messages = Vec::new();
+        loop {
+            let proc = self.proc.as_mut().expect("just set");
+            match tokio::time::timeout_at(deadline, proc.stdout.next_line()).await {
+                Err(_) => {
+                    self.kill().await;
+                    return Err(LeanError::Startup {
+                        message: format!(
+                            "Lean did not load its imports within {start_timeout:?}{}",
+                            render_messages(&messages)
+                        ),
+                    });
+                }
+                Ok(Ok(Some(line))) if line.starts_with(RESPONSE_MARKER) => return Ok(()),
+                Ok(Ok(Some(line))) => messages.push(line),
+                Ok(_) => {
+                    let err = self.lost(String::new()).await;
+                    let detail = match err {
+                        LeanError::Crashed { status, stderr } => {
+                            format!("Lean exited ({status}){}{}", render_messages(&messages), {
+                                if stderr.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("\n{stderr}")
+                                }
+                            })
+                        }
+                        other => other.to_string(),
+                    };
+                    return Err(LeanError::Startup { message: detail });
+                }
+            }
+        }
+    }
+
+    /// The process is gone (or its pipes broke): reap it and describe what happened.
+    async fn lost(&mut self, what: String) -> LeanError {
+        let Some(mut proc) = self.proc.take() else {
+            return LeanError::Crashed {
+                status: "not running".into(),
+                stderr: what,
+            };
+        };
+        self.stats.crashes.fetch_add(1, Ordering::Relaxed);
+        self.stats.pid.store(0, Ordering::SeqCst);
+        let status = match tokio::time::timeout(Duration::from_secs(2), proc.child.wait()).await {
+            Ok(Ok(s)) => s.to_string(),
+            _ => {
+                let _ = proc.child.start_kill();
+                let _ = proc.child.wait().await;
+                "killed: it stopped answering".to_string()
+            }
+        };
+        // Let the stderr reader drain what the process printed last.
+        let _ = tokio::time::timeout(Duration::from_millis(500), proc.stderr_done.notified()).await;
+        let mut stderr: Vec<String> = proc.stderr.lock().unwrap().tail.iter().cloned().collect();
+        if !what.is_empty() {
+            stderr.push(what);
+        }
+        LeanError::Crashed {
+            status,
+            stderr: stderr.join("\n"),
+        }
+    }
+
+    /// Kills the current process, if any (our own child, by pid).
+    async fn kill(&mut self) {
+        if let Some(mut proc) = self.proc.take() {
+            let _ = proc.child.start_kill();
+            let _ = proc.child.wait().await;
+            self.stats.pid.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Asks the process to end (EOF on its stdin ends the REPL loop), then kills it if needed.
+    async fn stop(&mut self) {
+        if let Some(mut proc) = self.proc.take() {
+            let _ = proc.stdin.shutdown().await;
+            drop(proc.stdin);
+            if tokio::time::timeout(Duration::from_secs(2), proc.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = proc.child.start_kill();
+                let _ = proc.child.wait().await;
+            }
+            self.stats.pid.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Lines Lean prints while running context commands that say nothing useful: the command
+/// parser's import step, which the REPL skips on purpose.
+fn is_noise(line: &str) -> bool {
+    line.contains("invalid import: init") || line == "module importing disabled"
+}
+
+fn render_messages(messages: &[String]) -> String {
+    if messages.is_empty() {
+        String::new()
+    } else {
+        format!(":\n{}", messages.join("\n"))
+    }
+}
+
+/// Parses `PROVER_TIME 17 0.123ms` (Lean's `timetac` output) into (request id, duration).
+fn parse_timing(line: &str) -> Option<(u64, Duration)> {
+    let rest = line.strip_prefix(TIMING_TAG)?;
+    let mut parts = rest.split_whitespace();
+    let id: u64 = parts.next()?.parse().ok()?;
+    let t = parts.next()?;
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        return None;
+    };
+    let secs: f64 = num.parse().ok()?;
+    Some((id, Duration::from_secs_f64(secs * scale)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_lines() {
+        assert_eq!(
+            parse_timing("PROVER_TIME 17 0.5ms"),
+            Some((17, Duration::from_micros(500)))
+        );
+        assert_eq!(
+            parse_timing("PROVER_TIME 3 1.25s"),
+            Some((3, Duration::from_millis(1250)))
+        );
+        assert_eq!(parse_timing("something else"), None);
+    }
+}
