@@ -104,6 +104,9 @@ pub struct Verification {
     pub ok: bool,
     pub errors: Vec<String>,
     pub axioms: Vec<String>,
+    /// Where in the proof text the (first) error is, as (line, column): line 1-based, column
+    /// 0-based in characters, as Lean counts.
+    pub pos: Option<(u32, u32)>,
 }
 
 /// Timing of one request, for benchmarks.
@@ -416,6 +419,7 @@ impl LeanPool {
                 ok: false,
                 errors: vec![r.to_string()],
                 axioms: Vec::new(),
+                pos: None,
             });
         }
         let (binders, goal, mut body) = statement_request("verify", context, statement)?;
@@ -431,19 +435,18 @@ impl LeanPool {
             if message.starts_with("statement: ") {
                 return Err(elaboration_error(b, statement, &binders, &goal));
             }
-            let pos = get_pos(b)
-                .map(|(l, c)| format!(" (proof line {l}, column {c})"))
-                .unwrap_or_default();
             return Ok(Verification {
                 ok: false,
-                errors: vec![format!("{message}{pos}")],
+                errors: vec![message],
                 axioms: Vec::new(),
+                pos: get_pos(b),
             });
         }
         Ok(Verification {
             ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
             errors: get_strs(b, "errors"),
             axioms: get_strs(b, "axioms"),
+            pos: None,
         })
     }
 

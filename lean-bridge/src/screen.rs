@@ -157,18 +157,21 @@ pub fn screen(text: &str) -> Result<(), Refusal> {
 pub fn screen_context_line(line: &str) -> Result<(), Refusal> {
     let t = line.trim();
     let first = t.split_whitespace().next().unwrap_or("");
+    let second = t.split_whitespace().nth(1).unwrap_or("");
     let allowed = matches!(first, "open" | "open_locale" | "universe" | "universes")
-        || t == "noncomputable theory";
+        || t == "noncomputable theory"
+        || (first == "local" && matches!(second, "attribute" | "notation"));
     if !allowed {
         return Err(Refusal {
             found: t.to_string(),
-            reason: "context lines may only be open, open_locale, universe(s) or noncomputable theory",
+            reason: "context lines may only be open, open_locale, universe(s), \
+                     noncomputable theory, local attribute or local notation",
         });
     }
-    if t.contains("#") || t.contains("@[") || t.contains('«') {
+    if t.contains('#') || t.contains("@[") || t.contains('«') || t.contains("meta") {
         return Err(Refusal {
             found: t.to_string(),
-            reason: "context lines may only be open, open_locale, universe(s) or noncomputable theory",
+            reason: "context lines may not run commands or meta code",
         });
     }
     Ok(())
@@ -261,6 +264,7 @@ mod tests {
             "open_locale big_operators real",
             "universe u",
             "noncomputable theory",
+            "local attribute [instance] classical.prop_decidable",
         ] {
             assert!(screen_context_line(l).is_ok(), "{l}");
         }

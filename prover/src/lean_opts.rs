@@ -1,0 +1,171 @@
+//! Options shared by every command that runs Lean, and the problem files they read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lean_bridge::{LeanPool, PoolConfig};
+use problems::{ProblemFile, Theorem};
+
+/// How to find and run Lean.
+#[derive(Args, Clone, Debug)]
+pub struct LeanOpts {
+    /// The Lean 3 executable (or its install directory). Default: $LEAN_HOME, `lean` on PATH,
+    /// then elan's Lean 3 toolchains.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub lean: Option<PathBuf>,
+
+    /// The leanpkg project (directory with leanpkg.toml) whose libraries the problems import,
+    /// e.g. a mathlib project. Default: the nearest leanpkg.toml above the problem file, else
+    /// Lean's core library only.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub lean_project: Option<PathBuf>,
+
+    /// Use this file's imports and `open` lines instead of each problem file's own header
+    /// (e.g. ../shared/minif2f/mini_import.lean).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub header: Option<PathBuf>,
+
+    /// Lean worker processes (and proofs in flight). Each loads the imports: with mathlib,
+    /// budget 1–3 GB of memory per worker.
+    #[arg(long, short = 'j', value_name = "N", global = true)]
+    pub jobs: Option<usize>,
+
+    /// Memory limit per Lean process in MB (Lean's -M).
+    #[arg(long, value_name = "MB", default_value_t = 8192, global = true)]
+    pub memory_mb: u64,
+
+    /// Deterministic limit per tactic, in thousands of Lean heartbeats (0: none).
+    #[arg(long, value_name = "N", default_value_t = 50_000, global = true)]
+    pub heartbeats: u64,
+
+    /// Wall-clock limit per tactic in seconds (the Lean process is restarted past it).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0, global = true)]
+    pub tactic_timeout: f64,
+
+    /// Wall-clock limit for loading the imports, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600.0, global = true)]
+    pub start_timeout: f64,
+
+    /// Wall-clock limit for verifying one proof, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, global = true)]
+    pub verify_timeout: f64,
+}
+
+impl LeanOpts {
+    /// Worker processes to start: `--jobs`, else the number of CPUs (at most 8).
+    pub fn workers(&self) -> usize {
+        self.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().min(8))
+                .unwrap_or(1)
+        })
+    }
+
+    /// The pool configuration for problems with these imports, found from `near` (a problem
+    /// file) when no project is given.
+    pub fn pool_config(&self, imports: &[String], near: Option<&Path>) -> PoolConfig {
+        let project = self.lean_project.clone().or_else(|| {
+            near.and_then(lean_bridge::LeanProject::discover)
+                .or_else(|| std::env::current_dir().ok().and_then(|d| lean_bridge::LeanProject::discover(&d)))
+        });
+        PoolConfig {
+            lean: self.lean.clone(),
+            project,
+            imports: imports.to_vec(),
+            workers: self.workers(),
+            memory_mb: (self.memory_mb > 0).then_some(self.memory_mb),
+            start_timeout: secs(self.start_timeout),
+            tactic_timeout: secs(self.tactic_timeout),
+            tactic_heartbeats: self.heartbeats,
+            verify_timeout: secs(self.verify_timeout),
+            verify_heartbeats: 0,
+            timed: false,
+        }
+    }
+
+    /// Starts a pool for these imports, with a clear error when Lean is missing.
+    pub async fn pool(&self, imports: &[String], near: Option<&Path>) -> Result<LeanPool> {
+        let config = self.pool_config(imports, near);
+        let what = if imports.is_empty() {
+            "Lean core".to_string()
+        } else {
+            imports.join(", ")
+        };
+        LeanPool::new(config)
+            .await
+            .with_context(|| format!("starting Lean with imports: {what}"))
+    }
+
+    /// Loads problem files (directories mean every .lean file below), applying `--header`.
+    pub fn load(&self, paths: &[PathBuf]) -> Result<Vec<ProblemFile>> {
+        if paths.is_empty() {
+            bail!("no problem files given");
+        }
+        let mut files = problems::load_paths(paths)?;
+        if let Some(header) = &self.header {
+            let h = problems::load_file(header)
+                .with_context(|| format!("reading the header file {}", header.display()))?;
+            if !h.theorems.is_empty() {
+                bail!(
+                    "{} has theorems; --header takes a file with only imports and open lines",
+                    header.display()
+                );
+            }
+            for f in &mut files {
+                let old = f.header.context.clone();
+                f.header = h.header.clone();
+                for t in &mut f.theorems {
+                    // The theorem's own context lines after the file header stay.
+                    let own: Vec<String> = t
+                        .context
+                        .iter()
+                        .skip_while(|l| old.contains(l))
+                        .cloned()
+                        .collect();
+                    t.context = h.header.context.iter().cloned().chain(own).collect();
+                }
+            }
+        }
+        Ok(files)
+    }
+}
+
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.001))
+}
+
+/// Problem files grouped by their imports: each group runs in its own pool.
+pub fn group_by_imports(files: &[ProblemFile]) -> Vec<(Vec<String>, Vec<&ProblemFile>)> {
+    let mut groups: Vec<(Vec<String>, Vec<&ProblemFile>)> = Vec::new();
+    for f in files {
+        match groups.iter_mut().find(|(i, _)| *i == f.header.imports) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((f.header.imports.clone(), vec![f])),
+        }
+    }
+    groups
+}
+
+/// `path:line:col` of a position inside a theorem's proof text.
+pub fn proof_location(file: &ProblemFile, t: &Theorem, pos: Option<(u32, u32)>) -> String {
+    let path = file
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<input>".into());
+    match (&t.proof_span, pos) {
+        (Some(span), Some((line, col))) => {
+            let l = span.line + line as usize - 1;
+            let c = if line == 1 { span.col + col as usize } else { col as usize };
+            format!("{path}:{l}:{}", c + 1)
+        }
+        _ => format!("{path}:{}", t.span.line),
+    }
+}
+
+/// The first line of a message, for one-line reports.
+pub fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+}
