@@ -66,7 +66,9 @@ fn is_letter_like(c: char) -> bool {
 /// Lean 3's `is_sub_script_alnum_unicode`: ⁿ, ₀…₉, ₐ…ₜ, ᵢ…ᵪ.
 fn is_subscript(c: char) -> bool {
     let u = c as u32;
-    (0x207f..=0x2089).contains(&u) || (0x2090..=0x209c).contains(&u) || (0x1d62..=0x1d6a).contains(&u)
+    (0x207f..=0x2089).contains(&u)
+        || (0x2090..=0x209c).contains(&u)
+        || (0x1d62..=0x1d6a).contains(&u)
 }
 
 pub(crate) fn is_id_first(c: char) -> bool {
@@ -222,8 +224,9 @@ impl<'a> Lexer<'a> {
                 if self.peek_nth(1) != Some('\\') {
                     return false;
                 }
-                match self.rest()[1..].find(['\'', '\n']) {
-                    Some(i) if self.rest()[1..].as_bytes()[i] == b'\'' && i <= 6 => {
+                let body = &self.rest()[1..];
+                match body.find(['\'', '\n']) {
+                    Some(i) if body[i..].starts_with('\'') && i <= 6 => {
                         self.pos += i + 2;
                         return true;
                     }
@@ -338,7 +341,9 @@ mod tests {
     fn comments_strings_and_chars() {
         use TokenKind::*;
         assert_eq!(
-            lex("a -- c :=\n/- x /- nested -/ y -/ \"s -- \\\" t\" 'c' '\\n' /-- d -/ /-! m -/ h.1"),
+            lex(
+                "a -- c :=\n/- x /- nested -/ y -/ \"s -- \\\" t\" 'c' '\\n' /-- d -/ /-! m -/ h.1"
+            ),
             vec![
                 (Ident, "a"),
                 (Comment, "-- c :="),

@@ -71,7 +71,6 @@ pub fn core_dir() -> PathBuf {
 /// `shared/minif2f/valid.lean` next to the repository (`../shared` relative to the workspace
 /// root), if it is there.
 pub fn shared_minif2f_valid() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/minif2f/valid.lean");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/minif2f/valid.lean");
     path.is_file().then(|| path.canonicalize().unwrap_or(path))
 }

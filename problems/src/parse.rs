@@ -294,14 +294,13 @@ impl<'a> Parser<'a> {
 
     fn is_binder(&self, i: usize) -> bool {
         let t = self.tok(i);
-        if !matches!(t.kind, TokenKind::Ident | TokenKind::Symbol) || !BINDERS.contains(&self.text(i))
+        if !matches!(t.kind, TokenKind::Ident | TokenKind::Symbol)
+            || !BINDERS.contains(&self.text(i))
         {
             return false;
         }
         // `⋃₀ S` and `⋂₀ S` are set unions, not binders.
-        !(i + 1 < self.len()
-            && self.text(i + 1).starts_with('₀')
-            && self.tok(i + 1).start == t.end)
+        !(i + 1 < self.len() && self.text(i + 1).starts_with('₀') && self.tok(i + 1).start == t.end)
     }
 
     /// Whether the `|` at `i` begins pattern-matching equations rather than an absolute value:
@@ -341,7 +340,10 @@ impl<'a> Parser<'a> {
         let mut open: Vec<(usize, &'static str)> = Vec::new();
         let mut j = from;
         loop {
-            let at_command = j >= self.len() || self.is_command(j);
+            // `attribute [instance] foo`: attribute names that are also command keywords.
+            let attribute_name = matches!(open.last(), Some(&(_, "]")))
+                && (self.is_ident(j, "instance") || self.is_ident(j, "class"));
+            let at_command = j >= self.len() || (self.is_command(j) && !attribute_name);
             if at_command {
                 if let Some(&(opener, _)) = open.last() {
                     return Err(self.unclosed(opener, j));
@@ -434,7 +436,13 @@ impl<'a> Parser<'a> {
                 && k == start
                 && (CONTEXT_COMMANDS.contains(&word)
                     || (word == "noncomputable" && self.is_ident(k + 1, "theory")));
-            let body = if self.is_hash_command(k) { k + 2 } else { k + 1 };
+            // `#eval` is two tokens; `local` is followed by the command it makes local
+            // (`local attribute`, `local notation`, …).
+            let body = if self.is_hash_command(k) || (is_word && word == "local") {
+                (k + 2).min(self.len())
+            } else {
+                k + 1
+            };
             if !is_word && !self.is_hash_command(k) {
                 return Err(self.error_at(k, format!("expected a command, found `{word}`")));
             }
@@ -450,9 +458,11 @@ impl<'a> Parser<'a> {
                 }
                 context.push(text);
             } else if word == "import" {
-                header
-                    .imports
-                    .extend(self.src[self.tok(k).end..self.tok(end - 1).end].split_whitespace().map(String::from));
+                header.imports.extend(
+                    self.src[self.tok(k).end..self.tok(end - 1).end]
+                        .split_whitespace()
+                        .map(String::from),
+                );
             } else {
                 match word {
                     "section" | "namespace" => scopes.push(Scope {
@@ -542,10 +552,9 @@ impl<'a> Parser<'a> {
         } else {
             if j >= self.len() || self.tok(j).kind != TokenKind::Ident || self.is_command(j) {
                 let at = if j < self.len() { j } else { k };
-                return Err(self.error_at(
-                    at,
-                    format!("expected a name after `{}`", kind.keyword()),
-                ));
+                return Err(
+                    self.error_at(at, format!("expected a name after `{}`", kind.keyword()))
+                );
             }
             j += 1;
             self.text(j - 1).to_string()
@@ -580,7 +589,8 @@ impl<'a> Parser<'a> {
             Proof::Equations(text)
         } else if self.is_sorry_only(proof_start, proof_end) {
             Proof::Sorry(text)
-        } else if self.is_ident(proof_start, "begin") && self.matching_end(proof_start) == Some(last)
+        } else if self.is_ident(proof_start, "begin")
+            && self.matching_end(proof_start) == Some(last)
         {
             Proof::Tactic {
                 steps: self.steps(proof_start + 1, last),
@@ -600,9 +610,7 @@ impl<'a> Parser<'a> {
             proof,
             contains_sorry,
             context: context.to_vec(),
-            span: self
-                .lines
-                .span(self.tok(start).start, self.tok(last).end),
+            span: self.lines.span(self.tok(start).start, self.tok(last).end),
             proof_span: Some(
                 self.lines
                     .span(self.tok(proof_start).start, self.tok(last).end),

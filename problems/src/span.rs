@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(idx.position(x), (2, 3)); // `h`, `₀`, ` ` before it
         assert_eq!(idx.position(text.len()), (4, 1));
         let span = idx.span(3, x + 1);
-        assert_eq!((span.line, span.col, span.end_line, span.end_col), (2, 0, 2, 4));
+        assert_eq!(
+            (span.line, span.col, span.end_line, span.end_col),
+            (2, 0, 2, 4)
+        );
         assert_eq!(span.text(text), "h₀ x");
     }
 }

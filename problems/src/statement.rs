@@ -14,7 +14,9 @@ pub fn split_statement(statement: &str) -> Option<(String, String)> {
     for t in tokens.iter().filter(|t| t.kind == TokenKind::Symbol) {
         match t.text(statement) {
             "(" | "{" | "[" | "⦃" | "⟨" | "⟪" | "⟦" | "‹" => depth += 1,
-            ")" | "}" | "]" | "⦄" | "⟩" | "⟫" | "⟧" | "›" => depth = depth.saturating_sub(1),
+            ")" | "}" | "]" | "⦄" | "⟩" | "⟫" | "⟧" | "›" => {
+                depth = depth.saturating_sub(1)
+            }
             ":" if depth == 0 => {
                 let binders = statement[..t.start].trim().to_string();
                 let goal = statement[t.end..].trim().to_string();
@@ -51,7 +53,10 @@ mod tests {
                 "x = x"
             )
         );
-        assert_eq!(split(": ∀ n : ℕ, 0 + n = n"), pair("", "∀ n : ℕ, 0 + n = n"));
+        assert_eq!(
+            split(": ∀ n : ℕ, 0 + n = n"),
+            pair("", "∀ n : ℕ, 0 + n = n")
+        );
         // `::` and `:=` are not the separator; a `:` in a comment is not a token.
         assert_eq!(
             split("(l : list ℕ) -- note: x\n : 1 :: l ≠ []"),

@@ -50,7 +50,11 @@ fn counts_theorems_and_proofs() {
 
     for t in &theorems {
         // Spans point at the declaration and its proof.
-        assert!(t.span.text(&text).starts_with(&format!("theorem {}", t.name)));
+        assert!(
+            t.span
+                .text(&text)
+                .starts_with(&format!("theorem {}", t.name))
+        );
         let proof_span = t.proof_span.expect("proof span");
         assert_eq!(proof_span.text(&text), t.proof.text());
         assert!(text[t.span.start..proof_span.start].contains(&t.statement));
@@ -95,13 +99,26 @@ fn spot_checks() {
     assert_eq!(t.statement, "(y : ℂ) :\n  7 * (3 * y + 2) = 21 * y + 14");
     assert!(t.has_proof() && !t.contains_sorry);
     assert_eq!(step_texts(t), ["ring_nf"]);
-    assert_eq!(t.declaration(), format!("theorem mathd_algebra_182 {} :=\nbegin\n  ring_nf,\nend", t.statement));
+    assert_eq!(
+        t.declaration(),
+        format!(
+            "theorem mathd_algebra_182 {} :=\nbegin\n  ring_nf,\nend",
+            t.statement
+        )
+    );
 
     // Bracketed steps, and a calc block whose `by {…}` justifications contain commas.
     let t = find(&theorems, "amc12_2001_p9");
     let steps = step_texts(t);
     assert_eq!(steps.len(), 4);
-    assert_eq!(steps[..3], ["specialize h₀ 500 _ (6/5) _", "{ linarith }", "{ linarith }"]);
+    assert_eq!(
+        steps[..3],
+        [
+            "specialize h₀ 500 _ (6/5) _",
+            "{ linarith }",
+            "{ linarith }"
+        ]
+    );
     assert!(steps[3].starts_with("calc f 600 = f (500 * (6/5)) : by {congr, norm_num}"));
     assert!(steps[3].ends_with("... = 5 / 2 : by {norm_num}"));
     let calc_line = line_of(&text, "  calc f 600 = f (500");
