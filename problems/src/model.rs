@@ -1,0 +1,175 @@
+//! What a parsed theorem file is made of.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::span::Span;
+
+/// One parsed Lean 3 file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemFile {
+    /// Where the text came from, if it came from a file.
+    pub path: Option<PathBuf>,
+    pub header: Header,
+    /// `theorem`, `lemma` and `example` declarations, in file order.
+    pub theorems: Vec<Theorem>,
+    /// Every other command (`def`, `#eval`, `section`, `end`, …), kept so nothing is silently lost.
+    pub skipped: Vec<SkippedCommand>,
+}
+
+/// What comes before the first declaration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Module names from `import` lines, e.g. `["minif2f_import"]`.
+    pub imports: Vec<String>,
+    /// Context commands verbatim (`open …`, `open_locale …`, `universe u`, `noncomputable theory`,
+    /// `local attribute …`, `set_option …`, `variables …`), one entry per command.
+    pub context: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeclKind {
+    Theorem,
+    Lemma,
+    Example,
+}
+
+impl DeclKind {
+    /// The Lean keyword that introduces this kind of declaration.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DeclKind::Theorem => "theorem",
+            DeclKind::Lemma => "lemma",
+            DeclKind::Example => "example",
+        }
+    }
+}
+
+/// A `theorem`, `lemma` or `example`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Theorem {
+    /// The declared name as written (`nat.foo` stays dotted). Examples have no name in Lean; they
+    /// get `example_at_line_N` (N = line of the `example` keyword) so every entry has an id.
+    pub name: String,
+    pub kind: DeclKind,
+    /// The text between the name and `:=` (or the first equation `|`), trimmed, verbatim:
+    /// e.g. `"(a b : ℕ) (h₀ : a < b) :\n  b ≠ 0"`.
+    pub statement: String,
+    pub proof: Proof,
+    /// Whether the proof text contains the token `sorry` (always true for [`Proof::Sorry`]).
+    pub contains_sorry: bool,
+    /// The header context plus the context commands seen before this theorem that are still in
+    /// scope (a `section`'s `open` lines end with the section).
+    pub context: Vec<String>,
+    /// The whole declaration, from its first attribute or modifier to the end of the proof
+    /// (the doc comment is not included).
+    pub span: Span,
+    /// The proof text (after `:=`; for equations, from the first `|`).
+    pub proof_span: Option<Span>,
+    /// The text of a `/-- … -/` comment right before the declaration, without the delimiters.
+    pub doc: Option<String>,
+}
+
+/// A proof as written.
+///
+/// Every variant keeps the verbatim proof text (see [`Proof::text`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proof {
+    /// `begin … end`, with its top-level steps.
+    Tactic { text: String, steps: Vec<ProofStep> },
+    /// `by tac`.
+    By(String),
+    /// A term proof (`:= foo bar`).
+    Term(String),
+    /// Pattern-matching equations (`| 0 := … | (n+1) := …`).
+    Equations(String),
+    /// Only `sorry`, in any wrapping: `sorry`, `by sorry`, `begin sorry end`, `begin sorry, end`.
+    Sorry(String),
+}
+
+impl Proof {
+    /// The proof text as it appears in the file.
+    pub fn text(&self) -> &str {
+        match self {
+            Proof::Tactic { text, .. }
+            | Proof::By(text)
+            | Proof::Term(text)
+            | Proof::Equations(text)
+            | Proof::Sorry(text) => text,
+        }
+    }
+
+    /// Top-level steps of a `begin … end` proof; empty for other proofs.
+    pub fn steps(&self) -> &[ProofStep] {
+        match self {
+            Proof::Tactic { steps, .. } => steps,
+            _ => &[],
+        }
+    }
+}
+
+/// One top-level tactic of a `begin … end` block (`t1; t2` and `{ … }` count as one step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofStep {
+    /// Verbatim, without the separating comma and without leading/trailing comments.
+    pub text: String,
+    pub span: Span,
+}
+
+/// A command that is not a theorem and not context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedCommand {
+    /// The command keyword (`def`, `section`, `#eval`, …), modifiers and attributes not included.
+    pub keyword: String,
+    /// The whole command verbatim.
+    pub text: String,
+    pub span: Span,
+}
+
+impl Theorem {
+    /// True unless the proof is only `sorry` (see [`Proof::Sorry`]). A proof that uses `sorry`
+    /// somewhere inside still counts; check [`Theorem::contains_sorry`] for that.
+    pub fn has_proof(&self) -> bool {
+        !matches!(self.proof, Proof::Sorry(_))
+    }
+
+    /// Has a proof and no `sorry` anywhere in it.
+    pub fn has_complete_proof(&self) -> bool {
+        self.has_proof() && !self.contains_sorry
+    }
+
+    /// The declaration re-rendered: `theorem NAME STATEMENT :=\nPROOF` (attributes, modifiers and
+    /// the doc comment are dropped; examples render without a name).
+    pub fn declaration(&self) -> String {
+        match &self.proof {
+            Proof::Equations(text) => format!("{}\n{}", self.head(), text),
+            proof => self.with_proof(proof.text()),
+        }
+    }
+
+    /// The declaration with `proof` in place of the current proof: `theorem NAME STATEMENT :=\nPROOF`.
+    pub fn with_proof(&self, proof: &str) -> String {
+        format!("{} :=\n{}", self.head(), proof)
+    }
+
+    /// Top-level steps of a `begin … end` proof; empty for other proofs.
+    pub fn steps(&self) -> &[ProofStep] {
+        self.proof.steps()
+    }
+
+    /// The leading steps that end on a line before `line` (1-based): what has been written above
+    /// a cursor on that line.
+    pub fn steps_before_line(&self, line: usize) -> &[ProofStep] {
+        let steps = self.steps();
+        let n = steps.partition_point(|s| s.span.end_line < line);
+        &steps[..n]
+    }
+
+    fn head(&self) -> String {
+        match self.kind {
+            DeclKind::Example => format!("example {}", self.statement),
+            kind => format!("{} {} {}", kind.keyword(), self.name, self.statement),
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! From tokens to commands: header, context lines, theorems with their proofs, everything else
+//! recorded as skipped.
+//!
+//! The parser only needs to find where things start and end, so it tracks brackets
+//! (`( [ { ⦃ ⟨ ⟪ ⟦ ‹ ⌊ ⌈ ⁅` and `begin`/`match` … `end`) and command keywords. Lean 3 command
+//! keywords are reserved tokens, so one appearing anywhere ends the previous command; a bracket
+//! still open at that point is reported as unclosed.
+
+use std::path::{Path, PathBuf};
+
+use crate::lexer::{Token, TokenKind, tokenize};
+use crate::model::{DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem};
+use crate::span::LineIndex;
+
+/// A file that could not be parsed, with the position (1-based line, 0-based char column) of
+/// the offending token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{col}: {message}", display_path(.path))]
+pub struct ParseError {
+    pub path: Option<PathBuf>,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+fn display_path(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(|| "<input>".to_string(), |p| p.display().to_string())
+}
+
+/// Parses the text of a Lean 3 file. `path` is only used in the result and in error messages.
+///
+/// Never panics; malformed input (unclosed brackets, comments or strings, a declaration without
+/// `:=`, a stray `end`, …) gives a [`ParseError`].
+pub fn parse_str(text: &str, path: Option<&Path>) -> Result<ProblemFile, ParseError> {
+    let lines = LineIndex::new(text);
+    let path = path.map(Path::to_path_buf);
+    let tokens = tokenize(text).map_err(|e| {
+        let (line, col) = lines.position(e.offset);
+        ParseError {
+            path: path.clone(),
+            line,
+            col,
+            message: e.message,
+        }
+    })?;
+    let significant = (0..tokens.len())
+        .filter(|&i| !tokens[i].is_comment())
+        .collect();
+    Parser {
+        src: text,
+        lines,
+        path,
+        tokens,
+        significant,
+    }
+    .file()
+}
+
+/// Declarations we extract.
+const DECL_KEYWORDS: &[(&str, DeclKind)] = &[
+    ("theorem", DeclKind::Theorem),
+    ("lemma", DeclKind::Lemma),
+    ("example", DeclKind::Example),
+];
+
+/// Commands whose text every later theorem in the same scope needs.
+const CONTEXT_COMMANDS: &[&str] = &[
+    "open",
+    "open_locale",
+    "universe",
+    "universes",
+    "local",
+    "attribute",
+    "set_option",
+    "variable",
+    "variables",
+    "parameter",
+    "parameters",
+    "include",
+    "omit",
+    "export",
+];
+
+/// Prefixes of a declaration.
+const MODIFIERS: &[&str] = &["private", "protected", "noncomputable", "meta", "mutual"];
+
+/// Other command keywords (core Lean 3 plus the common mathlib ones seen in problem files).
+const OTHER_COMMANDS: &[&str] = &[
+    "import",
+    "def",
+    "definition",
+    "instance",
+    "axiom",
+    "axioms",
+    "constant",
+    "constants",
+    "inductive",
+    "structure",
+    "class",
+    "abbreviation",
+    "notation",
+    "infix",
+    "infixl",
+    "infixr",
+    "prefix",
+    "postfix",
+    "precedence",
+    "reserve",
+    "section",
+    "namespace",
+    "run_cmd",
+    "localized",
+    "library_note",
+    "add_tactic_doc",
+    "add_decl_doc",
+    "restate_axiom",
+    "initialize_simps_projections",
+    "declare_trace",
+];
+
+/// `#check`, `#eval`, …: written as `#` immediately followed by one of these.
+const HASH_COMMANDS: &[&str] = &[
+    "check", "eval", "print", "reduce", "exit", "help", "unify", "compile", "lint", "find",
+];
+
+const BRACKETS: &[(&str, &str)] = &[
+    ("(", ")"),
+    ("[", "]"),
+    ("{", "}"),
+    ("⦃", "⦄"),
+    ("⟨", "⟩"),
+    ("⟪", "⟫"),
+    ("⟦", "⟧"),
+    ("‹", "›"),
+    ("⌊", "⌋"),
+    ("⌈", "⌉"),
+    ("⁅", "⁆"),
+];
+
+/// Tokens that take binders up to a comma (`∀ x, …`, `λ ⟨a, b⟩, …`, `∑ i in s, …`); that comma
+/// does not separate tactics.
+const BINDERS: &[&str] = &[
+    "λ", "fun", "assume", "∀", "forall", "∃", "exists", "Π", "Pi", "Σ", "∑", "∏", "⋃", "⋂", "⨆",
+    "⨅", "∫", "∮", "∐", "⨁",
+];
+
+/// Tokens that may surround `sorry` in a proof that is nothing but `sorry`.
+const SORRY_WRAPPING: &[&str] = &["begin", "end", "by", "{", "}", "(", ")", ",", ";"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A command keyword, or `end` with nothing open.
+    Command,
+    Eof,
+    /// `:=` with nothing open.
+    Assign,
+    /// The first `|` of pattern-matching equations.
+    EquationBar,
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    lines: LineIndex<'a>,
+    path: Option<PathBuf>,
+    tokens: Vec<Token>,
+    /// Indices into `tokens` of everything but comments; the parser walks these.
+    significant: Vec<usize>,
+}
+
+/// Open `section`/`namespace` and how much context existed when it opened.
+struct Scope {
+    context_len: usize,
+}
+
+impl<'a> Parser<'a> {
+    // ---- token access (indices are positions in `significant`) ----
+
+    fn len(&self) -> usize {
+        self.significant.len()
+    }
+
+    fn tok(&self, i: usize) -> Token {
+        self.tokens[self.significant[i]]
+    }
+
+    fn text(&self, i: usize) -> &'a str {
+        let t = self.tok(i);
+        &self.src[t.start..t.end]
+    }
+
+    fn is_ident(&self, i: usize, word: &str) -> bool {
+        i < self.len() && self.tok(i).kind == TokenKind::Ident && self.text(i) == word
+    }
+
+    fn is_symbol(&self, i: usize, sym: &str) -> bool {
+        i < self.len() && self.tok(i).kind == TokenKind::Symbol && self.text(i) == sym
+    }
+
+    /// Source text from the start of token `from` to the end of token `to` (inclusive).
+    fn slice(&self, from: usize, to: usize) -> &'a str {
+        &self.src[self.tok(from).start..self.tok(to).end]
+    }
+
+    fn error_at(&self, i: usize, message: impl Into<String>) -> ParseError {
+        let offset = if i < self.len() {
+            self.tok(i).start
+        } else {
+            self.src.len()
+        };
+        self.error_at_offset(offset, message)
+    }
+
+    fn error_at_offset(&self, offset: usize, message: impl Into<String>) -> ParseError {
+        let (line, col) = self.lines.position(offset);
+        ParseError {
+            path: self.path.clone(),
+            line,
+            col,
+            message: message.into(),
+        }
+    }
+
+    fn line_of(&self, i: usize) -> usize {
+        if i < self.len() {
+            self.lines.position(self.tok(i).start).0
+        } else {
+            self.lines.position(self.src.len()).0
+        }
+    }
+
+    fn describe(&self, i: usize) -> String {
+        if i < self.len() {
+            format!("`{}` at line {}", self.text(i), self.line_of(i))
+        } else {
+            "the end of the file".to_string()
+        }
+    }
+
+    // ---- classification of single tokens ----
+
+    /// `@[`: an attribute list, which starts a command.
+    fn is_attribute_start(&self, i: usize) -> bool {
+        self.is_symbol(i, "@")
+            && self.is_symbol(i + 1, "[")
+            && self.tok(i).end == self.tok(i + 1).start
+    }
+
+    fn is_hash_command(&self, i: usize) -> bool {
+        self.is_symbol(i, "#")
+            && i + 1 < self.len()
+            && self.tok(i + 1).kind == TokenKind::Ident
+            && self.tok(i).end == self.tok(i + 1).start
+            && HASH_COMMANDS.contains(&self.text(i + 1))
+    }
+
+    /// A command keyword other than `end` (which also closes `begin`/`match`).
+    fn is_command(&self, i: usize) -> bool {
+        if i >= self.len() {
+            return false;
+        }
+        if self.tok(i).kind == TokenKind::Ident {
+            let word = self.text(i);
+            DECL_KEYWORDS.iter().any(|(k, _)| *k == word)
+                || CONTEXT_COMMANDS.contains(&word)
+                || MODIFIERS.contains(&word)
+                || OTHER_COMMANDS.contains(&word)
+        } else {
+            self.is_attribute_start(i) || self.is_hash_command(i)
+        }
+    }
+
+    /// The closer matching token `i`, if it opens a bracket.
+    fn closer_for(&self, i: usize) -> Option<&'static str> {
+        let t = self.tok(i);
+        match t.kind {
+            TokenKind::Ident if matches!(self.text(i), "begin" | "match") => Some("end"),
+            TokenKind::Symbol => BRACKETS
+                .iter()
+                .find(|(open, _)| *open == self.text(i))
+                .map(|(_, close)| *close),
+            _ => None,
+        }
+    }
+
+    fn is_closer(&self, i: usize) -> bool {
+        let t = self.tok(i);
+        match t.kind {
+            TokenKind::Ident => self.text(i) == "end",
+            TokenKind::Symbol => BRACKETS.iter().any(|(_, close)| *close == self.text(i)),
+            _ => false,
+        }
+    }
+
+    fn is_binder(&self, i: usize) -> bool {
+        let t = self.tok(i);
+        if !matches!(t.kind, TokenKind::Ident | TokenKind::Symbol)
+            || !BINDERS.contains(&self.text(i))
+        {
+            return false;
+        }
+        // `⋃₀ S` and `⋂₀ S` are set unions, not binders.
+        !(i + 1 < self.len() && self.text(i + 1).starts_with('₀') && self.tok(i + 1).start == t.end)
+    }
+
+    /// Whether the `|` at `i` begins pattern-matching equations rather than an absolute value:
+    /// it starts its line, and a `:=` follows at the same depth before any other `|`.
+    fn is_equation_bar(&self, i: usize) -> bool {
+        let start = self.tok(i).start;
+        let line_start = self.src[..start].rfind('\n').map_or(0, |p| p + 1);
+        if !self.src[line_start..start].trim().is_empty() {
+            return false;
+        }
+        let mut depth = 0usize;
+        for j in i + 1..self.len() {
+            if self.is_command(j) {
+                return false;
+            }
+            if self.closer_for(j).is_some() {
+                depth += 1;
+            } else if self.is_closer(j) {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+            } else if depth == 0 && self.is_symbol(j, ":=") {
+                return true;
+            } else if depth == 0 && self.is_symbol(j, "|") {
+                return false;
+            }
+        }
+        false
+    }
+
+    // ---- scanning ----
+
+    /// Walks from `from` to the end of the current command, keeping brackets balanced. With
+    /// `until_assign`, also stops at a top-level `:=` or equation `|`.
+    fn scan(&self, from: usize, until_assign: bool) -> Result<(usize, Stop), ParseError> {
+        let mut open: Vec<(usize, &'static str)> = Vec::new();
+        let mut j = from;
+        loop {
+            // `attribute [instance] foo`: attribute names that are also command keywords.
+            let attribute_name = matches!(open.last(), Some(&(_, "]")))
+                && (self.is_ident(j, "instance") || self.is_ident(j, "class"));
+            let at_command = j >= self.len() || (self.is_command(j) && !attribute_name);
+            if at_command {
+                if let Some(&(opener, _)) = open.last() {
+                    return Err(self.unclosed(opener, j));
+                }
+                let stop = if j >= self.len() {
+                    Stop::Eof
+                } else {
+                    Stop::Command
+                };
+                return Ok((j, stop));
+            }
+            if open.is_empty() {
+                if self.is_ident(j, "end") {
+                    return Ok((j, Stop::Command));
+                }
+                if until_assign && self.is_symbol(j, ":=") {
+                    return Ok((j, Stop::Assign));
+                }
+                if until_assign && self.is_symbol(j, "|") && self.is_equation_bar(j) {
+                    return Ok((j, Stop::EquationBar));
+                }
+            }
+            if let Some(closer) = self.closer_for(j) {
+                open.push((j, closer));
+            } else if self.is_closer(j) {
+                match open.pop() {
+                    None => {
+                        return Err(self.error_at(j, format!("unexpected `{}`", self.text(j))));
+                    }
+                    Some((opener, closer)) if closer != self.text(j) => {
+                        return Err(self.error_at(
+                            j,
+                            format!(
+                                "`{}` does not match `{}` opened at line {}",
+                                self.text(j),
+                                self.text(opener),
+                                self.line_of(opener)
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            j += 1;
+        }
+    }
+
+    fn unclosed(&self, opener: usize, reached: usize) -> ParseError {
+        let closer = self.closer_for(opener).unwrap_or("?");
+        self.error_at(
+            opener,
+            format!(
+                "`{}` is never closed (expected `{}` before {})",
+                self.text(opener),
+                closer,
+                self.describe(reached)
+            ),
+        )
+    }
+
+    // ---- commands ----
+
+    fn file(self) -> Result<ProblemFile, ParseError> {
+        let mut header = Header::default();
+        let mut theorems = Vec::new();
+        let mut skipped = Vec::new();
+        let mut context: Vec<String> = Vec::new();
+        let mut scopes: Vec<Scope> = Vec::new();
+        let mut seen_declaration = false;
+
+        let mut i = 0;
+        while i < self.len() {
+            let start = i;
+            let k = self.skip_modifiers(i)?;
+            if k >= self.len() {
+                return Err(self.error_at(start, "expected a declaration after the modifiers"));
+            }
+            let word = self.text(k);
+            let is_word = self.tok(k).kind == TokenKind::Ident;
+
+            if let Some(&(_, kind)) = DECL_KEYWORDS.iter().find(|(w, _)| is_word && *w == word) {
+                let (theorem, next) = self.declaration(start, k, kind, &context)?;
+                theorems.push(theorem);
+                seen_declaration = true;
+                i = next;
+                continue;
+            }
+
+            let is_context = is_word
+                && k == start
+                && (CONTEXT_COMMANDS.contains(&word)
+                    || (word == "noncomputable" && self.is_ident(k + 1, "theory")));
+            // `#eval` is two tokens; `local` is followed by the command it makes local
+            // (`local attribute`, `local notation`, …).
+            let body = if self.is_hash_command(k) || (is_word && word == "local") {
+                (k + 2).min(self.len())
+            } else {
+                k + 1
+            };
+            if !is_word && !self.is_hash_command(k) {
+                return Err(self.error_at(k, format!("expected a command, found `{word}`")));
+            }
+            if is_word && !is_context && !self.is_command(k) && word != "end" {
+                return Err(self.error_at(k, format!("expected a command, found `{word}`")));
+            }
+            let (end, _) = self.scan(body, false)?;
+            let text = self.slice(start, end - 1).to_string();
+
+            if is_context {
+                if !seen_declaration && scopes.is_empty() {
+                    header.context.push(text.clone());
+                }
+                context.push(text);
+            } else if word == "import" {
+                header.imports.extend(
+                    self.src[self.tok(k).end..self.tok(end - 1).end]
+                        .split_whitespace()
+                        .map(String::from),
+                );
+            } else {
+                match word {
+                    "section" | "namespace" => scopes.push(Scope {
+                        context_len: context.len(),
+                    }),
+                    "end" => match scopes.pop() {
+                        Some(scope) => context.truncate(scope.context_len),
+                        None => {
+                            return Err(self.error_at(
+                                k,
+                                "`end` without an open `section`, `namespace` or `begin`",
+                            ));
+                        }
+                    },
+                    _ => seen_declaration = true,
+                }
+                let keyword = if self.is_hash_command(k) {
+                    format!("#{}", self.text(k + 1))
+                } else {
+                    word.to_string()
+                };
+                skipped.push(SkippedCommand {
+                    keyword,
+                    text,
+                    span: self
+                        .lines
+                        .span(self.tok(start).start, self.tok(end - 1).end),
+                });
+            }
+            i = end;
+        }
+
+        Ok(ProblemFile {
+            path: self.path.clone(),
+            header,
+            theorems,
+            skipped,
+        })
+    }
+
+    /// Skips `@[…]` attribute lists and modifiers (`private`, `noncomputable` but not
+    /// `noncomputable theory`, …); returns the index of the command keyword.
+    fn skip_modifiers(&self, mut i: usize) -> Result<usize, ParseError> {
+        loop {
+            if self.is_attribute_start(i) {
+                let mut depth = 0usize;
+                let mut j = i + 1;
+                loop {
+                    if j >= self.len() {
+                        return Err(self.unclosed(i + 1, j));
+                    }
+                    if self.is_symbol(j, "[") {
+                        depth += 1;
+                    } else if self.is_symbol(j, "]") {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+            } else if i < self.len()
+                && self.tok(i).kind == TokenKind::Ident
+                && MODIFIERS.contains(&self.text(i))
+                && !(self.text(i) == "noncomputable" && self.is_ident(i + 1, "theory"))
+            {
+                i += 1;
+            } else {
+                return Ok(i);
+            }
+        }
+    }
+
+    /// Parses a theorem whose command starts at `start` (attributes/modifiers) and whose keyword
+    /// is at `k`; returns it and the index of the next command.
+    fn declaration(
+        &self,
+        start: usize,
+        k: usize,
+        kind: DeclKind,
+        context: &[String],
+    ) -> Result<(Theorem, usize), ParseError> {
+        let mut j = k + 1;
+        let name = if kind == DeclKind::Example {
+            format!("example_at_line_{}", self.line_of(k))
+        } else {
+            if j >= self.len() || self.tok(j).kind != TokenKind::Ident || self.is_command(j) {
+                let at = if j < self.len() { j } else { k };
+                return Err(
+                    self.error_at(at, format!("expected a name after `{}`", kind.keyword()))
+                );
+            }
+            j += 1;
+            self.text(j - 1).to_string()
+        };
+
+        let (stop, how) = self.scan(j, true)?;
+        let proof_start = match how {
+            Stop::Assign => stop + 1,
+            Stop::EquationBar => stop,
+            Stop::Command | Stop::Eof => {
+                return Err(self.error_at(
+                    k,
+                    format!(
+                        "`{name}`: no `:=` after the statement (reached {})",
+                        self.describe(stop)
+                    ),
+                ));
+            }
+        };
+        let statement = self.src[self.tok(j - 1).end..self.tok(stop).start]
+            .trim()
+            .to_string();
+
+        let (proof_end, _) = self.scan(proof_start, false)?;
+        if proof_end == proof_start {
+            return Err(self.error_at(stop, format!("`{name}`: missing proof after `:=`")));
+        }
+        let last = proof_end - 1;
+        let text = self.slice(proof_start, last).to_string();
+        let contains_sorry = (proof_start..proof_end).any(|p| self.is_ident(p, "sorry"));
+        let proof = if how == Stop::EquationBar {
+            Proof::Equations(text)
+        } else if self.is_sorry_only(proof_start, proof_end) {
+            Proof::Sorry(text)
+        } else if self.is_ident(proof_start, "begin")
+            && self.matching_end(proof_start) == Some(last)
+        {
+            Proof::Tactic {
+                steps: self.steps(proof_start + 1, last),
+                text,
+            }
+        } else if self.is_ident(proof_start, "by") {
+            Proof::By(text)
+        } else {
+            Proof::Term(text)
+        };
+
+        let doc = self.doc_before(start);
+        let theorem = Theorem {
+            name,
+            kind,
+            statement,
+            proof,
+            contains_sorry,
+            context: context.to_vec(),
+            span: self.lines.span(self.tok(start).start, self.tok(last).end),
+            proof_span: Some(
+                self.lines
+                    .span(self.tok(proof_start).start, self.tok(last).end),
+            ),
+            doc,
+        };
+        Ok((theorem, proof_end))
+    }
+
+    fn is_sorry_only(&self, from: usize, to: usize) -> bool {
+        let mut saw_sorry = false;
+        for p in from..to {
+            let word = self.text(p);
+            if word == "sorry" && self.tok(p).kind == TokenKind::Ident {
+                saw_sorry = true;
+            } else if !SORRY_WRAPPING.contains(&word) {
+                return false;
+            }
+        }
+        saw_sorry
+    }
+
+    /// The `end` closing the `begin` at `i` (brackets were already checked by `scan`).
+    fn matching_end(&self, i: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        for j in i..self.len() {
+            if self.closer_for(j).is_some() {
+                depth += 1;
+            } else if self.is_closer(j) {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+        }
+        None
+    }
+
+    /// Splits the tokens `from..to` (inside `begin … end`) into top-level tactics at commas.
+    fn steps(&self, from: usize, to: usize) -> Vec<ProofStep> {
+        let mut steps = Vec::new();
+        let mut depth = 0usize;
+        // Binders at depth 0 of the current step still waiting for their comma.
+        let mut pending_binders = 0usize;
+        let mut step_start: Option<usize> = None;
+        let mut push = |first: usize, last: usize| {
+            let (a, b) = (self.tok(first).start, self.tok(last).end);
+            steps.push(ProofStep {
+                text: self.src[a..b].to_string(),
+                span: self.lines.span(a, b),
+            });
+        };
+        for j in from..to {
+            if depth == 0 && self.is_symbol(j, ",") {
+                if pending_binders > 0 {
+                    pending_binders -= 1;
+                } else {
+                    if let Some(first) = step_start.take() {
+                        push(first, j - 1);
+                    }
+                    continue;
+                }
+            }
+            let first = *step_start.get_or_insert(j);
+            if self.closer_for(j).is_some() {
+                depth += 1;
+            } else if self.is_closer(j) {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0
+                && self.is_binder(j)
+                // `assume h,` at the start of a step is the tactic, whose comma ends it.
+                && !(j == first && self.text(j) == "assume")
+            {
+                pending_binders += 1;
+            }
+        }
+        if let Some(first) = step_start {
+            push(first, to - 1);
+        }
+        steps
+    }
+
+    /// The text of a `/-- … -/` comment immediately before the command starting at `start`.
+    fn doc_before(&self, start: usize) -> Option<String> {
+        let raw = self.significant[start];
+        let prev = self.tokens[..raw].last()?;
+        if prev.kind != TokenKind::DocComment {
+            return None;
+        }
+        let text = prev.text(self.src);
+        let inner = text.strip_prefix("/--")?.strip_suffix("-/")?;
+        Some(inner.trim().to_string())
+    }
+}

@@ -1,0 +1,357 @@
+//! The parser on small, tricky inputs.
+
+use problems::{DeclKind, ParseError, ProblemFile, Proof, Theorem, parse_str};
+
+fn parse(text: &str) -> ProblemFile {
+    parse_str(text, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn only(text: &str) -> Theorem {
+    let mut file = parse(text);
+    assert_eq!(file.theorems.len(), 1, "{:#?}", file.theorems);
+    file.theorems.remove(0)
+}
+
+fn steps(t: &Theorem) -> Vec<&str> {
+    t.steps().iter().map(|s| s.text.as_str()).collect()
+}
+
+fn error(text: &str) -> ParseError {
+    match parse_str(text, Some("bad.lean".as_ref())) {
+        Ok(file) => panic!("expected an error, parsed {:#?}", file.theorems),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn header_context_and_doc_comment() {
+    let text = "\
+/- Copyright: -/
+import data.real.basic
+  algebra.group
+import .local_file
+open nat real
+open_locale big_operators
+universes u v
+noncomputable theory
+local attribute [instance] classical.prop_decidable
+
+/-- The doc,
+  over two lines. -/
+@[simp] private lemma nat.my_lemma {α : Type u} (h₀ : ∀ x₁ : α, x₁ = x₁) :
+  (2 : ℕ) + 2 = 4 :=
+rfl
+";
+    let file = parse(text);
+    assert_eq!(
+        file.header.imports,
+        ["data.real.basic", "algebra.group", ".local_file"]
+    );
+    let context = [
+        "open nat real",
+        "open_locale big_operators",
+        "universes u v",
+        "noncomputable theory",
+        "local attribute [instance] classical.prop_decidable",
+    ];
+    assert_eq!(file.header.context, context);
+    let t = &file.theorems[0];
+    assert_eq!(t.name, "nat.my_lemma");
+    assert_eq!(t.kind, DeclKind::Lemma);
+    assert_eq!(t.context, context);
+    assert_eq!(t.doc.as_deref(), Some("The doc,\n  over two lines."));
+    assert_eq!(
+        t.statement,
+        "{α : Type u} (h₀ : ∀ x₁ : α, x₁ = x₁) :\n  (2 : ℕ) + 2 = 4"
+    );
+    assert_eq!(t.proof, Proof::Term("rfl".to_string()));
+    // The declaration span starts at the attribute, not at the doc comment.
+    assert_eq!((t.span.line, t.span.col), (13, 0));
+    assert!(t.span.text(text).starts_with("@[simp] private lemma"));
+    assert_eq!((t.span.end_line, t.span.end_col), (15, 3));
+    assert_eq!(
+        t.declaration(),
+        "lemma nat.my_lemma {α : Type u} (h₀ : ∀ x₁ : α, x₁ = x₁) :\n  (2 : ℕ) + 2 = 4 :=\nrfl"
+    );
+}
+
+#[test]
+fn tactic_proof_steps_and_spans() {
+    let text = "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q ∧ (∀ x : ℕ, x = x) :=
+begin
+  split, -- first
+  { exact hp },
+  split; try { assumption },
+  /- a comment, with commas -/
+  intro x,
+  exact (λ y, rfl) x,
+end";
+    let t = only(text);
+    assert!(t.has_proof() && !t.contains_sorry);
+    assert_eq!(
+        steps(&t),
+        [
+            "split",
+            "{ exact hp }",
+            "split; try { assumption }",
+            "intro x",
+            "exact (λ y, rfl) x"
+        ]
+    );
+    let s = &t.steps()[2];
+    assert_eq!(
+        (s.span.line, s.span.col, s.span.end_line, s.span.end_col),
+        (5, 2, 5, 27)
+    );
+    assert_eq!(&text[s.span.start..s.span.end], s.text);
+    let proof = t.proof_span.unwrap();
+    assert_eq!(
+        (proof.line, proof.col, proof.end_line, proof.end_col),
+        (2, 0, 9, 3)
+    );
+    assert_eq!(t.steps_before_line(1).len(), 0);
+    assert_eq!(t.steps_before_line(5).len(), 2);
+    assert_eq!(t.steps_before_line(6).len(), 3);
+    assert_eq!(t.steps_before_line(100).len(), 5);
+    assert_eq!(
+        t.with_proof("by simp"),
+        "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q ∧ (∀ x : ℕ, x = x) :=\nby simp"
+    );
+}
+
+#[test]
+fn nested_blocks_match_calc_and_binder_commas() {
+    let t = only(
+        "lemma l (n : ℕ) : n + 0 = n :=
+begin
+  have h : ∀ m : ℕ, ∃ k, k = m, { intro m, exact ⟨m, rfl⟩ },
+  have h2 : n = n := begin refl, end,
+  cases n,
+  { refl },
+  exact match n with
+    | 0 := rfl
+    | (k+1) := by { simp, }
+  end,
+  calc n + 0 = n : by simp
+    ... = n : rfl,
+  assume x, exact assume y, y,
+  obtain ⟨a, b⟩ : ∃ a b : ℕ, a = b, from ⟨0, 0, rfl⟩
+end",
+    );
+    assert_eq!(
+        steps(&t),
+        [
+            "have h : ∀ m : ℕ, ∃ k, k = m",
+            "{ intro m, exact ⟨m, rfl⟩ }",
+            "have h2 : n = n := begin refl, end",
+            "cases n",
+            "{ refl }",
+            "exact match n with\n    | 0 := rfl\n    | (k+1) := by { simp, }\n  end",
+            "calc n + 0 = n : by simp\n    ... = n : rfl",
+            "assume x",
+            "exact assume y, y",
+            "obtain ⟨a, b⟩ : ∃ a b : ℕ, a = b",
+            "from ⟨0, 0, rfl⟩",
+        ]
+    );
+}
+
+#[test]
+fn by_and_term_proofs_run_to_the_next_command() {
+    let file = parse(
+        "theorem a : true :=
+by
+  trivial
+-- a comment between
+theorem b (h : 1 = 1) : 1 = 1 := h
+theorem c : ∀ n : ℕ, n = n :=
+λ n, eq.refl
+  n
+/-- doc -/ example : 2 = 2 := by exact rfl
+#eval 1 + 1
+def d : ℕ := 3
+",
+    );
+    let names: Vec<&str> = file.theorems.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c", "example_at_line_9"]);
+    let proofs: Vec<&Proof> = file.theorems.iter().map(|t| &t.proof).collect();
+    assert_eq!(
+        proofs,
+        [
+            &Proof::By("by\n  trivial".into()),
+            &Proof::Term("h".into()),
+            &Proof::Term("λ n, eq.refl\n  n".into()),
+            &Proof::By("by exact rfl".into()),
+        ]
+    );
+    let ex = &file.theorems[3];
+    assert_eq!(ex.kind, DeclKind::Example);
+    assert_eq!(ex.doc.as_deref(), Some("doc"));
+    assert_eq!(ex.declaration(), "example : 2 = 2 :=\nby exact rfl");
+    let skipped: Vec<(&str, &str)> = file
+        .skipped
+        .iter()
+        .map(|s| (s.keyword.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [("#eval", "#eval 1 + 1"), ("def", "def d : ℕ := 3")]
+    );
+    assert_eq!(file.skipped[1].span.line, 11);
+}
+
+#[test]
+fn sorry_forms() {
+    let file = parse(
+        "theorem s1 : true := sorry
+theorem s2 : true := by sorry
+theorem s3 : true :=
+begin
+  -- nothing yet
+  sorry,
+end
+theorem s4 : true ∧ true :=
+begin
+  split,
+  { sorry },
+  trivial
+end
+theorem s5 : true := begin exact sorry end
+",
+    );
+    let summary: Vec<(bool, bool)> = file
+        .theorems
+        .iter()
+        .map(|t| (t.has_proof(), t.contains_sorry))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (false, true),
+            (false, true),
+            (false, true),
+            (true, true),
+            (true, true)
+        ]
+    );
+    assert!(!file.theorems[3].has_complete_proof());
+    assert_eq!(
+        file.theorems[2].proof.text(),
+        "begin\n  -- nothing yet\n  sorry,\nend"
+    );
+}
+
+#[test]
+fn comments_and_strings_do_not_confuse_structure() {
+    let t = only(
+        "/- theorem hidden : false := /- nested -/ begin end -/
+theorem t (s : string) (h : s = \"end := theorem (\") -- trailing := comment
+  : s.length = 16 :=
+begin
+  /- end, end -/ subst h,
+  refl -- , end
+end",
+    );
+    assert_eq!(t.name, "t");
+    assert_eq!(
+        t.statement,
+        "(s : string) (h : s = \"end := theorem (\") -- trailing := comment\n  : s.length = 16"
+    );
+    assert_eq!(steps(&t), ["subst h", "refl"]);
+}
+
+#[test]
+fn sections_scope_context_and_equations() {
+    let file = parse(
+        "open nat
+section
+open list
+variables {α : Type}
+theorem inner : true := trivial
+end
+namespace foo
+theorem outer : ∀ n : ℕ, n + 0 = n
+| 0 := rfl
+| (n+1) := rfl
+end foo
+theorem abs_like (x : ℤ) :
+  |x| = |x| :=
+rfl
+",
+    );
+    assert_eq!(file.header.context, ["open nat"]);
+    let [inner, outer, abs_like] = &file.theorems[..] else {
+        panic!("{:#?}", file.theorems);
+    };
+    assert_eq!(
+        inner.context,
+        ["open nat", "open list", "variables {α : Type}"]
+    );
+    assert_eq!(outer.context, ["open nat"]);
+    assert_eq!(outer.statement, ": ∀ n : ℕ, n + 0 = n");
+    assert_eq!(
+        outer.proof,
+        Proof::Equations("| 0 := rfl\n| (n+1) := rfl".into())
+    );
+    assert_eq!(
+        outer.declaration(),
+        "theorem outer : ∀ n : ℕ, n + 0 = n\n| 0 := rfl\n| (n+1) := rfl"
+    );
+    assert_eq!(abs_like.statement, "(x : ℤ) :\n  |x| = |x|");
+    let kinds: Vec<&str> = file.skipped.iter().map(|s| s.keyword.as_str()).collect();
+    assert_eq!(kinds, ["section", "end", "namespace", "end"]);
+}
+
+#[test]
+fn malformed_files_report_the_right_place() {
+    // Unclosed paren in the statement: reported where it opens.
+    let e = error(
+        "theorem ok : true := trivial\n\ntheorem bad (a : ℕ\n  (h : a = a) : a = a :=\nrfl\n",
+    );
+    assert_eq!((e.line, e.col), (3, 12), "{e}");
+    assert!(e.message.contains("never closed"), "{e}");
+    assert_eq!(e.path.as_deref(), Some("bad.lean".as_ref()));
+    assert!(e.to_string().starts_with("bad.lean:3:12: "), "{e}");
+
+    // `begin` without `end`, followed by another theorem.
+    let e = error("theorem a : true :=\nbegin\n  trivial,\n\ntheorem b : true := trivial\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("`theorem` at line 5"), "{e}");
+
+    // Mismatched closer.
+    let e = error("theorem a : true :=\nbegin\n  { trivial )\nend\n");
+    assert_eq!((e.line, e.col), (3, 12), "{e}");
+
+    // No `:=`.
+    let e = error("open nat\ntheorem a : true\nbegin trivial end\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains(":="), "{e}");
+
+    // Nothing after `:=`.
+    let e = error("theorem a : true :=\n\ntheorem b : true := trivial");
+    assert_eq!(e.line, 1, "{e}");
+
+    // A stray `end`.
+    let e = error("theorem a : true :=\nbegin trivial end\nend\n");
+    assert_eq!(e.line, 3, "{e}");
+
+    // Unterminated comment and string.
+    let e = error("theorem a : true := trivial\n/- open\n");
+    assert_eq!((e.line, e.col), (2, 0), "{e}");
+    let e = error("theorem a : \"abc = 1 :=\nrfl\n");
+    assert_eq!((e.line, e.col), (1, 12), "{e}");
+
+    // Missing name, and a stray word at the top.
+    let e = error("theorem : true := trivial");
+    assert_eq!((e.line, e.col), (1, 8), "{e}");
+    let e = error("\n  hello world\ntheorem a : true := trivial");
+    assert_eq!((e.line, e.col), (2, 2), "{e}");
+}
+
+#[test]
+fn empty_and_comment_only_files() {
+    let file = parse("");
+    assert!(file.theorems.is_empty() && file.header.imports.is_empty());
+    let file = parse("-- nothing\n/- still nothing -/\n");
+    assert!(file.theorems.is_empty() && file.skipped.is_empty());
+}
