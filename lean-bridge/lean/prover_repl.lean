@@ -267,10 +267,14 @@ meta def goal_strings : tactic (list string) := do
   set_goals gs,
   return strs
 
+/-- A state's answer: its id, each goal, and the whole state as Lean prints it (with the
+`N goals` header when there are several). -/
 meta def state_body (sid : ℕ) : tactic (list (string × json)) := do
   strs ← goal_strings,
+  ts ← read,
   return [("ok", json.of_bool tt), ("state", jnat sid),
-          ("goals", json.array (strs.map json.of_string)), ("num_goals", jnat strs.length)]
+          ("goals", json.array (strs.map json.of_string)), ("num_goals", jnat strs.length),
+          ("pp", json.of_string (to_string (to_fmt ts)))]
 
 /-! ### Handlers. Each runs as one tactic and returns the response body and the new REPL state. -/
 

@@ -78,13 +78,20 @@ pub struct ProofStart {
     pub state: StateRef,
     /// One pretty-printed goal per entry, as Lean shows it.
     pub goals: Vec<String>,
+    /// The whole state as Lean prints it (`2 goals` header and blank lines between goals).
+    pub pp: String,
 }
 
 /// What running a tactic did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TacticResult {
-    /// The tactic ran; `goals` is empty when the proof is complete.
-    Success { state: StateRef, goals: Vec<String> },
+    /// The tactic ran; `goals` is empty when the proof is complete. `pp` is the whole state
+    /// as Lean prints it.
+    Success {
+        state: StateRef,
+        goals: Vec<String>,
+        pp: String,
+    },
     /// Lean's error, a refusal, or the heartbeat limit.
     Failed {
         message: String,
@@ -296,6 +303,7 @@ impl LeanPool {
                 state,
             },
             goals: get_goals(b)?,
+            pp: get_str(b, "pp"),
         })
     }
 
@@ -361,6 +369,7 @@ impl LeanPool {
                     ..state.clone()
                 },
                 goals: get_goals(b)?,
+                pp: get_str(b, "pp"),
             },
             timing,
         ))

@@ -64,6 +64,10 @@ async fn start_run_and_complete_a_proof() {
         .unwrap();
     let r = pool.run(&start.state, "split").await.unwrap();
     assert_eq!(goals(&r).len(), 2);
+    let TacticResult::Success { pp, .. } = &r else {
+        unreachable!()
+    };
+    assert!(pp.starts_with("2 goals\n"), "{pp}");
     let r = pool
         .run(&start.state, "split; assumption <|> refl")
         .await

@@ -101,7 +101,9 @@ pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, t: &Theorem) ->
     let mut goals = start.goals;
     for (i, (tactic, line)) in steps.iter().enumerate() {
         match pool.run(&state, tactic).await {
-            Ok(TacticResult::Success { state: s, goals: g }) => {
+            Ok(TacticResult::Success {
+                state: s, goals: g, ..
+            }) => {
                 state = s;
                 goals = g;
                 out.steps = i + 1;
