@@ -114,7 +114,8 @@ impl<'a> Lexer<'a> {
     fn run(mut self) -> Result<Vec<Token>, LexError> {
         let mut tokens = Vec::new();
         while let Some(c) = self.peek() {
-            if c.is_whitespace() {
+            // A byte-order mark is not text.
+            if c.is_whitespace() || c == '\u{feff}' {
                 self.bump();
                 continue;
             }

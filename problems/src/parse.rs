@@ -693,10 +693,14 @@ impl<'a> Parser<'a> {
         steps
     }
 
-    /// The text of a `/-- … -/` comment immediately before the command starting at `start`.
+    /// The text of a `/-- … -/` comment right before the command starting at `start` (plain
+    /// comments in between are skipped, as Lean's scanner does).
     fn doc_before(&self, start: usize) -> Option<String> {
         let raw = self.significant[start];
-        let prev = self.tokens[..raw].last()?;
+        let prev = self.tokens[..raw]
+            .iter()
+            .rev()
+            .find(|t| t.kind != TokenKind::Comment)?;
         if prev.kind != TokenKind::DocComment {
             return None;
         }

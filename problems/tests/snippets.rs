@@ -349,6 +349,15 @@ fn malformed_files_report_the_right_place() {
 }
 
 #[test]
+fn byte_order_mark_and_comment_after_doc() {
+    let file = parse(
+        "\u{feff}/-- the doc -/\n-- a note\ntheorem t : true := trivial\n/-- orphan -/ #eval 1\nexample : true := trivial",
+    );
+    assert_eq!(file.theorems[0].doc.as_deref(), Some("the doc"));
+    assert_eq!(file.theorems[1].doc, None);
+}
+
+#[test]
 fn empty_and_comment_only_files() {
     let file = parse("");
     assert!(file.theorems.is_empty() && file.header.imports.is_empty());
