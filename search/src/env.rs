@@ -1,6 +1,7 @@
 //! The environment the search runs tactics in.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -91,4 +92,36 @@ pub trait ProofEnv: Send + Sync + 'static {
         task: &ProofTask,
         proof: &str,
     ) -> impl Future<Output = Result<Verification, EnvError>> + Send;
+}
+
+/// A shared environment is an environment, so one environment can serve many spawned searches.
+impl<E: ProofEnv> ProofEnv for Arc<E> {
+    type Handle = E::Handle;
+
+    fn start(
+        &self,
+        task: &ProofTask,
+    ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
+        E::start(self, task)
+    }
+
+    fn run_tactic(
+        &self,
+        state: &Self::Handle,
+        tactic: &str,
+    ) -> impl Future<Output = Result<TacticOutcome<Self::Handle>, EnvError>> + Send {
+        E::run_tactic(self, state, tactic)
+    }
+
+    fn release(&self, states: Vec<Self::Handle>) -> impl Future<Output = ()> + Send {
+        E::release(self, states)
+    }
+
+    fn verify(
+        &self,
+        task: &ProofTask,
+        proof: &str,
+    ) -> impl Future<Output = Result<Verification, EnvError>> + Send {
+        E::verify(self, task, proof)
+    }
 }

@@ -3,10 +3,41 @@
 //! The search is generic over two traits: a [`Policy`] that proposes ranked tactics for
 //! proof states, and a [`ProofEnv`] that runs tactics (in the real prover: Lean 3 through
 //! `lean-bridge`). Neither trait knows about the other, so the search logic is tested with
-//! in-memory environments and policies.
+//! in-memory environments and policies ([`testing`], behind the `testing` feature).
+//!
+//! One search:
+//! ```ignore
+//! let search = BestFirstSearch::new(SearchConfig::default());
+//! let outcome = search.run(&env, &policy, Arc::new(task), &CancellationToken::new()).await;
+//! println!("{}", serde_json::to_string(&outcome.result)?);
+//! if let Some(tree) = &outcome.tree {
+//!     write_tree_files(tree, &outcome.result.name, Path::new("trees"))?;
+//! }
+//! ```
+//! Many concurrent searches sharing one model: wrap the policy in a [`BatchingPolicy`] and
+//! use [`run_many`].
 
+pub mod batching;
+pub mod config;
 pub mod env;
+pub mod export;
+mod frontier;
+pub mod many;
 pub mod policy;
+pub mod search;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod tree;
 
+#[cfg(test)]
+mod tests;
+
+pub use batching::{BatchingConfig, BatchingPolicy, BatchingStats};
+pub use config::{Priority, SearchConfig};
 pub use env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+pub use export::{ExportError, ExportedFiles, TreeExport, tree_to_dot, tree_to_export, write_tree_files};
+pub use many::run_many;
 pub use policy::{Candidate, Policy, PolicyError, PolicyRequest};
+pub use search::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
+pub use tokio_util::sync::CancellationToken;
+pub use tree::{EdgeOutcome, NodeStatus, ProofNode, ProofTree, TacticEdge, format_proof};
