@@ -172,7 +172,9 @@ impl<P: Policy> Policy for BatchingPolicy<P> {
 
 fn lock(stats: &Mutex<BatchingStats>) -> std::sync::MutexGuard<'_, BatchingStats> {
     // The guarded data are plain counters: a panic elsewhere cannot leave them inconsistent.
-    stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    stats
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn millis(ms: f64) -> Duration {

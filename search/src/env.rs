@@ -66,6 +66,11 @@ pub enum EnvError {
 
 /// Runs tactics on proof states. Implemented over the Lean bridge in the `prover` crate,
 /// and by in-memory environments in tests.
+///
+/// The search may drop a pending future (cancellation, time limit): an implementation must
+/// stay usable afterwards (a state whose tactic was abandoned may be reported lost later).
+/// A handle may be used again after a tactic ran on it (the search runs several tactics on
+/// one state), and handles may be released that the environment already lost.
 pub trait ProofEnv: Send + Sync + 'static {
     /// Opaque handle to a state held by the environment.
     type Handle: Clone + Send + Sync + std::fmt::Debug + 'static;

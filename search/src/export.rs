@@ -171,7 +171,12 @@ pub fn tree_to_dot(tree: &ProofTree, name: &str) -> String {
     out.push_str("  edge [fontname=\"monospace\", fontsize=9];\n");
 
     for (id, node) in tree.states() {
-        let mut label = format!("#{}  depth {}  score {:.3}", id.index(), node.depth, node.score);
+        let mut label = format!(
+            "#{}  depth {}  score {:.3}",
+            id.index(),
+            node.depth,
+            node.score
+        );
         if let Some(order) = node.expanded {
             let _ = write!(label, "  expansion {order}");
         }
@@ -222,7 +227,10 @@ pub fn tree_to_dot(tree: &ProofTree, name: &str) -> String {
         }
         let target = if e.target() == sink {
             let point = format!("f{}", e.id().index());
-            let _ = writeln!(out, "  {point} [shape=point, width=0.08, color=\"#c62828\"];");
+            let _ = writeln!(
+                out,
+                "  {point} [shape=point, width=0.08, color=\"#c62828\"];"
+            );
             point
         } else {
             format!("n{}", e.target().index())
@@ -267,7 +275,10 @@ pub fn write_tree_files(
     let stem = file_stem(name);
     let json = dir.join(format!("{stem}.json"));
     let dot = dir.join(format!("{stem}.dot"));
-    write(&json, &serde_json::to_vec_pretty(&tree_to_export(tree, name))?)?;
+    write(
+        &json,
+        &serde_json::to_vec_pretty(&tree_to_export(tree, name))?,
+    )?;
     write(&dot, tree_to_dot(tree, name).as_bytes())?;
 
     let elements = tree.state_count() + tree.graph().edge_count();

@@ -5,13 +5,18 @@
 //! `lean-bridge`). Neither trait knows about the other, so the search logic is tested with
 //! in-memory environments and policies ([`testing`], behind the `testing` feature).
 //!
-//! One search:
-//! ```ignore
-//! let search = BestFirstSearch::new(SearchConfig::default());
-//! let outcome = search.run(&env, &policy, Arc::new(task), &CancellationToken::new()).await;
-//! println!("{}", serde_json::to_string(&outcome.result)?);
-//! if let Some(tree) = &outcome.tree {
-//!     write_tree_files(tree, &outcome.result.name, Path::new("trees"))?;
+//! One search (`env` and `policy` are any implementations of the traits):
+//! ```no_run
+//! use std::{path::Path, sync::Arc};
+//! use search::{BestFirstSearch, CancellationToken, Policy, ProofEnv, ProofTask, SearchConfig};
+//!
+//! async fn prove<E: ProofEnv, P: Policy>(env: &E, policy: &P, task: ProofTask) {
+//!     let search = BestFirstSearch::new(SearchConfig::default());
+//!     let outcome = search.run(env, policy, Arc::new(task), &CancellationToken::new()).await;
+//!     println!("{}", serde_json::to_string(&outcome.result).unwrap());
+//!     if let Some(tree) = &outcome.tree {
+//!         search::write_tree_files(tree, &outcome.result.name, Path::new("trees")).unwrap();
+//!     }
 //! }
 //! ```
 //! Many concurrent searches sharing one model: wrap the policy in a [`BatchingPolicy`] and
@@ -35,7 +40,9 @@ mod tests;
 pub use batching::{BatchingConfig, BatchingPolicy, BatchingStats};
 pub use config::{Priority, SearchConfig};
 pub use env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
-pub use export::{ExportError, ExportedFiles, TreeExport, tree_to_dot, tree_to_export, write_tree_files};
+pub use export::{
+    ExportError, ExportedFiles, TreeExport, tree_to_dot, tree_to_export, write_tree_files,
+};
 pub use many::run_many;
 pub use policy::{Candidate, Policy, PolicyError, PolicyRequest};
 pub use search::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};

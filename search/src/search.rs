@@ -356,7 +356,9 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         tactic: &str,
     ) -> Result<(Result<TacticOutcome<E::Handle>, EnvError>, Duration), Interrupt> {
         let t0 = Instant::now();
-        let result = self.guarded(self.env.run_tactic(handle, tactic), true).await;
+        let result = self
+            .guarded(self.env.run_tactic(handle, tactic), true)
+            .await;
         let elapsed = t0.elapsed();
         self.clock.env += elapsed;
         result.map(|r| (r, elapsed))
@@ -466,8 +468,7 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
                             frontier.push(tree, known);
                         }
                     } else {
-                        let (child, _) =
-                            tree.add_state(node, edge, state.goals, state.num_goals);
+                        let (child, _) = tree.add_state(node, edge, state.goals, state.num_goals);
                         self.handles.insert(child, state.handle);
                         alive = true;
                         if tree.node(child).depth < self.config.max_depth {
@@ -581,10 +582,7 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
             Err(EnvError::StateLost(again)) => {
                 self.stats.states_lost += 1;
                 self.handles.remove(&node);
-                TacticRun::Lost(
-                    format!("state lost again after replay: {again}"),
-                    elapsed,
-                )
+                TacticRun::Lost(format!("state lost again after replay: {again}"), elapsed)
             }
             Err(error) => TacticRun::EnvFailed(error, elapsed),
         })
@@ -636,11 +634,17 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
 
     /// Verifies the proof that ends at the proved state `node`; records the verdict in the
     /// tree. Ignores the time limit (a found proof is worth checking), not cancellation.
-    async fn check_proof(&mut self, tree: &mut ProofTree, node: NodeIndex) -> Result<bool, Interrupt> {
+    async fn check_proof(
+        &mut self,
+        tree: &mut ProofTree,
+        node: NodeIndex,
+    ) -> Result<bool, Interrupt> {
         let proof = tree.proof_text(node);
         self.stats.verifications += 1;
         let t0 = Instant::now();
-        let result = self.guarded(self.env.verify(&self.task, &proof), false).await;
+        let result = self
+            .guarded(self.env.verify(&self.task, &proof), false)
+            .await;
         let elapsed = t0.elapsed();
         self.clock.env += elapsed;
         self.clock.verify += elapsed;
@@ -688,5 +692,9 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
 
 /// Scores that are not numbers rank last instead of poisoning the order.
 fn finite_or_worst(score: f64) -> f64 {
-    if score.is_nan() { f64::NEG_INFINITY } else { score }
+    if score.is_nan() {
+        f64::NEG_INFINITY
+    } else {
+        score
+    }
 }

@@ -27,7 +27,9 @@ pub enum ToyStep {
 type Rules = dyn Fn(&str, &str) -> ToyStep + Send + Sync;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Number of goals in a goals text: 0 when empty, else blank-line separated blocks.
@@ -84,20 +86,16 @@ impl ToyEnv {
         }
     }
 
-    /// A world given by a table of `(goals, tactic, new goals)`; goals are compared after
-    /// trimming, other tactics fail with "unknown tactic".
+    /// A world given by a table of `(goals, tactic, new goals)`; goals and tactics are
+    /// compared up to whitespace runs (as Lean would not care), other tactics fail with
+    /// "unknown tactic".
     pub fn from_table(start: impl Into<String>, table: &[(&str, &str, &str)]) -> Self {
         let table: HashMap<(String, String), String> = table
             .iter()
-            .map(|(from, tactic, to)| {
-                (
-                    (from.trim().to_owned(), tactic.trim().to_owned()),
-                    (*to).to_owned(),
-                )
-            })
+            .map(|(from, tactic, to)| ((squash(from), squash(tactic)), (*to).to_owned()))
             .collect();
         Self::new(start, move |goals, tactic| {
-            match table.get(&(goals.trim().to_owned(), tactic.trim().to_owned())) {
+            match table.get(&(squash(goals), squash(tactic))) {
                 Some(to) => ToyStep::To(to.clone()),
                 None => ToyStep::Fail(format!("unknown tactic `{tactic}`")),
             }
@@ -196,17 +194,9 @@ impl ToyEnv {
 
     /// Runs a whole proof from the start, for `verify`.
     fn check(&self, proof: &str) -> Result<(), String> {
-        let body = proof
-            .trim()
-            .strip_prefix("begin")
-            .and_then(|rest| rest.strip_suffix("end"))
-            .ok_or_else(|| "not a begin … end block".to_owned())?;
+        let tactics = split_proof(proof).ok_or_else(|| "not a begin … end block".to_owned())?;
         let mut goals = self.start.clone();
-        for line in body.lines() {
-            let tactic = line.trim().trim_end_matches(',').trim();
-            if tactic.is_empty() {
-                continue;
-            }
+        for tactic in &tactics {
             if self.unsound.contains(tactic) {
                 return Err(format!("`{tactic}` is not sound"));
             }
@@ -224,6 +214,48 @@ impl ToyEnv {
             Err(format!("unsolved goals: {goals}"))
         }
     }
+}
+
+/// Text with every whitespace run made one space, trimmed.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The tactics of a proof laid out by [`crate::format_proof`]: a line indented by exactly two
+/// spaces starts a tactic, deeper lines continue it, and the separating commas go.
+pub fn split_proof(proof: &str) -> Option<Vec<String>> {
+    let mut lines = proof.trim().lines();
+    if lines.next()?.trim() != "begin" {
+        return None;
+    }
+    let mut tactics: Vec<String> = Vec::new();
+    let mut closed = false;
+    for line in lines {
+        if closed {
+            return None;
+        }
+        if line.trim() == "end" && !line.starts_with(' ') {
+            closed = true;
+        } else if let Some(continued) = line.strip_prefix("    ") {
+            tactics.last_mut()?.push_str(&format!("\n  {continued}"));
+        } else if let Some(first) = line.strip_prefix("  ") {
+            tactics.push(first.to_owned());
+        } else {
+            return None;
+        }
+    }
+    if !closed {
+        return None;
+    }
+    let count = tactics.len();
+    tactics
+        .into_iter()
+        .enumerate()
+        .map(|(i, tactic)| match i + 1 < count {
+            true => tactic.strip_suffix(',').map(str::to_owned),
+            false => Some(tactic),
+        })
+        .collect()
 }
 
 /// The goals text of the counting world for `n`.
@@ -268,7 +300,9 @@ impl ProofEnv for ToyEnv {
             };
             if crash {
                 lock(&self.states).clear();
-                return Err(EnvError::StateLost(format!("worker crashed running `{tactic}`")));
+                return Err(EnvError::StateLost(format!(
+                    "worker crashed running `{tactic}`"
+                )));
             }
             let Some(goals) = lock(&self.states).get(&state).cloned() else {
                 return Err(EnvError::StateLost(format!("no state {state}")));
@@ -363,8 +397,7 @@ impl ToyPolicy {
 
     /// The same candidates for every state.
     pub fn constant(candidates: &[(&str, f64)]) -> Self {
-        let candidates: Vec<Candidate> =
-            candidates.iter().map(|(t, s)| candidate(t, *s)).collect();
+        let candidates: Vec<Candidate> = candidates.iter().map(|(t, s)| candidate(t, *s)).collect();
         Self::new(move |_| candidates.clone())
     }
 
@@ -392,26 +425,24 @@ impl ToyPolicy {
 }
 
 impl Policy for ToyPolicy {
-    fn propose(
+    async fn propose(
         &self,
         requests: Vec<PolicyRequest>,
-    ) -> impl Future<Output = Result<Vec<Vec<Candidate>>, PolicyError>> + Send {
-        async move {
-            tokio::time::sleep(self.latency).await;
-            lock(&self.batches).push(requests.len());
-            lock(&self.requested_goals).extend(requests.iter().map(|r| r.goals.clone()));
-            if let Some(message) = &self.failure {
-                return Err(PolicyError::Failed(message.clone()));
-            }
-            Ok(requests
-                .iter()
-                .map(|r| {
-                    let mut candidates = (self.propose)(&r.goals);
-                    candidates.truncate(r.k);
-                    candidates
-                })
-                .collect())
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        tokio::time::sleep(self.latency).await;
+        lock(&self.batches).push(requests.len());
+        lock(&self.requested_goals).extend(requests.iter().map(|r| r.goals.clone()));
+        if let Some(message) = &self.failure {
+            return Err(PolicyError::Failed(message.clone()));
         }
+        Ok(requests
+            .iter()
+            .map(|r| {
+                let mut candidates = (self.propose)(&r.goals);
+                candidates.truncate(r.k);
+                candidates
+            })
+            .collect())
     }
 }
 
@@ -422,4 +453,34 @@ pub fn toy_task(name: &str) -> Arc<ProofTask> {
         statement: ": true".to_owned(),
         context: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format_proof;
+
+    #[test]
+    fn split_proof_inverts_format_proof() {
+        for tactics in [
+            vec![],
+            vec!["simp"],
+            vec!["intro x", "{ norm_num,\n  ring }", "exact ⟨a, b⟩"],
+        ] {
+            let proof = format_proof(&tactics);
+            assert_eq!(
+                split_proof(&proof),
+                Some(tactics.iter().map(|t| t.to_string()).collect())
+            );
+        }
+        assert_eq!(split_proof("by simp"), None);
+        assert_eq!(split_proof("begin\n  simp\n"), None);
+    }
+
+    #[test]
+    fn goals_are_counted_by_blank_lines() {
+        assert_eq!(count_goals(""), 0);
+        assert_eq!(count_goals("⊢ p"), 1);
+        assert_eq!(count_goals("case a\n⊢ p\n\ncase b\n⊢ q"), 2);
+    }
 }
