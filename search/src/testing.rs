@@ -286,7 +286,9 @@ impl ProofEnv for ToyEnv {
         let state = *state;
         let tactic = tactic.to_owned();
         async move {
-            tokio::time::sleep(self.latency).await;
+            if !self.latency.is_zero() {
+                tokio::time::sleep(self.latency).await;
+            }
             self.tactic_runs.fetch_add(1, Ordering::SeqCst);
             let crash = {
                 let mut crash_on = lock(&self.crash_on);
@@ -429,7 +431,9 @@ impl Policy for ToyPolicy {
         &self,
         requests: Vec<PolicyRequest>,
     ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
-        tokio::time::sleep(self.latency).await;
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         lock(&self.batches).push(requests.len());
         lock(&self.requested_goals).extend(requests.iter().map(|r| r.goals.clone()));
         if let Some(message) = &self.failure {

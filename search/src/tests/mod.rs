@@ -4,6 +4,7 @@ mod batching;
 mod export;
 mod limits;
 mod order;
+mod overhead;
 mod proofs;
 mod recovery;
 
