@@ -23,13 +23,13 @@
 //! use [`run_many`].
 
 pub mod batching;
+pub mod best_first;
 pub mod config;
 pub mod env;
 pub mod export;
 mod frontier;
 pub mod many;
 pub mod policy;
-pub mod search;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tree;
@@ -38,6 +38,7 @@ pub mod tree;
 mod tests;
 
 pub use batching::{BatchingConfig, BatchingPolicy, BatchingStats};
+pub use best_first::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
 pub use config::{Priority, SearchConfig};
 pub use env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 pub use export::{
@@ -45,6 +46,5 @@ pub use export::{
 };
 pub use many::run_many;
 pub use policy::{Candidate, Policy, PolicyError, PolicyRequest};
-pub use search::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
 pub use tokio_util::sync::CancellationToken;
 pub use tree::{EdgeOutcome, NodeStatus, ProofNode, ProofTree, TacticEdge, format_proof};

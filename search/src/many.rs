@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::best_first::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
 use crate::env::{ProofEnv, ProofTask};
 use crate::policy::Policy;
-use crate::search::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
 
 /// Searches proofs of `tasks`, at most `max_concurrent` (at least 1) at a time, each in its
 /// own tokio task, all sharing `env` and `policy`. Wrap the policy in a
