@@ -1,6 +1,7 @@
 //! The environment the search runs tactics in.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,11 @@ pub enum EnvError {
 
 /// Runs tactics on proof states. Implemented over the Lean bridge in the `prover` crate,
 /// and by in-memory environments in tests.
+///
+/// The search may drop a pending future (cancellation, time limit): an implementation must
+/// stay usable afterwards (a state whose tactic was abandoned may be reported lost later).
+/// A handle may be used again after a tactic ran on it (the search runs several tactics on
+/// one state), and handles may be released that the environment already lost.
 pub trait ProofEnv: Send + Sync + 'static {
     /// Opaque handle to a state held by the environment.
     type Handle: Clone + Send + Sync + std::fmt::Debug + 'static;
@@ -91,4 +97,36 @@ pub trait ProofEnv: Send + Sync + 'static {
         task: &ProofTask,
         proof: &str,
     ) -> impl Future<Output = Result<Verification, EnvError>> + Send;
+}
+
+/// A shared environment is an environment, so one environment can serve many spawned searches.
+impl<E: ProofEnv> ProofEnv for Arc<E> {
+    type Handle = E::Handle;
+
+    fn start(
+        &self,
+        task: &ProofTask,
+    ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
+        E::start(self, task)
+    }
+
+    fn run_tactic(
+        &self,
+        state: &Self::Handle,
+        tactic: &str,
+    ) -> impl Future<Output = Result<TacticOutcome<Self::Handle>, EnvError>> + Send {
+        E::run_tactic(self, state, tactic)
+    }
+
+    fn release(&self, states: Vec<Self::Handle>) -> impl Future<Output = ()> + Send {
+        E::release(self, states)
+    }
+
+    fn verify(
+        &self,
+        task: &ProofTask,
+        proof: &str,
+    ) -> impl Future<Output = Result<Verification, EnvError>> + Send {
+        E::verify(self, task, proof)
+    }
 }

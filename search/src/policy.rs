@@ -42,4 +42,32 @@ pub trait Policy: Send + Sync + 'static {
         &self,
         requests: Vec<PolicyRequest>,
     ) -> impl Future<Output = Result<Vec<Vec<Candidate>>, PolicyError>> + Send;
+
+    /// Called by a search when it starts using this policy. A hint for batching wrappers
+    /// (see [`crate::BatchingPolicy`]): they flush a batch early once every running search
+    /// is waiting. The default does nothing.
+    fn search_started(&self) {}
+
+    /// Called when a search that called [`Policy::search_started`] ends (also when it is
+    /// dropped mid-way). The default does nothing.
+    fn search_finished(&self) {}
+}
+
+/// A shared policy is a policy, so one policy (e.g. one [`crate::BatchingPolicy`]) can serve
+/// many spawned searches.
+impl<P: Policy> Policy for Arc<P> {
+    fn propose(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> impl Future<Output = Result<Vec<Vec<Candidate>>, PolicyError>> + Send {
+        P::propose(self, requests)
+    }
+
+    fn search_started(&self) {
+        P::search_started(self)
+    }
+
+    fn search_finished(&self) {
+        P::search_finished(self)
+    }
 }
