@@ -16,6 +16,7 @@ Requests (`cmd`):
 * `drop`    {states, proofs}                 → {dropped}
 * `verify`  {context, binders, goal, proof, heartbeats} → {verified, errors, axioms}
 * `check`   {context, binders, goal}         → ok, or error with position
+* `declared` {names}                         → {declared: [bool]}
 * `stats`   {}                               → {states, proofs, contexts}
 
 Untrusted text is screened by the Rust side before it gets here; this file only makes sure that
@@ -379,6 +380,16 @@ meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × 
     end
   end
 
+/-- Which of the given declarations exist (for detecting what tactics the imports offer, e.g.
+`tactic.interactive.linarith`). -/
+meta def handle_declared (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
+  env ← get_env,
+  let names := field_strs req "names",
+  flags ← names.mmap (λ n, do
+    nm ← (lean.parser.run_with_input lean.parser.ident n) <|> return name.anonymous,
+    return (json.of_bool (env.contains nm))),
+  return ([("ok", json.of_bool tt), ("declared", json.array flags)], σ)
+
 meta def handle_stats (σ : repl_state) : tactic (list (string × json) × repl_state) :=
 return ([("ok", json.of_bool tt), ("states", jnat σ.states.size), ("proofs", jnat σ.proofs.size),
          ("contexts", jnat σ.contexts.size)], σ)
@@ -391,6 +402,7 @@ match field_str req "cmd" with
 | "check" := handle_check σ req
 | "verify" := handle_verify σ req
 | "stats" := handle_stats σ
+| "declared" := handle_declared σ req
 | c := return (error_body ("unknown command: " ++ c) none, σ)
 end
 

@@ -478,6 +478,31 @@ impl LeanPool {
         Ok(get_str(b, "statement"))
     }
 
+    /// Which of these declarations exist under the pool's imports (e.g.
+    /// `tactic.interactive.linarith`: whether `linarith` is available).
+    pub async fn declared(&self, names: &[&str]) -> Result<Vec<bool>, LeanError> {
+        self.check_open()?;
+        let body = object(json!({"cmd": "declared", "names": names}));
+        let w = self.least_busy();
+        let reply = self.workers[w]
+            .request(body, self.config.verify_timeout, None)
+            .await?;
+        let flags: Vec<bool> = reply
+            .body
+            .get("declared")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_bool().unwrap_or(false)).collect())
+            .unwrap_or_default();
+        if flags.len() != names.len() {
+            return Err(LeanError::Protocol(format!(
+                "asked about {} names, got {} answers",
+                names.len(),
+                flags.len()
+            )));
+        }
+        Ok(flags)
+    }
+
     /// Asks every worker how it is. A worker that does not answer within `timeout` is
     /// restarted (its states are lost).
     pub async fn health(&self, timeout: Duration) -> Vec<WorkerHealth> {

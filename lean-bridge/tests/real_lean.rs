@@ -57,6 +57,13 @@ async fn start_run_and_complete_a_proof() {
     let r = pool.run(&s1, "subst h, cases h₀").await.unwrap();
     assert!(r.is_complete(), "{r:?}");
 
+    // What the imports offer: core has simp but not linarith.
+    let d = pool
+        .declared(&["tactic.interactive.simp", "tactic.interactive.linarith"])
+        .await
+        .unwrap();
+    assert_eq!(d, [true, false]);
+
     // Several goals, `{ … }`, `;` and `<|>`.
     let start = pool
         .start(&[], "(p q : Prop) (hp : p) (hq : q) : p ∧ q")
