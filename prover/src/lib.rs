@@ -2,8 +2,16 @@
 //!
 //! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files.
 //! - [`check`], [`replay`]: verifying and replaying known proofs.
+//! - [`prove`]: the proof search over files, with [`lean_env`] (the search's environment over
+//!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
+//!   file, appended as results come).
 
+pub mod bench;
 pub mod check;
+pub mod lean_env;
 pub mod lean_opts;
 pub mod output;
+pub mod policy;
+pub mod prove;
 pub mod replay;
+pub mod results;

@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use search::CancellationToken;
 
-use prover::{check, replay};
+use prover::{bench, check, prove, replay};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -15,10 +16,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Search for proofs of the theorems in Lean files.
+    Prove(prove::ProveArgs),
     /// Verify the proofs in Lean files, as Lean compiles them.
     Check(check::CheckArgs),
     /// Replay known proofs tactic by tactic through the REPL.
     Replay(replay::ReplayArgs),
+    /// Measure speed (bridge, search) side by side in one run.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,19 +42,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        let work = async {
-            match cli.command {
-                Command::Check(args) => check::run(args).await,
-                Command::Replay(args) => replay::run(args).await,
+        // First Ctrl-C: stop gracefully (searches finish their bookkeeping, results stay
+        // valid). Second: leave at once; the kernel ends our Lean processes with us.
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping (Ctrl-C again to quit at once)");
+                on_signal.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
             }
-        };
-        tokio::select! {
-            r = work => r,
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted");
-                Ok(false)
-            }
+        });
+        match cli.command {
+            Command::Prove(args) => prove::run(args, cancel.clone()).await,
+            Command::Check(args) => until_cancelled(&cancel, check::run(args)).await,
+            Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
+            Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
         }
     });
     // Dropping the runtime ends every task; Lean processes are killed with their workers.
@@ -61,5 +72,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+async fn until_cancelled(
+    cancel: &CancellationToken,
+    work: impl Future<Output = anyhow::Result<bool>>,
+) -> anyhow::Result<bool> {
+    tokio::select! {
+        r = work => r,
+        _ = cancel.cancelled() => Ok(false),
     }
 }

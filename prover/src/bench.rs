@@ -1,0 +1,280 @@
+//! `prover bench`: speed figures measured side by side in one run (never in timed tests:
+//! machines are shared and noisy, so ratios measured together are what we compare).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use lean_bridge::{LeanPool, TacticResult};
+use problems::{ProblemFile, Theorem};
+use search::{
+    BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, ProofTask, SearchConfig,
+    SearchResult,
+};
+
+use crate::lean_env::LeanEnv;
+use crate::lean_opts::LeanOpts;
+use crate::policy::{PolicyKind, build_policy};
+use crate::replay::replay_steps;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchWhat {
+    /// The Lean bridge: worker start-up, overhead per tactic (round trip minus Lean's own
+    /// time), and tactics per second for 1 and 2 workers replaying known proofs.
+    Bridge(BridgeBenchArgs),
+    /// The search: theorems per minute with --jobs 1 and 2 (heuristic policy), and the
+    /// search's own overhead as a share of wall time.
+    Search(SearchBenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BridgeBenchArgs {
+    /// Files whose proofs are replayed (default: problems/core).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Rounds of replaying every proof per measurement.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+
+    #[command(flatten)]
+    pub lean: LeanOpts,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchBenchArgs {
+    /// Files whose theorems are proved (default: problems/core).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Most expansions per theorem.
+    #[arg(long, default_value_t = 100)]
+    pub expansions: usize,
+
+    #[command(flatten)]
+    pub lean: LeanOpts,
+}
+
+pub async fn run(args: BenchArgs) -> Result<bool> {
+    match args.what {
+        BenchWhat::Bridge(a) => bridge(a).await,
+        BenchWhat::Search(a) => search_bench(a).await,
+    }
+    .map(|_| true)
+}
+
+fn default_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec![problems::core_dir()]
+    } else {
+        files
+    }
+}
+
+fn load_one_group(lean: &LeanOpts, files: Vec<PathBuf>) -> Result<Vec<ProblemFile>> {
+    let files = lean.load(&default_files(files))?;
+    let imports = &files[0].header.imports;
+    if files.iter().any(|f| &f.header.imports != imports) {
+        bail!("benchmark files must share their imports (use --header)");
+    }
+    Ok(files)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+/// Replays every proof's steps; returns (tactics run, per-tactic overheads in seconds).
+async fn replay_all(
+    pool: &LeanPool,
+    theorems: &[(&ProblemFile, &Theorem)],
+    concurrency: usize,
+) -> Result<(usize, Vec<f64>)> {
+    let results: Vec<Result<(usize, Vec<f64>)>> = futures::stream::iter(theorems.iter())
+        .map(|(_, t)| async move {
+            let steps = replay_steps(t).unwrap_or_default();
+            let start = pool
+                .start(&t.context, &t.statement)
+                .await
+                .with_context(|| format!("starting {}", t.name))?;
+            let mut state = start.state.clone();
+            let mut n = 0;
+            let mut overheads = Vec::new();
+            for (tactic, _) in steps {
+                let (r, timing) = pool.run_timed(&state, &tactic).await?;
+                n += 1;
+                if let Some(lean) = timing.lean {
+                    overheads.push(timing.round_trip.saturating_sub(lean).as_secs_f64());
+                }
+                match r {
+                    TacticResult::Success { state: s, .. } => state = s,
+                    TacticResult::Failed { message, .. } => {
+                        bail!("{}: `{tactic}` failed: {message}", t.name)
+                    }
+                }
+            }
+            pool.drop_proof(&start.state).await;
+            Ok((n, overheads))
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut total = 0;
+    let mut all = Vec::new();
+    for r in results {
+        let (n, o) = r?;
+        total += n;
+        all.extend(o);
+    }
+    Ok((total, all))
+}
+
+async fn bridge(args: BridgeBenchArgs) -> Result<()> {
+    let files = load_one_group(&args.lean, args.files)?;
+    let theorems: Vec<(&ProblemFile, &Theorem)> = files
+        .iter()
+        .flat_map(|f| {
+            f.theorems
+                .iter()
+                .filter(|t| t.has_complete_proof() && replay_steps(t).is_some())
+                .map(move |t| (f, t))
+        })
+        .collect();
+    let imports = files[0].header.imports.clone();
+    let near = files[0].path.clone();
+    println!(
+        "bridge benchmark: {} proofs, imports: {}",
+        theorems.len(),
+        if imports.is_empty() {
+            "core".to_string()
+        } else {
+            imports.join(" ")
+        }
+    );
+
+    // Start-up: a fresh worker loading the imports (the REPL is compiled already).
+    let mut startups = Vec::new();
+    for _ in 0..3 {
+        let mut config = args.lean.pool_config(&imports, near.as_deref());
+        config.workers = 1;
+        let t = Instant::now();
+        let pool = LeanPool::new(config).await?;
+        startups.push(t.elapsed().as_secs_f64());
+        pool.shutdown().await;
+    }
+    startups.sort_by(f64::total_cmp);
+    println!("worker start-up (median of 3)      {:.3} s", startups[1]);
+
+    let mut rates = Vec::new();
+    for workers in [1usize, 2] {
+        let mut config = args.lean.pool_config(&imports, near.as_deref());
+        config.workers = workers;
+        config.timed = true;
+        let pool = LeanPool::new(config).await?;
+        // Warm-up round (contexts cached, code paths hot).
+        replay_all(&pool, &theorems, workers).await?;
+        let t = Instant::now();
+        let mut tactics = 0;
+        let mut overheads = Vec::new();
+        for _ in 0..args.rounds {
+            let (n, o) = replay_all(&pool, &theorems, workers).await?;
+            tactics += n;
+            overheads.extend(o);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        pool.shutdown().await;
+        overheads.sort_by(f64::total_cmp);
+        let rate = tactics as f64 / secs;
+        rates.push(rate);
+        println!(
+            "pool of {workers}: {tactics} tactics in {secs:.2} s = {rate:.1} tactics/s; \
+             overhead per tactic median {:.3} ms, p90 {:.3} ms ({} timed)",
+            percentile(&overheads, 0.5) * 1e3,
+            percentile(&overheads, 0.9) * 1e3,
+            overheads.len()
+        );
+    }
+    println!(
+        "speed-up of 2 workers over 1: {:.2}x (on {} CPU cores)",
+        rates[1] / rates[0],
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    Ok(())
+}
+
+async fn search_bench(args: SearchBenchArgs) -> Result<()> {
+    let files = load_one_group(&args.lean, args.files)?;
+    let tasks: Vec<ProofTask> = files
+        .iter()
+        .flat_map(|f| f.theorems.iter())
+        .map(|t| ProofTask {
+            name: t.name.clone(),
+            statement: t.statement.clone(),
+            context: t.context.clone(),
+        })
+        .collect();
+    let imports = files[0].header.imports.clone();
+    let near = files[0].path.clone();
+    let search = BestFirstSearch::new(SearchConfig {
+        max_expansions: args.expansions,
+        ..SearchConfig::default()
+    });
+    println!("search benchmark: {} theorems, heuristic policy", tasks.len());
+    let mut per_minute = Vec::new();
+    for jobs in [1usize, 2] {
+        let mut config = args.lean.pool_config(&imports, near.as_deref());
+        config.workers = jobs;
+        let pool = Arc::new(LeanPool::new(config).await?);
+        let env = Arc::new(LeanEnv::new(pool.clone()));
+        let policy = build_policy(PolicyKind::Heuristic, &pool).await?;
+        let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
+        let mut results: Vec<SearchResult> = Vec::new();
+        let t = Instant::now();
+        search::run_many(
+            &search,
+            env,
+            policy,
+            tasks.clone(),
+            jobs,
+            &CancellationToken::new(),
+            |o| results.push(o.result),
+        )
+        .await;
+        let wall = t.elapsed();
+        pool.shutdown().await;
+        let proved = results.iter().filter(|r| r.success()).count();
+        let time: f64 = results.iter().map(|r| r.time_s).sum();
+        let overhead: f64 = results.iter().map(|r| r.stats.search_overhead_s).sum();
+        let policy_s: f64 = results.iter().map(|r| r.stats.policy_time_s).sum();
+        let env_s: f64 = results.iter().map(|r| r.stats.env_time_s).sum();
+        let rate = results.len() as f64 / wall.as_secs_f64() * 60.0;
+        per_minute.push(rate);
+        println!(
+            "--jobs {jobs}: proved {proved}/{} in {:.1} s = {rate:.1} theorems/min; \
+             search overhead {:.2}% of search time (Lean {:.1}%, policy {:.1}%)",
+            results.len(),
+            wall.as_secs_f64(),
+            100.0 * overhead / time.max(1e-9),
+            100.0 * env_s / time.max(1e-9),
+            100.0 * policy_s / time.max(1e-9),
+        );
+    }
+    println!(
+        "theorems/min ratio --jobs 2 / --jobs 1: {:.2}x",
+        per_minute[1] / per_minute[0]
+    );
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The search's [`ProofEnv`] over the Lean bridge's worker pool.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use lean_bridge::{LeanError, LeanPool, StateRef, TacticResult};
+use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+
+/// Runs the search's tactics in Lean. Cheap to clone.
+#[derive(Clone)]
+pub struct LeanEnv {
+    pool: Arc<LeanPool>,
+}
+
+impl LeanEnv {
+    pub fn new(pool: Arc<LeanPool>) -> Self {
+        LeanEnv { pool }
+    }
+
+    pub fn pool(&self) -> &Arc<LeanPool> {
+        &self.pool
+    }
+}
+
+fn state(handle: StateRef, goals: &[String], pp: String) -> EnvState<StateRef> {
+    EnvState {
+        handle,
+        // The whole state as Lean prints it: what the model was trained on, and what dedup
+        // compares.
+        goals: if goals.is_empty() { String::new() } else { pp },
+        num_goals: goals.len(),
+    }
+}
+
+impl ProofEnv for LeanEnv {
+    type Handle = StateRef;
+
+    async fn start(&self, task: &ProofTask) -> Result<EnvState<StateRef>, EnvError> {
+        match self.pool.start(&task.context, &task.statement).await {
+            Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
+            Err(e @ (LeanError::Elaboration { .. } | LeanError::Refused(_))) => {
+                Err(EnvError::Statement(e.to_string()))
+            }
+            Err(e) => Err(EnvError::Other(e.to_string())),
+        }
+    }
+
+    async fn run_tactic(
+        &self,
+        handle: &StateRef,
+        tactic: &str,
+    ) -> Result<TacticOutcome<StateRef>, EnvError> {
+        match self.pool.run(handle, tactic).await {
+            Ok(TacticResult::Success { state: s, goals, pp }) => {
+                Ok(TacticOutcome::Success(state(s, &goals, pp)))
+            }
+            Ok(TacticResult::Failed { message, .. }) => Ok(TacticOutcome::Failed { message }),
+            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
+            // The tactic took the worker down with it (wall-clock limit, crash): a failed
+            // tactic. Other states on that worker are lost and will be replayed when used.
+            Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. })) => {
+                Ok(TacticOutcome::Failed {
+                    message: e.to_string(),
+                })
+            }
+            Err(e) => Err(EnvError::Other(e.to_string())),
+        }
+    }
+
+    async fn release(&self, states: Vec<StateRef>) {
+        // States of one search share a proof (one per start or replay): drop whole proofs.
+        let mut seen = HashSet::new();
+        for s in states {
+            if seen.insert((s.worker, s.incarnation, s.proof)) {
+                self.pool.drop_proof(&s).await;
+            }
+        }
+    }
+
+    async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
+        match self.pool.verify(&task.context, &task.statement, proof).await {
+            Ok(v) => Ok(Verification {
+                ok: v.ok,
+                errors: v.errors,
+                axioms: v.axioms,
+            }),
+            Err(e) => Err(EnvError::Other(e.to_string())),
+        }
+    }
+}
