@@ -16,7 +16,8 @@
 //!
 //! Options: `--workers N` (Lean processes, default 2), `--only SUBSTR` (theorems whose name
 //! contains it), `--limit N`, `--time-limit S` (per theorem), `--expansions N`, `--out FILE`
-//! (JSON lines of the search results), `--states`.
+//! (JSON lines of the search results), `--states`, `--trace` (print the expanded states and
+//! their tactics' outcomes for theorems not proved).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -108,6 +109,7 @@ struct Args {
     expansions: usize,
     out: Option<PathBuf>,
     states: bool,
+    trace: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -123,6 +125,7 @@ fn parse_args() -> Result<Args, String> {
         expansions: SearchConfig::default().max_expansions,
         out: None,
         states: false,
+        trace: false,
     };
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or(format!("{a} needs a value"));
@@ -136,6 +139,7 @@ fn parse_args() -> Result<Args, String> {
             "--expansions" => args.expansions = value()?.parse().map_err(|e| format!("{e}"))?,
             "--out" => args.out = Some(value()?.into()),
             "--states" => args.states = true,
+            "--trace" => args.trace = true,
             s if !s.starts_with("--") && args.set.is_empty() => args.set = s.to_owned(),
             s => return Err(format!("unknown argument {s}")),
         }
@@ -217,6 +221,37 @@ async fn print_states(env: &LeanEnv, theorems: &[problems::Theorem]) {
             }
         }
         println!("{}", state.goals);
+    }
+}
+
+/// The expanded states of a tree in expansion order, with each tactic's outcome.
+fn print_tree(tree: &search::ProofTree) {
+    let mut expanded: Vec<_> = tree
+        .states()
+        .filter_map(|(id, n)| n.expanded.map(|e| (e, id, n)))
+        .collect();
+    expanded.sort_by_key(|(e, _, _)| *e);
+    for (e, id, node) in expanded {
+        println!(
+            "  -- #{e} depth {} score {:.2}\n    {}",
+            node.depth,
+            node.score,
+            node.goals.replace('\n', "\n    ")
+        );
+        for (_, _, edge) in tree.tactics_from(id) {
+            let message = edge.message.as_deref().unwrap_or("");
+            let message: String = message
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(70)
+                .collect();
+            println!(
+                "     {:>6.2} {:?} {} {}",
+                edge.score, edge.outcome, edge.tactic, message
+            );
+        }
     }
 }
 
@@ -321,6 +356,12 @@ async fn main() {
                         .collect()
                 },
             );
+            if args.trace
+                && !r.success()
+                && let Some(tree) = &outcome.tree
+            {
+                print_tree(tree);
+            }
             if let Some(f) = out.as_mut() {
                 let _ = writeln!(f, "{}", serde_json::to_string(r).unwrap_or_default());
             }

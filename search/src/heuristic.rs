@@ -26,6 +26,7 @@
 //! ```
 
 mod generate;
+mod lemmas;
 mod state;
 mod tactics;
 mod term;

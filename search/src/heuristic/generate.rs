@@ -6,19 +6,20 @@
 
 use std::collections::HashMap;
 
+use super::lemmas;
 use super::state::{Goal, Hyp};
 use super::tactics::TacticSet;
 use super::term::{Binder, Shape, Term, normalize, same_term, shape, strip_parens};
 
 /// Closes the goal for sure when it applies (a hypothesis that is the target).
-const CERTAIN: f64 = -0.01;
+pub(super) const CERTAIN: f64 = -0.01;
 /// The obvious move for this shape of goal.
-const OBVIOUS: f64 = -0.1;
-const LIKELY: f64 = -0.3;
-const PLAUSIBLE: f64 = -0.6;
-const POSSIBLE: f64 = -1.0;
-const UNLIKELY: f64 = -1.5;
-const LONG_SHOT: f64 = -2.2;
+pub(super) const OBVIOUS: f64 = -0.1;
+pub(super) const LIKELY: f64 = -0.3;
+pub(super) const PLAUSIBLE: f64 = -0.6;
+pub(super) const POSSIBLE: f64 = -1.0;
+pub(super) const UNLIKELY: f64 = -1.5;
+pub(super) const LONG_SHOT: f64 = -2.2;
 
 /// The number domain a goal is about, from the types of the variables in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,34 +112,36 @@ impl Candidates {
 }
 
 /// What the generator knows about one hypothesis.
-struct HypInfo<'a> {
-    hyp: &'a Hyp,
-    shape: Shape,
+pub(super) struct HypInfo<'a> {
+    pub(super) hyp: &'a Hyp,
+    pub(super) shape: Shape,
     /// A proof of a proposition (as opposed to a variable, type, or instance).
-    is_prop: bool,
+    pub(super) is_prop: bool,
 }
 
 /// Everything about the goal that the rules look at.
-struct Ctx<'a> {
-    goal: &'a Goal,
+pub(super) struct Ctx<'a> {
+    pub(super) goal: &'a Goal,
     tactics: &'a TacticSet,
-    hyps: Vec<HypInfo<'a>>,
-    target: Shape,
+    pub(super) hyps: Vec<HypInfo<'a>>,
+    pub(super) target: Shape,
     /// Local names in the target.
     target_vars: Vec<String>,
-    domain: Domain,
+    pub(super) domain: Domain,
     /// Whether mathlib's arithmetic tactics are there.
-    mathlib: bool,
+    pub(super) mathlib: bool,
     /// Names handed out by this generator, so two fresh names in one tactic differ.
     taken: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Ctx<'a> {
     fn new(goal: &'a Goal, tactics: &'a TacticSet) -> Self {
+        // Type variables (`α : Type`), not proposition variables (`p : Prop`), whose
+        // inhabitants are proofs.
         let type_vars: Vec<&str> = goal
             .hyps
             .iter()
-            .filter(|h| is_sort(&h.ty))
+            .filter(|h| is_sort(&h.ty) && h.ty.trim() != "Prop")
             .map(|h| h.name.as_str())
             .collect();
         let hyps: Vec<HypInfo> = goal
@@ -171,7 +174,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Hypotheses that are proofs and can be named.
-    fn facts(&self) -> impl Iterator<Item = &HypInfo<'a>> {
+    pub(super) fn facts(&self) -> impl Iterator<Item = &HypInfo<'a>> {
         self.hyps.iter().filter(|h| h.is_prop && h.hyp.accessible())
     }
 
@@ -212,7 +215,7 @@ impl<'a> Ctx<'a> {
             .map(|h| h.hyp)
     }
 
-    fn target_closed(&self) -> bool {
+    pub(super) fn target_closed(&self) -> bool {
         self.target_vars.is_empty()
     }
 }
@@ -227,6 +230,11 @@ fn is_sort(ty: &str) -> bool {
 fn is_type(ty: &str, type_vars: &[&str]) -> bool {
     let t = strip_parens(ty);
     if KNOWN_TYPES.contains(&t) || type_vars.contains(&t) || is_sort(t) {
+        return true;
+    }
+    // `list α`, `finset ℕ`: an application of a type constructor or a type variable.
+    let head = Term::new(t).head().unwrap_or("");
+    if type_vars.contains(&head) && !matches!(shape(t), Shape::Imp(..)) {
         return true;
     }
     match shape(t) {
@@ -376,6 +384,8 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     by_target(&ctx, &mut out);
     by_hypotheses(&ctx, &mut out);
     by_variables(&ctx, &mut out);
+    lemmas::order_steps(&ctx, &mut out);
+    lemmas::core_arith_steps(&ctx, &mut out);
     general(&ctx, &mut out);
     out
 }
@@ -599,7 +609,7 @@ fn witnesses(ctx: &Ctx, binder: &Binder, body: &str) -> Vec<(String, f64)> {
 fn by_target(ctx: &Ctx, out: &mut Candidates) {
     let target = ctx.goal.target.as_str();
     let closed = ctx.target_closed();
-    let arith = is_arith_prop(target);
+    let arith = is_arith_prop(target) && !matches!(ctx.target, Shape::True | Shape::False);
     let m = ctx.mathlib;
 
     // Closed numeric facts: decide them.
@@ -1122,28 +1132,35 @@ fn by_variables(ctx: &Ctx, out: &mut Candidates) {
             continue;
         }
         let penalty = if in_target { 0.0 } else { -0.6 };
+        // A second induction inside an induction step is rarely what is wanted.
+        let nested = if ctx.goal.hyps.iter().any(|h| h.name.starts_with("ih")) {
+            -1.0
+        } else {
+            0.0
+        };
         if ty == "ℕ" {
             let ih = ctx.fresh("ih");
             let (ind, cas) = if m {
                 (UNLIKELY, UNLIKELY)
             } else {
-                (-0.7, POSSIBLE)
+                (-0.7, UNLIKELY)
             };
-            out.add(format!("induction {name} with {name} {ih}"), ind + penalty);
-            let pred = ctx.fresh(&format!("{name}'"));
-            let _ = pred;
+            out.add(
+                format!("induction {name} with {name} {ih}"),
+                ind + penalty + nested,
+            );
             out.add(format!("cases {name} with {name}"), cas + penalty);
         } else if Term::new(ty).head() == Some("list") {
             let ih = ctx.fresh("ih");
             let x = ctx.fresh("a");
             out.add(
                 format!("induction {name} with {x} {name} {ih}"),
-                -0.5 + penalty,
+                -0.5 + penalty + nested,
             );
             out.add(format!("cases {name} with {x} {name}"), POSSIBLE + penalty);
-        } else if ty == "Prop" {
+        } else if ty == "Prop" && worth_case_split(ctx, name) {
             let hp = ctx.fresh(&format!("h{name}"));
-            out.add(format!("by_cases {hp} : {name}"), POSSIBLE + penalty);
+            out.add(format!("by_cases {hp} : {name}"), -1.8 + penalty);
         }
         ctx.reset_fresh();
     }
@@ -1170,6 +1187,16 @@ fn by_variables(ctx: &Ctx, out: &mut Candidates) {
     }
 }
 
+/// Whether splitting on the proposition variable `p` could help: the target is an atom, a
+/// disjunction or `false` (nothing structural left to do) and no hypothesis settles `p`.
+fn worth_case_split(ctx: &Ctx, p: &str) -> bool {
+    let settled = ctx
+        .hyps
+        .iter()
+        .any(|h| same_term(&h.hyp.ty, p) || same_term(&h.hyp.ty, &format!("¬{p}")));
+    !settled && matches!(ctx.target, Shape::Other | Shape::Or(..) | Shape::False)
+}
+
 /// Moves that are worth a try on most goals.
 fn general(ctx: &Ctx, out: &mut Candidates) {
     let m = ctx.mathlib;
@@ -1192,10 +1219,11 @@ fn general(ctx: &Ctx, out: &mut Candidates) {
     {
         out.add("exfalso", UNLIKELY);
     }
-    if !matches!(
-        ctx.target,
-        Shape::Not(_) | Shape::False | Shape::Imp(..) | Shape::Forall(..)
-    ) {
+    // Proof by contradiction: for an atom (classical logic), and with mathlib for order
+    // goals, where `push_neg` then turns the negation into an inequality.
+    let atom = ctx.target == Shape::Other;
+    let order = matches!(&ctx.target, Shape::Rel(op, ..) if is_order_rel(op));
+    if atom || (m && order) {
         let h = ctx.fresh("h");
         ctx.reset_fresh();
         let tactic = if m { "by_contra" } else { "by_contradiction" };
