@@ -1042,7 +1042,12 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                     );
                 }
                 if !(l_var || r_var) && !constructor_mismatch(l, r) {
-                    out.add(format!("cases {name}"), LONG_SHOT);
+                    // On `ℕ`, `cases` unifies numerals with successors: `x + 3 = 7` gives
+                    // `x := 4`.
+                    let solves = !m
+                        && ctx.domain == Domain::Nat
+                        && (is_numeral(l) || is_numeral(r));
+                    out.add(format!("cases {name}"), if solves { PLAUSIBLE } else { LONG_SHOT });
                     out.add(format!("injection {name}"), LONG_SHOT);
                 }
                 // Rewriting other hypotheses.
@@ -1160,7 +1165,10 @@ fn by_variables(ctx: &Ctx, out: &mut Candidates) {
             out.add(format!("cases {name} with {x} {name}"), POSSIBLE + penalty);
         } else if ty == "Prop" && worth_case_split(ctx, name) {
             let hp = ctx.fresh(&format!("h{name}"));
-            out.add(format!("by_cases {hp} : {name}"), -1.8 + penalty);
+            // Classical case splits go with negated hypotheses.
+            let classical = ctx.facts().any(|h| matches!(h.shape, Shape::Not(_)));
+            let score = if classical { POSSIBLE } else { -1.8 };
+            out.add(format!("by_cases {hp} : {name}"), score + penalty);
         }
         ctx.reset_fresh();
     }
