@@ -28,6 +28,7 @@ pub mod config;
 pub mod env;
 pub mod export;
 mod frontier;
+pub mod heuristic;
 pub mod many;
 pub mod policy;
 #[cfg(any(test, feature = "testing"))]

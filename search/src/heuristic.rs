@@ -1,0 +1,145 @@
+//! The built-in heuristic tactic policy: ranked tactics from the shape of the goal, without a
+//! model.
+//!
+//! [`HeuristicPolicy`] reads the first goal of the tactic state (hypotheses and target, see
+//! [`parse_state`]), and proposes:
+//! - closing tactics suited to the goal (`exact h` for a hypothesis that is the target,
+//!   `norm_num`/`exact dec_trivial` for closed arithmetic, `linarith` for linear order goals,
+//!   `ring` for identities, `nlinarith [sq_nonneg (a - b), …]`, `positivity`, `refl`, `cc`,
+//!   `contradiction`, …);
+//! - structural steps (`intros x h` named after the binders, `split`, `left`/`right`,
+//!   `existsi`/`use` with witnesses read off the goal, `induction n with n ih`,
+//!   `cases h with x hx`, `by_cases`);
+//! - steps using hypotheses (`rw h`, `rw ← h`, `subst h`, `apply h`, `exact h.1`,
+//!   `simp [h]`, `norm_num [h]`, `specialize h x`, `field_simp [h.ne']`).
+//!
+//! Each candidate has a prior score (`<= 0`, like a log-probability: the search sums them
+//! along a path). Only tactics in the [`TacticSet`] are offered: build it from Lean's answer
+//! to [`TacticSet::probe_names`], so that core Lean 3 gets no mathlib tactics.
+//!
+//! ```
+//! use search::heuristic::{HeuristicPolicy, TacticSet};
+//! let policy = HeuristicPolicy::new(TacticSet::core());
+//! let ranked = policy.candidates("p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q", 8);
+//! assert_eq!(ranked[0].tactic, "exact ⟨hp, hq⟩");
+//! assert!(ranked.iter().any(|c| c.tactic == "split"));
+//! ```
+
+mod generate;
+mod lemmas;
+mod state;
+mod tactics;
+mod term;
+#[cfg(test)]
+mod tests;
+
+pub use state::{Goal, Hyp, parse_state};
+pub use tactics::TacticSet;
+pub use term::{Shape, shape};
+
+use crate::policy::{Candidate, Policy, PolicyError, PolicyRequest};
+
+/// Proposes tactics from the shape of the first goal. Deterministic: the same state gives the
+/// same candidates in the same order.
+#[derive(Clone, Debug)]
+pub struct HeuristicPolicy {
+    tactics: TacticSet,
+}
+
+impl HeuristicPolicy {
+    /// A policy offering only the tactics (and lemmas) in `tactics`.
+    pub fn new(tactics: TacticSet) -> Self {
+        Self { tactics }
+    }
+
+    pub fn tactics(&self) -> &TacticSet {
+        &self.tactics
+    }
+
+    /// At most `k` candidates for a tactic state as Lean prints it, best first, without
+    /// duplicates. None when the state has no goals.
+    pub fn candidates(&self, goals: &str, k: usize) -> Vec<Candidate> {
+        let parsed = parse_state(goals);
+        let Some(first) = parsed.first() else {
+            return Vec::new();
+        };
+        generate::candidates(first, &self.tactics)
+            .ranked()
+            .into_iter()
+            .filter(|(tactic, _)| available(tactic, &self.tactics))
+            .take(k)
+            .map(|(tactic, score)| Candidate {
+                tactic,
+                logprob: score,
+                score,
+            })
+            .collect()
+    }
+}
+
+impl Policy for HeuristicPolicy {
+    async fn propose(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        Ok(requests
+            .iter()
+            .map(|r| self.candidates(&r.goals, r.k))
+            .collect())
+    }
+}
+
+/// Whether every tactic a candidate runs, and every tracked lemma it names, is available.
+fn available(tactic: &str, set: &TacticSet) -> bool {
+    let heads_ok = tactic_heads(tactic)
+        .iter()
+        .all(|h| !TacticSet::tracks_tactic(h) || set.contains(h));
+    let lemmas_ok = term::tokenize(tactic)
+        .iter()
+        .filter(|t| t.kind == term::TokenKind::Ident)
+        .map(|t| &tactic[t.start..t.end])
+        .all(|name| {
+            let lemma = if name.ends_with(".ne'") {
+                "has_lt.lt.ne'"
+            } else {
+                name
+            };
+            !TacticSet::tracks_lemma(lemma) || set.contains(lemma)
+        });
+    heads_ok && lemmas_ok
+}
+
+/// The tactic names a candidate runs: the first word of each part separated by `;`, `,` or
+/// `<|>` outside brackets, past combinators such as `try` and `all_goals`.
+fn tactic_heads(tactic: &str) -> Vec<&str> {
+    const COMBINATORS: &[&str] = &[
+        "try",
+        "all_goals",
+        "any_goals",
+        "repeat",
+        "iterate",
+        "focus",
+    ];
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in tactic.char_indices() {
+        match c {
+            '(' | '[' | '⟨' => depth += 1,
+            ')' | ']' | '⟩' => depth -= 1,
+            ';' | ',' if depth == 0 => {
+                parts.push(&tactic[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&tactic[start..]);
+    parts
+        .into_iter()
+        .flat_map(|part| part.split("<|>"))
+        .filter_map(|part| {
+            part.split(|c: char| c.is_whitespace() || c == '{' || c == '}')
+                .find(|w| !w.is_empty() && !COMBINATORS.contains(w))
+        })
+        .collect()
+}
