@@ -188,19 +188,29 @@ match d with
 | _ := ff
 end
 
-/-- The assumptions (axioms) everything in `todo` depends on, transitively, like `#print axioms`. -/
+/-- Constants an expression mentions, and whether it contains `sorry`. -/
+meta def deps_of (e : expr) : list name × bool :=
+e.fold ([], ff) (λ x _ acc,
+  (if x.is_constant then x.const_name :: acc.1 else acc.1, acc.2 || x.is_sorry.is_some))
+
+/-- The assumptions (axioms) everything in `todo` depends on, transitively, like `#print axioms`.
+A declaration whose value contains `sorry` counts as depending on `sorry_ax` (a lemma proved
+with `sorry` earlier in a file must not make a later proof look complete). -/
 meta def collect_axioms (env : environment) : list name → name_set → list name → list name
 | [] _ acc := acc
 | (n :: todo) seen acc :=
   if seen.contains n then collect_axioms todo seen acc else
   match env.get n with
   | exceptional.success d :=
-      let deps := consts_of d.type ++ (match d with
-        | (declaration.defn _ _ _ v _ _) := consts_of v
-        | (declaration.thm _ _ _ v) := consts_of v.get
-        | _ := [] end) in
-      collect_axioms (deps ++ todo) (seen.insert n)
-        (if is_assumption env d then n :: acc else acc)
+      let (ty_deps, _) := deps_of d.type in
+      let vd : list name × bool := (match d with
+        | (declaration.defn _ _ _ v _ _) := deps_of v
+        | (declaration.thm _ _ _ v) := deps_of v.get
+        | _ := ([], ff) end) in
+      let (val_deps, sorry_in_val) := vd in
+      let acc := if is_assumption env d then n :: acc else acc in
+      let acc := if sorry_in_val && bnot (to_bool (`sorry_ax ∈ acc)) then `sorry_ax :: acc else acc in
+      collect_axioms (ty_deps ++ val_deps ++ todo) (seen.insert n) acc
   | _ := collect_axioms todo (seen.insert n) acc
   end
 
@@ -248,16 +258,26 @@ let proofs := match σ.proofs.find proof with
   | none := σ.proofs end in
 (sid, { states := σ.states.insert sid (proof, ts), proofs := proofs, ..σ })
 
-/-- The environment for a list of context commands, cached. -/
-meta def context_env (σ : repl_state) (ctx : list string) : tactic (environment × repl_state) :=
-let key := string.intercalate "\n" ctx in
-match σ.contexts.find key with
-| some env := return (env, σ)
-| none := do
-    set_env_core σ.base_env,
-    env ← if ctx = [] then return σ.base_env else run_commands ctx,
-    return (env, { contexts := σ.contexts.insert key env, ..σ })
-end
+/-- The longest prefix of `ctx` whose environment is cached: its length and environment. -/
+meta def cached_prefix (σ : repl_state) (ctx : list string) : ℕ → ℕ × environment
+| 0 := (0, σ.base_env)
+| (k+1) := match σ.contexts.find (string.intercalate "\n" (ctx.take (k+1))) with
+  | some env := (k+1, env)
+  | none := cached_prefix k
+  end
+
+/-- The environment for a list of context commands (`open …` lines, earlier lemmas of the
+file). Every prefix is cached, so theorems of one file that share their first context lines
+elaborate those lines once. -/
+meta def context_env (σ : repl_state) (ctx : list string) : tactic (environment × repl_state) := do
+  let (k, base) := cached_prefix σ ctx ctx.length,
+  (env, σ) ← ((list.range ctx.length).drop k).mfoldl (λ (acc : environment × repl_state) i, do
+      set_env_core acc.1,
+      env ← run_commands ((ctx.drop i).take 1),
+      let key := string.intercalate "\n" (ctx.take (i+1)),
+      return (env, { contexts := acc.2.contexts.insert key env, ..acc.2 }))
+    (base, σ),
+  return (env, σ)
 
 /-! ### Pretty-printing states -/
 

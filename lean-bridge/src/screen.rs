@@ -152,11 +152,17 @@ pub fn screen(text: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Context lines (from problem files, not from the model) may only open namespaces and locales
-/// or declare universes.
+/// Context lines (from problem files, not from the model) may only open namespaces and locales,
+/// declare universes, or set local attributes and notation.
+///
+/// Earlier `theorem`s and `lemma`s of the same file are context too (a proof may cite a lemma
+/// proved above it); they are screened like any proof text.
 pub fn screen_context_line(line: &str) -> Result<(), Refusal> {
     let t = line.trim();
     let first = t.split_whitespace().next().unwrap_or("");
+    if matches!(first, "theorem" | "lemma") {
+        return screen(t);
+    }
     let second = t.split_whitespace().nth(1).unwrap_or("");
     let allowed = matches!(first, "open" | "open_locale" | "universe" | "universes")
         || t == "noncomputable theory"
@@ -265,6 +271,8 @@ mod tests {
             "universe u",
             "noncomputable theory",
             "local attribute [instance] classical.prop_decidable",
+            "theorem helper (n : ℕ) : n + 0 = n := rfl",
+            "lemma l2 (p : Prop) (h : p) : p :=\nbegin\n  exact h\nend",
         ] {
             assert!(screen_context_line(l).is_ok(), "{l}");
         }

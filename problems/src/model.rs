@@ -127,6 +127,47 @@ pub struct SkippedCommand {
     pub span: Span,
 }
 
+impl ProblemFile {
+    /// The earlier `theorem`s and `lemma`s (with their proofs, as written) that theorem `index`
+    /// needs in scope when `uses` (its statement, its proof, or a proof being tried) mentions
+    /// them by name, with what those need in turn, in file order. Lean compiles a file top to
+    /// bottom, so a proof may cite a lemma proved above it; declarations it does not mention
+    /// are left out so that independent problems (MiniF2F) stay independent.
+    pub fn dependencies(&self, index: usize, uses: &str) -> Vec<String> {
+        let earlier = &self.theorems[..index.min(self.theorems.len())];
+        let mut needed = vec![false; earlier.len()];
+        let mut pending = vec![uses.to_string()];
+        while let Some(text) = pending.pop() {
+            for (i, t) in earlier.iter().enumerate() {
+                if !needed[i] && t.kind != DeclKind::Example && mentions(&text, &t.name) {
+                    needed[i] = true;
+                    pending.push(t.declaration());
+                }
+            }
+        }
+        earlier
+            .iter()
+            .zip(needed)
+            .filter(|(_, n)| *n)
+            .map(|(t, _)| t.declaration())
+            .collect()
+    }
+}
+
+/// Whether `text` mentions the declaration `name` (or its last component, as code inside its
+/// namespace would) as a whole identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    [name, short].iter().any(|n| {
+        text.match_indices(n).any(|(i, m)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + m.len()..].chars().next();
+            let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '.';
+            !before.is_some_and(ident) && !after.is_some_and(ident)
+        })
+    })
+}
+
 impl Theorem {
     /// True unless the proof is only `sorry` (see [`Proof::Sorry`]). A proof that uses `sorry`
     /// somewhere inside still counts; check [`Theorem::contains_sorry`] for that.

@@ -364,3 +364,27 @@ fn empty_and_comment_only_files() {
     let file = parse("-- nothing\n/- still nothing -/\n");
     assert!(file.theorems.is_empty() && file.skipped.is_empty());
 }
+
+#[test]
+fn dependencies_are_the_earlier_lemmas_a_text_mentions() {
+    let file = problems::parse_str(
+        "theorem a_lemma (n : ℕ) : n + 0 = n := rfl\n\
+         theorem unrelated : true := trivial\n\
+         theorem b_lemma (n : ℕ) : 0 + n + 0 = 0 + n := by rw a_lemma\n\
+         theorem uses_b (n : ℕ) : 0 + n + 0 = 0 + n :=\nbegin\n  exact b_lemma n\nend\n\
+         theorem a_lemma_2 : true := trivial\n",
+        None,
+    )
+    .unwrap();
+    let t = &file.theorems[3];
+    let deps = file.dependencies(3, t.proof.text());
+    // b_lemma is mentioned, and it mentions a_lemma; `unrelated` is not needed.
+    assert_eq!(deps.len(), 2, "{deps:?}");
+    assert!(deps[0].starts_with("theorem a_lemma (n : ℕ)"), "{deps:?}");
+    assert!(deps[1].starts_with("theorem b_lemma"), "{deps:?}");
+    // Only earlier declarations count, and names match whole identifiers only.
+    assert!(file.dependencies(0, "a_lemma").is_empty());
+    assert_eq!(file.dependencies(5, "a_lemma_2 x").len(), 1);
+    assert!(file.dependencies(4, "a_lemma_2").is_empty());
+    assert_eq!(file.dependencies(4, "exact a_lemma").len(), 1);
+}

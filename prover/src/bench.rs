@@ -16,7 +16,7 @@ use search::{
 };
 
 use crate::lean_env::LeanEnv;
-use crate::lean_opts::LeanOpts;
+use crate::lean_opts::{LeanOpts, theorem_context};
 use crate::policy::{PolicyKind, build_policy};
 use crate::replay::replay_steps;
 
@@ -100,14 +100,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Replays every proof's steps; returns (tactics run, per-tactic overheads in seconds).
 async fn replay_all(
     pool: &LeanPool,
-    theorems: &[(&ProblemFile, &Theorem)],
+    theorems: &[(&ProblemFile, usize)],
     concurrency: usize,
 ) -> Result<(usize, Vec<f64>)> {
     let results: Vec<Result<(usize, Vec<f64>)>> = futures::stream::iter(theorems.iter())
-        .map(|(_, t)| async move {
+        .map(|&(f, i)| async move {
+            let t: &Theorem = &f.theorems[i];
             let steps = replay_steps(t).unwrap_or_default();
+            let context = theorem_context(f, i, &format!("{}\n{}", t.statement, t.proof.text()));
             let start = pool
-                .start(&t.context, &t.statement)
+                .start(&context, &t.statement)
                 .await
                 .with_context(|| format!("starting {}", t.name))?;
             let mut state = start.state.clone();
@@ -144,13 +146,14 @@ async fn replay_all(
 
 async fn bridge(args: BridgeBenchArgs) -> Result<()> {
     let files = load_one_group(&args.lean, args.files)?;
-    let theorems: Vec<(&ProblemFile, &Theorem)> = files
+    let theorems: Vec<(&ProblemFile, usize)> = files
         .iter()
         .flat_map(|f| {
             f.theorems
                 .iter()
-                .filter(|t| t.has_complete_proof() && replay_steps(t).is_some())
-                .map(move |t| (f, t))
+                .enumerate()
+                .filter(|(_, t)| t.has_complete_proof() && replay_steps(t).is_some())
+                .map(move |(i, _)| (f, i))
         })
         .collect();
     let imports = files[0].header.imports.clone();
@@ -210,7 +213,9 @@ async fn bridge(args: BridgeBenchArgs) -> Result<()> {
     println!(
         "speed-up of 2 workers over 1: {:.2}x (on {} CPU cores)",
         rates[1] / rates[0],
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     Ok(())
 }
@@ -219,11 +224,11 @@ async fn search_bench(args: SearchBenchArgs) -> Result<()> {
     let files = load_one_group(&args.lean, args.files)?;
     let tasks: Vec<ProofTask> = files
         .iter()
-        .flat_map(|f| f.theorems.iter())
-        .map(|t| ProofTask {
+        .flat_map(|f| f.theorems.iter().enumerate().map(move |(i, t)| (f, i, t)))
+        .map(|(f, i, t)| ProofTask {
             name: t.name.clone(),
             statement: t.statement.clone(),
-            context: t.context.clone(),
+            context: theorem_context(f, i, &t.statement),
         })
         .collect();
     let imports = files[0].header.imports.clone();
@@ -232,7 +237,10 @@ async fn search_bench(args: SearchBenchArgs) -> Result<()> {
         max_expansions: args.expansions,
         ..SearchConfig::default()
     });
-    println!("search benchmark: {} theorems, heuristic policy", tasks.len());
+    println!(
+        "search benchmark: {} theorems, heuristic policy",
+        tasks.len()
+    );
     let mut per_minute = Vec::new();
     for jobs in [1usize, 2] {
         let mut config = args.lean.pool_config(&imports, near.as_deref());

@@ -8,7 +8,7 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports, proof_location};
+use crate::lean_opts::{LeanOpts, first_line, group_by_imports, proof_location, theorem_context};
 use crate::output::{Progress, print_line};
 
 /// Verify every theorem that has a proof: elaborated as Lean compiles the file, checked by the
@@ -55,15 +55,21 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
     for (imports, group) in group_by_imports(&files) {
         let near = group[0].path.as_deref();
         let pool = args.lean.pool(&imports, near).await?;
-        let jobs = group
-            .iter()
-            .flat_map(|f| f.theorems.iter().filter(|t| t.has_proof()).map(move |t| (*f, t)));
+        let jobs = group.iter().flat_map(|f| {
+            f.theorems
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.has_proof())
+                .map(move |(i, t)| (*f, i, t))
+        });
         let pool_ref = &pool;
         let mut results = futures::stream::iter(jobs)
-            .map(|(file, t)| async move {
+            .map(|(file, i, t)| async move {
                 let started = Instant::now();
+                let uses = format!("{}\n{}", t.statement, t.proof.text());
+                let context = theorem_context(file, i, &uses);
                 let v = pool_ref
-                    .verify(&t.context, &t.statement, t.proof.text())
+                    .verify(&context, &t.statement, t.proof.text())
                     .await;
                 (file, t, v, started.elapsed())
             })
@@ -77,7 +83,9 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
                 failed += 1;
             }
             let location = proof_location(file, t, pos);
-            let error = errors.first().map(|e| format!("{location}: {}", first_line(e)));
+            let error = errors
+                .first()
+                .map(|e| format!("{location}: {}", first_line(e)));
             if args.jsonl {
                 let rec = CheckRecord {
                     name: &t.name,
@@ -114,11 +122,7 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
         } else {
             String::new()
         };
-        eprintln!(
-            "verified {}/{} proofs{skipped}",
-            total - failed,
-            total
-        );
+        eprintln!("verified {}/{} proofs{skipped}", total - failed, total);
     }
     Ok(failed == 0)
 }

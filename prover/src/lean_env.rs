@@ -51,9 +51,11 @@ impl ProofEnv for LeanEnv {
         tactic: &str,
     ) -> Result<TacticOutcome<StateRef>, EnvError> {
         match self.pool.run(handle, tactic).await {
-            Ok(TacticResult::Success { state: s, goals, pp }) => {
-                Ok(TacticOutcome::Success(state(s, &goals, pp)))
-            }
+            Ok(TacticResult::Success {
+                state: s,
+                goals,
+                pp,
+            }) => Ok(TacticOutcome::Success(state(s, &goals, pp))),
             Ok(TacticResult::Failed { message, .. }) => Ok(TacticOutcome::Failed { message }),
             Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
             // The tactic took the worker down with it (wall-clock limit, crash): a failed
@@ -78,7 +80,11 @@ impl ProofEnv for LeanEnv {
     }
 
     async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
-        match self.pool.verify(&task.context, &task.statement, proof).await {
+        match self
+            .pool
+            .verify(&task.context, &task.statement, proof)
+            .await
+        {
             Ok(v) => Ok(Verification {
                 ok: v.ok,
                 errors: v.errors,

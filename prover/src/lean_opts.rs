@@ -68,7 +68,11 @@ impl LeanOpts {
     pub fn pool_config(&self, imports: &[String], near: Option<&Path>) -> PoolConfig {
         let project = self.lean_project.clone().or_else(|| {
             near.and_then(lean_bridge::LeanProject::discover)
-                .or_else(|| std::env::current_dir().ok().and_then(|d| lean_bridge::LeanProject::discover(&d)))
+                .or_else(|| {
+                    std::env::current_dir()
+                        .ok()
+                        .and_then(|d| lean_bridge::LeanProject::discover(&d))
+                })
         });
         PoolConfig {
             lean: self.lean.clone(),
@@ -158,7 +162,11 @@ pub fn proof_location(file: &ProblemFile, t: &Theorem, pos: Option<(u32, u32)>) 
     match (&t.proof_span, pos) {
         (Some(span), Some((line, col))) => {
             let l = span.line + line as usize - 1;
-            let c = if line == 1 { span.col + col as usize } else { col as usize };
+            let c = if line == 1 {
+                span.col + col as usize
+            } else {
+                col as usize
+            };
             format!("{path}:{l}:{}", c + 1)
         }
         _ => format!("{path}:{}", t.span.line),
@@ -167,5 +175,18 @@ pub fn proof_location(file: &ProblemFile, t: &Theorem, pos: Option<(u32, u32)>) 
 
 /// The first line of a message, for one-line reports.
 pub fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+/// The context lines theorem `index` of `file` is elaborated under: the file's header and
+/// `open` lines, then the earlier lemmas of the file that `uses` mentions (see
+/// [`problems::ProblemFile::dependencies`]).
+pub fn theorem_context(file: &ProblemFile, index: usize, uses: &str) -> Vec<String> {
+    let t = &file.theorems[index];
+    let mut ctx = t.context.clone();
+    ctx.extend(file.dependencies(index, uses));
+    ctx
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use search::{
     BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, ProofTask, SearchConfig,
     SearchResult, StopReason,
@@ -14,7 +14,7 @@ use search::{
 use serde::{Deserialize, Serialize};
 
 use crate::lean_env::LeanEnv;
-use crate::lean_opts::{LeanOpts, group_by_imports};
+use crate::lean_opts::{LeanOpts, group_by_imports, theorem_context};
 use crate::output::{Progress, print_line};
 use crate::policy::{PolicyKind, build_policy};
 use crate::results::ResultsFile;
@@ -88,7 +88,10 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
     let (mut out, done) = ResultsFile::open(&args.output, args.resume, args.overwrite)?;
     let wanted: HashSet<&str> = args.theorems.iter().map(String::as_str).collect();
     for name in &wanted {
-        if !files.iter().any(|f| f.theorems.iter().any(|t| t.name == *name)) {
+        if !files
+            .iter()
+            .any(|f| f.theorems.iter().any(|t| t.name == *name))
+        {
             bail!("no theorem named {name} in the given files");
         }
     }
@@ -116,7 +119,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
-            for t in &f.theorems {
+            for (i, t) in f.theorems.iter().enumerate() {
                 if !wanted.is_empty() && !wanted.contains(t.name.as_str()) {
                     continue;
                 }
@@ -128,7 +131,8 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                     ProofTask {
                         name: t.name.clone(),
                         statement: t.statement.clone(),
-                        context: t.context.clone(),
+                        // Earlier lemmas the statement mentions; the proof is not known yet.
+                        context: theorem_context(f, i, &t.statement),
                     },
                     file.clone(),
                 ));
@@ -184,7 +188,9 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                 if let (Some(dir), Some(tree)) = (&args.tree_dir, &outcome.tree)
                     && let Err(e) = search::write_tree_files(tree, &result.name, dir)
                 {
-                    progress.bar().suspend(|| eprintln!("warning: {}: {e}", result.name));
+                    progress
+                        .bar()
+                        .suspend(|| eprintln!("warning: {}: {e}", result.name));
                 }
                 let line = summary_line(&result);
                 let record = ProveRecord {
@@ -219,7 +225,10 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
 
 fn summary_line(r: &SearchResult) -> String {
     if r.success() {
-        format!("{:<44} proved in {:.1}s ({} expansions)", r.name, r.time_s, r.expansions)
+        format!(
+            "{:<44} proved in {:.1}s ({} expansions)",
+            r.name, r.time_s, r.expansions
+        )
     } else {
         let why = r
             .error
@@ -301,7 +310,10 @@ impl Summary {
         let pct = |x: f64| if total > 0.0 { 100.0 * x / total } else { 0.0 };
         let mut t = String::new();
         t.push_str("─────────────────────────────────────────────\n");
-        t.push_str(&format!("proved              {}/{}\n", self.proved, self.attempted));
+        t.push_str(&format!(
+            "proved              {}/{}\n",
+            self.proved, self.attempted
+        ));
         t.push_str(&format!("pass rate           {rate:.1}%\n"));
         match self.median_time_to_proof_s {
             Some(m) => t.push_str(&format!("median time/proof   {m:.2}s\n")),

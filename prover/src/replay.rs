@@ -7,10 +7,10 @@ use anyhow::Result;
 use clap::Args;
 use futures::StreamExt;
 use lean_bridge::{LeanPool, TacticResult};
-use problems::{Proof, ProblemFile, Theorem};
+use problems::{ProblemFile, Proof, Theorem};
 use serde::Serialize;
 
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports};
+use crate::lean_opts::{LeanOpts, first_line, group_by_imports, theorem_context};
 use crate::output::{Progress, print_line};
 
 /// Run each known proof step by step (the top-level steps of its `begin … end` block; a `by`
@@ -51,12 +51,18 @@ pub struct ReplayOutcome {
 /// The steps to replay for a proof.
 pub fn replay_steps(t: &Theorem) -> Option<Vec<(String, usize)>> {
     match &t.proof {
-        Proof::Tactic { steps, .. } => {
-            Some(steps.iter().map(|s| (s.text.clone(), s.span.line)).collect())
-        }
+        Proof::Tactic { steps, .. } => Some(
+            steps
+                .iter()
+                .map(|s| (s.text.clone(), s.span.line))
+                .collect(),
+        ),
         Proof::By(text) => {
             let tac = text.trim_start().strip_prefix("by").unwrap_or(text).trim();
-            Some(vec![(tac.to_string(), t.proof_span.map(|s| s.line).unwrap_or(t.span.line))])
+            Some(vec![(
+                tac.to_string(),
+                t.proof_span.map(|s| s.line).unwrap_or(t.span.line),
+            )])
         }
         Proof::Term(text) => Some(vec![(
             format!("exact ({})", text.trim()),
@@ -66,8 +72,9 @@ pub fn replay_steps(t: &Theorem) -> Option<Vec<(String, usize)>> {
     }
 }
 
-/// Replays one theorem's proof.
-pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, t: &Theorem) -> ReplayOutcome {
+/// Replays theorem `index` of `file`.
+pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, index: usize) -> ReplayOutcome {
+    let t: &Theorem = &file.theorems[index];
     let started = Instant::now();
     let mut out = ReplayOutcome {
         name: t.name.clone(),
@@ -89,7 +96,8 @@ pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, t: &Theorem) ->
         return out;
     };
     out.total_steps = steps.len();
-    let start = match pool.start(&t.context, &t.statement).await {
+    let context = theorem_context(file, index, &format!("{}\n{}", t.statement, t.proof.text()));
+    let start = match pool.start(&context, &t.statement).await {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("statement: {e}"));
@@ -110,7 +118,12 @@ pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, t: &Theorem) ->
             }
             Ok(TacticResult::Failed { message, .. }) => {
                 out.failed_step = Some(i + 1);
-                out.error = Some(format!("step {} (line {line}) `{}`: {}", i + 1, first_line(tactic), first_line(&message)));
+                out.error = Some(format!(
+                    "step {} (line {line}) `{}`: {}",
+                    i + 1,
+                    first_line(tactic),
+                    first_line(&message)
+                ));
                 break;
             }
             Err(e) => {
@@ -144,11 +157,15 @@ pub async fn run(args: ReplayArgs) -> Result<bool> {
     for (imports, group) in group_by_imports(&files) {
         let pool = args.lean.pool(&imports, group[0].path.as_deref()).await?;
         let pool_ref = &pool;
-        let jobs = group
-            .iter()
-            .flat_map(|f| f.theorems.iter().filter(|t| t.has_proof()).map(move |t| (*f, t)));
+        let jobs = group.iter().flat_map(|f| {
+            f.theorems
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.has_proof())
+                .map(move |(i, _)| (*f, i))
+        });
         let mut results = futures::stream::iter(jobs)
-            .map(|(f, t)| replay_theorem(pool_ref, f, t))
+            .map(|(f, i)| replay_theorem(pool_ref, f, i))
             .buffered(pool.size() * 2);
         while let Some(o) = results.next().await {
             if !o.complete {
@@ -175,7 +192,11 @@ pub async fn run(args: ReplayArgs) -> Result<bool> {
     }
     progress.finish();
     if !args.jsonl {
-        eprintln!("replayed {}/{} proofs to completion", total - incomplete, total);
+        eprintln!(
+            "replayed {}/{} proofs to completion",
+            total - incomplete,
+            total
+        );
     }
     Ok(incomplete == 0)
 }

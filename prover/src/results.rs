@@ -29,8 +29,7 @@ impl ResultsFile {
             );
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let mut done = HashSet::new();
         if exists && resume {
@@ -104,8 +103,10 @@ mod tests {
         {
             let (mut f, done) = ResultsFile::open(&path, false, false).unwrap();
             assert!(done.is_empty());
-            f.append(&serde_json::json!({"name": "a", "proved": true})).unwrap();
-            f.append(&serde_json::json!({"name": "b", "proved": false})).unwrap();
+            f.append(&serde_json::json!({"name": "a", "proved": true}))
+                .unwrap();
+            f.append(&serde_json::json!({"name": "b", "proved": false}))
+                .unwrap();
         }
         // A crash in the middle of a write.
         std::fs::OpenOptions::new()
@@ -118,7 +119,8 @@ mod tests {
         assert!(ResultsFile::open(&path, false, false).is_err());
         let (mut f, done) = ResultsFile::open(&path, true, false).unwrap();
         assert_eq!(done, HashSet::from(["a".to_string(), "b".to_string()]));
-        f.append(&serde_json::json!({"name": "c", "proved": true})).unwrap();
+        f.append(&serde_json::json!({"name": "c", "proved": true}))
+            .unwrap();
         drop(f);
         let text = std::fs::read_to_string(&path).unwrap();
         let parsed: Vec<_> = text

@@ -1044,10 +1044,12 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                 if !(l_var || r_var) && !constructor_mismatch(l, r) {
                     // On `ℕ`, `cases` unifies numerals with successors: `x + 3 = 7` gives
                     // `x := 4`.
-                    let solves = !m
-                        && ctx.domain == Domain::Nat
-                        && (is_numeral(l) || is_numeral(r));
-                    out.add(format!("cases {name}"), if solves { PLAUSIBLE } else { LONG_SHOT });
+                    let solves =
+                        !m && ctx.domain == Domain::Nat && (is_numeral(l) || is_numeral(r));
+                    out.add(
+                        format!("cases {name}"),
+                        if solves { PLAUSIBLE } else { LONG_SHOT },
+                    );
                     out.add(format!("injection {name}"), LONG_SHOT);
                 }
                 // Rewriting other hypotheses.
