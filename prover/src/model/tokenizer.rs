@@ -75,10 +75,12 @@
 //!   by rank (SentencePiece-trained models give every piece a distinct score; a warning is logged
 //!   otherwise), and `UNUSED` pieces that can be formed by merging are left out of the merges
 //!   (SentencePiece merges into them and splits them again at the end; a warning is logged);
-//! * with `add_dummy_prefix`, an input that consists of exactly one user-defined piece and
-//!   nothing else encodes without SentencePiece's leading `▁` piece;
+//! * with `add_dummy_prefix`, an input that normalises to exactly one user-defined piece (say
+//!   `"  <|im_end|>"` with whitespace removal) encodes without SentencePiece's leading `▁` piece;
 //! * the character map is applied per grapheme by `tokenizers`' [`Precompiled`], where
-//!   SentencePiece uses a longest match on bytes (InternLM2 has no character map);
+//!   SentencePiece uses a longest match on bytes: when the first character of a grapheme has a
+//!   rule, the whole grapheme is replaced, so e.g. a no-break space followed by a combining mark
+//!   loses the mark (InternLM2 has no character map);
 //! * with `add_dummy_prefix` / `remove_extra_whitespaces`, decoding strips leading `▁`s from the
 //!   joined text, where SentencePiece strips one from each leading piece (the same unless a piece
 //!   starts with several), and a `▁` spelled by byte pieces decodes to a space.
