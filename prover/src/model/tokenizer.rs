@@ -253,8 +253,7 @@ struct TrainerSpec {
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct NormalizerSpec {
-    #[prost(string, optional, tag = "1")]
-    name: Option<String>,
+    /// The rules `name` (field 1) only matters for training: the compiled map is what applies.
     #[prost(bytes = "vec", optional, tag = "2")]
     precompiled_charsmap: Option<Vec<u8>>,
     #[prost(bool, optional, tag = "3", default = "true")]
