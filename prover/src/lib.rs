@@ -5,11 +5,13 @@
 //! - [`prove`]: the proof search over files, with [`lean_env`] (the search's environment over
 //!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
+//! - [`model`]: InternLM2 in candle, its tokenizer, and generation.
 
 pub mod bench;
 pub mod check;
 pub mod lean_env;
 pub mod lean_opts;
+pub mod model;
 pub mod output;
 pub mod policy;
 pub mod prove;

@@ -1,0 +1,2 @@
+//! The InternLM2 language model: tokenizer, network and generation.
+pub mod tokenizer;
