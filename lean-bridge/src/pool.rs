@@ -39,7 +39,8 @@ pub struct PoolConfig {
     pub tactic_heartbeats: u64,
     /// Wall-clock limit of starting a proof, checking a statement, or verifying a proof.
     pub verify_timeout: Duration,
-    /// Deterministic limit for elaborating a whole proof in `verify`; 0: none.
+    /// Deterministic limit for elaborating a whole proof in `verify`, in thousands of
+    /// heartbeats; 0: none. The default, 100 000, is the limit Lean's editor server uses.
     pub verify_heartbeats: u64,
     /// Measure Lean's own time per request (for benchmarks).
     pub timed: bool,
@@ -57,7 +58,7 @@ impl Default for PoolConfig {
             tactic_timeout: Duration::from_secs(20),
             tactic_heartbeats: 50_000,
             verify_timeout: Duration::from_secs(120),
-            verify_heartbeats: 0,
+            verify_heartbeats: 100_000,
             timed: false,
         }
     }

@@ -236,9 +236,18 @@ async fn verify_accepts_real_proofs_and_rejects_the_rest() {
         );
     }
 
-    // A proof that never ends is stopped by the wall clock and reported, not hung on.
+    // A proof that never ends stops at the heartbeat limit (Lean's editor default)...
+    let v = pool
+        .verify(&[], st, "begin repeat { skip } end")
+        .await
+        .unwrap();
+    assert!(!v.ok);
+    assert!(v.errors[0].contains("timeout"), "{v:?}");
+
+    // ... and, without one, at the wall clock: reported, not hung on.
     let slow = LeanPool::new(PoolConfig {
         verify_timeout: Duration::from_secs(3),
+        verify_heartbeats: 0,
         ..config(1)
     })
     .await

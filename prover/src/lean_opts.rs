@@ -48,6 +48,11 @@ pub struct LeanOpts {
     #[arg(long, value_name = "SECS", default_value_t = 600.0, global = true)]
     pub start_timeout: f64,
 
+    /// Deterministic limit for verifying one proof, in thousands of heartbeats (0: none; the
+    /// default is the limit of Lean's editor server).
+    #[arg(long, value_name = "N", default_value_t = 100_000, global = true)]
+    pub verify_heartbeats: u64,
+
     /// Wall-clock limit for verifying one proof, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300.0, global = true)]
     pub verify_timeout: f64,
@@ -84,7 +89,7 @@ impl LeanOpts {
             tactic_timeout: secs(self.tactic_timeout),
             tactic_heartbeats: self.heartbeats,
             verify_timeout: secs(self.verify_timeout),
-            verify_heartbeats: 0,
+            verify_heartbeats: self.verify_heartbeats,
             timed: false,
         }
     }

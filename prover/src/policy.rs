@@ -44,13 +44,7 @@ pub async fn detect_tactics(pool: &LeanPool) -> Result<TacticSet> {
         .declared(&names)
         .await
         .context("asking Lean which tactics exist")?;
-    let present: std::collections::HashSet<&str> = names
-        .iter()
-        .zip(flags)
-        .filter(|(_, f)| *f)
-        .map(|(n, _)| *n)
-        .collect();
-    Ok(TacticSet::from_predicate(|n| present.contains(n)))
+    Ok(TacticSet::from_declared(&names, &flags))
 }
 
 pub async fn build_policy(kind: PolicyKind, pool: &LeanPool) -> Result<ProverPolicy> {

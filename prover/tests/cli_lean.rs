@@ -1,0 +1,394 @@
+//! The `prover` binary against real Lean 3 (core library): check, replay, prove, resume.
+//! Skipped, loudly, where Lean is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use lean_bridge::testing::lean_for_test;
+
+fn prover() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_prover"));
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str], cache: &Path) -> Output {
+    prover()
+        .args(args)
+        .env("PROVER_CACHE_DIR", cache)
+        .output()
+        .expect("prover runs")
+}
+
+fn core_dir() -> String {
+    problems::core_dir().display().to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Lean processes started from this cache directory (it is in their command line).
+fn lean_processes_using(cache: &Path) -> Vec<u32> {
+    let needle = cache.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if cmdline.contains(&needle) && cmdline.contains("--run") && !stat.contains(") Z ") {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn check_and_replay_accept_every_core_proof() {
+    let Some(_) = lean_for_test("check_and_replay_accept_every_core_proof") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(&["check", &core_dir(), "-j", "2", "--jsonl"], cache.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let files = problems::load_paths(&[problems::core_dir()]).unwrap();
+    let total: usize = files.iter().map(|f| f.theorems.len()).sum();
+    assert_eq!(lines.len(), total);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["ok"] == true && l["error"].is_null())
+    );
+
+    let o = run(&["replay", &core_dir(), "-j", "2"], cache.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout(&o).matches(" complete (").count(), total);
+    assert!(lean_processes_using(cache.path()).is_empty());
+}
+
+#[test]
+fn bad_proofs_are_rejected_with_the_right_reason() {
+    let Some(_) = lean_for_test("bad_proofs_are_rejected_with_the_right_reason") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.lean");
+    std::fs::write(
+        &file,
+        "theorem good (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  split,\n  exact hp,\n  exact hq\nend\n\n\
+         theorem wrong_step (n : ℕ) : n + 0 = n :=\nbegin\n  rw nat.mul_comm,\nend\n\n\
+         theorem uses_sorry (p : Prop) : p ∨ true :=\nbegin\n  right,\n  sorry\nend\n\n\
+         theorem uses_admit (p : Prop) : p :=\nbegin\n  admit\nend\n\n\
+         theorem runs_io (p : Prop) : p ∨ true :=\nbegin\n  tactic.unsafe_run_io (io.put_str \"hi\"),\n  right, trivial\nend\n\n\
+         theorem never_ends (n : ℕ) : n = n :=\nbegin\n  repeat { skip },\n  refl\nend\n\n\
+         theorem unfinished (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  split,\n  exact hp\nend\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = run(
+        &[
+            "check",
+            file.to_str().unwrap(),
+            "--jsonl",
+            "--verify-heartbeats",
+            "20000",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(240));
+    let by_name: std::collections::HashMap<String, serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["name"].as_str().unwrap().to_string(), v)
+        })
+        .collect();
+    let error = |n: &str| by_name[n]["error"].as_str().unwrap_or("").to_string();
+    assert_eq!(by_name["good"]["ok"], true);
+    assert!(
+        error("wrong_step").contains("bad.lean:10:3:"),
+        "{}",
+        error("wrong_step")
+    );
+    assert!(
+        error("wrong_step").contains("rewrite tactic failed"),
+        "{}",
+        error("wrong_step")
+    );
+    assert!(
+        error("uses_sorry").contains("refused `sorry`"),
+        "{}",
+        error("uses_sorry")
+    );
+    assert!(
+        error("uses_admit").contains("refused `admit`"),
+        "{}",
+        error("uses_admit")
+    );
+    assert!(
+        error("runs_io").contains("unsafe_run_io"),
+        "{}",
+        error("runs_io")
+    );
+    assert!(
+        error("never_ends").contains("timeout"),
+        "{}",
+        error("never_ends")
+    );
+    assert!(!error("unfinished").is_empty());
+    for n in [
+        "wrong_step",
+        "uses_sorry",
+        "uses_admit",
+        "runs_io",
+        "never_ends",
+        "unfinished",
+    ] {
+        assert_eq!(by_name[n]["ok"], false, "{n}");
+    }
+
+    // Replay stops at the failing step and says which.
+    let o = run(&["replay", file.to_str().unwrap(), "--jsonl"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let replays: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let wrong = replays.iter().find(|r| r["name"] == "wrong_step").unwrap();
+    assert_eq!(wrong["failed_step"], 1);
+    let unfinished = replays.iter().find(|r| r["name"] == "unfinished").unwrap();
+    assert!(
+        unfinished["error"]
+            .as_str()
+            .unwrap()
+            .contains("1 goal(s) left"),
+        "{unfinished}"
+    );
+    assert!(lean_processes_using(dir.path()).is_empty());
+}
+
+#[test]
+fn a_missing_lean_or_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = prover()
+        .args(["check", &core_dir(), "--lean", "/nonexistent/lean"])
+        .env("PROVER_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Lean 3 not found"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let o = run(&["check", "/nonexistent/file.lean"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/nonexistent/file.lean"), "{err}");
+
+    let bad = dir.path().join("broken.lean");
+    std::fs::write(&bad, "theorem t (n : ℕ) : n = n :=\nbegin\n  refl,\n").unwrap();
+    let o = run(&["check", bad.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.lean:"), "{err}");
+}
+
+/// Writes the found proofs into a Lean file: each theorem with the proof the search found.
+fn file_with_found_proofs(results: &[serde_json::Value], out: &Path) -> usize {
+    let files = problems::load_paths(&[problems::core_dir()]).unwrap();
+    let mut text = String::new();
+    let mut n = 0;
+    for r in results.iter().filter(|r| r["verified"] == true) {
+        let name = r["name"].as_str().unwrap();
+        let (file, index) = files
+            .iter()
+            .find_map(|f| {
+                f.theorems
+                    .iter()
+                    .position(|t| t.name == name)
+                    .map(|i| (f, i))
+            })
+            .unwrap();
+        for line in &file.theorems[index].context {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(&file.theorems[index].with_proof(r["proof"].as_str().unwrap()));
+        text.push_str("\n\n");
+        n += 1;
+    }
+    std::fs::write(out, text).unwrap();
+    n
+}
+
+#[test]
+fn prove_core_set_with_the_heuristic_policy_and_check_every_proof() {
+    let Some(_) = lean_for_test("prove_core_set_with_the_heuristic_policy_and_check_every_proof")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.jsonl");
+    let o = run(
+        &[
+            "prove",
+            &core_dir(),
+            "-j",
+            "2",
+            "--output",
+            out.to_str().unwrap(),
+            "--timeout",
+            "60",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pass rate"), "{err}");
+    let results: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let files = problems::load_paths(&[problems::core_dir()]).unwrap();
+    let total: usize = files.iter().map(|f| f.theorems.len()).sum();
+    assert_eq!(results.len(), total);
+    let proved = results.iter().filter(|r| r["verified"] == true).count();
+    assert!(
+        proved * 100 >= total * 60,
+        "proved {proved}/{total}, under 60%"
+    );
+    for r in &results {
+        if r["verified"] == true {
+            let proof = r["proof"].as_str().unwrap();
+            assert!(
+                proof.starts_with("begin") && proof.ends_with("end"),
+                "{proof}"
+            );
+        }
+    }
+    // Every reported proof passes `prover check`, run separately.
+    let found = dir.path().join("found.lean");
+    assert_eq!(file_with_found_proofs(&results, &found), proved);
+    let o = run(&["check", found.to_str().unwrap(), "--jsonl"], dir.path());
+    let checked: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(checked.len(), proved);
+    let failed: Vec<_> = checked.iter().filter(|c| c["ok"] != true).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(lean_processes_using(dir.path()).is_empty());
+}
+
+#[test]
+fn an_interrupted_prove_resumes_without_losing_or_repeating_results() {
+    let Some(_) = lean_for_test("an_interrupted_prove_resumes_without_losing_or_repeating_results")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out: PathBuf = dir.path().join("r.jsonl");
+    let logic = problems::core_dir().join("logic.lean");
+    let names: Vec<String> = problems::load_file(&logic)
+        .unwrap()
+        .theorems
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let mut child = prover()
+        .args([
+            "prove",
+            logic.to_str().unwrap(),
+            "-j",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ])
+        .env("PROVER_CACHE_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt once a few results are in.
+    let t = Instant::now();
+    loop {
+        let n = std::fs::read_to_string(&out)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if n >= 3 || t.elapsed() > Duration::from_secs(240) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let first: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is valid JSON"))
+        .collect();
+    assert!(
+        first.len() >= 3 && first.len() < names.len(),
+        "{}",
+        first.len()
+    );
+    // No Lean process outlives the interrupted run.
+    let t = Instant::now();
+    while !lean_processes_using(dir.path()).is_empty() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(lean_processes_using(dir.path()).is_empty());
+
+    // Without --resume the results are protected.
+    let o = run(
+        &[
+            "prove",
+            logic.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = run(
+        &[
+            "prove",
+            logic.to_str().unwrap(),
+            "-j",
+            "2",
+            "--resume",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("resuming"));
+    let all: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut seen: Vec<&str> = all.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    seen.sort();
+    let mut expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "each theorem exactly once");
+}
