@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lean_bridge::{LeanPool, PoolConfig};
-use problems::{ProblemFile, Theorem};
+use problems::{Header, ProblemFile, Theorem};
 
 /// How to find and run Lean.
 #[derive(Args, Clone, Debug)]
@@ -113,31 +113,44 @@ impl LeanOpts {
             bail!("no problem files given");
         }
         let mut files = problems::load_paths(paths)?;
-        if let Some(header) = &self.header {
-            let h = problems::load_file(header)
-                .with_context(|| format!("reading the header file {}", header.display()))?;
-            if !h.theorems.is_empty() {
-                bail!(
-                    "{} has theorems; --header takes a file with only imports and open lines",
-                    header.display()
-                );
-            }
+        if let Some(header) = self.load_header()? {
             for f in &mut files {
-                let old = f.header.context.clone();
-                f.header = h.header.clone();
-                for t in &mut f.theorems {
-                    // The theorem's own context lines after the file header stay.
-                    let own: Vec<String> = t
-                        .context
-                        .iter()
-                        .skip_while(|l| old.contains(l))
-                        .cloned()
-                        .collect();
-                    t.context = h.header.context.iter().cloned().chain(own).collect();
-                }
+                apply_header(&header, f);
             }
         }
         Ok(files)
+    }
+
+    /// The `--header` file's header, if one was given.
+    pub fn load_header(&self) -> Result<Option<Header>> {
+        let Some(header) = &self.header else {
+            return Ok(None);
+        };
+        let h = problems::load_file(header)
+            .with_context(|| format!("reading the header file {}", header.display()))?;
+        if !h.theorems.is_empty() {
+            bail!(
+                "{} has theorems; --header takes a file with only imports and open lines",
+                header.display()
+            );
+        }
+        Ok(Some(h.header))
+    }
+}
+
+/// Puts `header` (imports and context lines) in place of `file`'s own; each theorem keeps the
+/// context lines it has after the file's header.
+pub fn apply_header(header: &Header, file: &mut ProblemFile) {
+    let old = file.header.context.clone();
+    file.header = header.clone();
+    for t in &mut file.theorems {
+        let own: Vec<String> = t
+            .context
+            .iter()
+            .skip_while(|l| old.contains(l))
+            .cloned()
+            .collect();
+        t.context = header.context.iter().cloned().chain(own).collect();
     }
 }
 

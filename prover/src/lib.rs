@@ -6,14 +6,18 @@
 //!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
 //! - [`model`]: InternLM2 in candle, its tokenizer, and generation.
+//! - [`suggest`]: checked tactic suggestions at a point of a proof; [`lsp`]: the language
+//!   server that offers them in editors.
 
 pub mod bench;
 pub mod check;
 pub mod lean_env;
 pub mod lean_opts;
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod policy;
 pub mod prove;
 pub mod replay;
 pub mod results;
+pub mod suggest;

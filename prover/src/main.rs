@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
-use prover::{bench, check, prove, replay};
+use prover::{bench, check, lsp, prove, replay};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -24,6 +24,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Measure speed (bridge, search) side by side in one run.
     Bench(bench::BenchArgs),
+    /// Language server (stdio) for Lean 3 files: checked tactic suggestions, prove with search.
+    Lsp(lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
             Command::Check(args) => until_cancelled(&cancel, check::run(args)).await,
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
+            Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
         }
     });
     // Dropping the runtime ends every task; Lean processes are killed with their workers.

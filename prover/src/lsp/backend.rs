@@ -1,0 +1,174 @@
+//! Lean pools and policies for the documents, started lazily on first need and kept per
+//! (project, imports): documents with the same imports in the same project share one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use lean_bridge::LeanPool;
+use tokio::task::AbortHandle;
+
+use super::lock;
+use crate::lean_env::LeanEnv;
+use crate::lean_opts::LeanOpts;
+use crate::policy::{PolicyKind, ProverPolicy, build_policy};
+
+/// Which Lean pool a document needs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    /// The leanpkg project root (None: Lean's core library only).
+    pub project: Option<PathBuf>,
+    pub imports: Vec<String>,
+}
+
+/// A running pool with its policy.
+pub struct Backend {
+    pub key: PoolKey,
+    pub pool: Arc<LeanPool>,
+    pub env: LeanEnv,
+    pub policy: Arc<ProverPolicy>,
+}
+
+/// How to build the policy for a pool. The model policy (`--model DIR|ID`) joins here: its
+/// options go next to `kind`, and [`PolicyChoice::build`] is the one place that builds it.
+#[derive(Clone, Debug)]
+pub struct PolicyChoice {
+    pub kind: PolicyKind,
+}
+
+impl PolicyChoice {
+    async fn build(&self, pool: &LeanPool) -> anyhow::Result<ProverPolicy> {
+        build_policy(self.kind, pool).await
+    }
+}
+
+type Starting = Shared<BoxFuture<'static, Result<Arc<Backend>, Arc<String>>>>;
+
+struct Slot {
+    ready: Starting,
+    abort: AbortHandle,
+}
+
+/// Every pool the server has started, by key.
+pub struct Backends {
+    lean: LeanOpts,
+    policy: PolicyChoice,
+    slots: Mutex<HashMap<PoolKey, Slot>>,
+    closed: AtomicBool,
+}
+
+impl Backends {
+    pub fn new(lean: LeanOpts, policy: PolicyChoice) -> Self {
+        Backends {
+            lean,
+            policy,
+            slots: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// The pool a document at `path` with these imports runs in: `--lean-project`, else the
+    /// nearest leanpkg.toml above the document (or the working directory), else core Lean.
+    pub fn key(&self, imports: &[String], path: Option<&Path>) -> PoolKey {
+        PoolKey {
+            project: self.lean.pool_config(imports, path).project,
+            imports: imports.to_vec(),
+        }
+    }
+
+    /// The running backend for `key`, starting it if needed. Waiters for one key share one
+    /// start, which goes on even if they stop waiting; a failed start is forgotten so that the
+    /// next request tries again (after the user fixed the setup).
+    pub async fn get(&self, key: &PoolKey, path: Option<&Path>) -> Result<Arc<Backend>, String> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err("the server is shutting down".into());
+        }
+        let ready = {
+            let mut slots = lock(&self.slots);
+            slots
+                .entry(key.clone())
+                .or_insert_with(|| self.start(key.clone(), path.map(Path::to_path_buf)))
+                .ready
+                .clone()
+        };
+        match ready.clone().await {
+            Ok(b) => Ok(b),
+            Err(e) => {
+                let mut slots = lock(&self.slots);
+                if slots
+                    .get(key)
+                    .is_some_and(|s| Shared::ptr_eq(&s.ready, &ready))
+                {
+                    slots.remove(key);
+                }
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn start(&self, key: PoolKey, path: Option<PathBuf>) -> Slot {
+        let lean = self.lean.clone();
+        let policy = self.policy.clone();
+        let task = tokio::spawn(async move {
+            let pool = lean
+                .pool(&key.imports, path.as_deref())
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            let pool = Arc::new(pool);
+            let policy = match policy.build(&pool).await {
+                Ok(p) => p,
+                Err(e) => {
+                    pool.shutdown().await;
+                    return Err(format!("cannot build the tactic policy: {e:#}"));
+                }
+            };
+            Ok(Arc::new(Backend {
+                key,
+                env: LeanEnv::new(pool.clone()),
+                pool,
+                policy: Arc::new(policy),
+            }))
+        });
+        let abort = task.abort_handle();
+        let ready = async move {
+            match task.await {
+                Ok(r) => r.map_err(Arc::new),
+                Err(e) => Err(Arc::new(format!("starting Lean was interrupted: {e}"))),
+            }
+        }
+        .boxed()
+        .shared();
+        Slot { ready, abort }
+    }
+
+    /// The backends that have started, for status and tests.
+    pub fn running(&self) -> Vec<Arc<Backend>> {
+        lock(&self.slots)
+            .values()
+            .filter_map(|s| s.ready.peek().and_then(|r| r.as_ref().ok()).cloned())
+            .collect()
+    }
+
+    /// Stops every pool (starts in progress are abandoned, which kills their processes) and
+    /// waits for the Lean processes to exit. Later requests get an error.
+    pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let slots: Vec<Slot> = lock(&self.slots).drain().map(|(_, s)| s).collect();
+        for slot in slots {
+            match slot.ready.peek() {
+                Some(Ok(b)) => b.pool.shutdown().await,
+                Some(Err(_)) => {}
+                None => {
+                    slot.abort.abort();
+                    // Wait for the abandoned start to be dropped, so its processes are gone.
+                    if let Ok(b) = slot.ready.await {
+                        b.pool.shutdown().await;
+                    }
+                }
+            }
+        }
+    }
+}

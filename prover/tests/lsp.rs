@@ -1,0 +1,347 @@
+//! `prover lsp` against real Lean 3 (core library), driven over stdio by a test client like an
+//! editor: checked suggestions as code actions and completions (each one re-checked here with
+//! `prover check` / `prover replay` after applying its edit), "Prove with search" (resolved
+//! code action and command), cancellation of a long search, and a shutdown that leaves no Lean
+//! process behind.
+
+mod lsp_client;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use lsp_client::{
+    LspClient, alive, apply_edits, children_named, edits_for, file_uri, full_capabilities,
+    minimal_capabilities,
+};
+use serde_json::{Value, json};
+
+/// Generous: the first request starts Lean (and may compile the REPL once).
+const LEAN_WAIT: Duration = Duration::from_secs(240);
+const SUGGEST_KIND: &str = "refactor.rewrite.prover.suggest";
+const PROVE_KIND: &str = "refactor.rewrite.prover.prove";
+
+/// Line 3 (0-based) is the cursor line inside `lsp_demo`'s proof, after `intro h`.
+const DEMO: &str = "\
+theorem lsp_demo (p q : Prop) (hp : p) (hq : q) : p → q ∧ p :=
+begin
+  intro h,
+  
+end
+
+theorem lsp_todo (p q : Prop) (hq : q) : p → q :=
+begin
+  sorry
+end
+";
+
+fn lean_path(test: &str) -> Option<String> {
+    let install = lean_bridge::testing::lean_for_test(test)?;
+    Some(install.lean.display().to_string())
+}
+
+fn start(lean: &str, extra: &[&str]) -> LspClient {
+    let mut args = vec!["--lean", lean];
+    args.extend_from_slice(extra);
+    LspClient::start(&args, &[])
+}
+
+/// `prover check FILE` on `text`: whether every proof in it verifies.
+fn check(lean: &str, dir: &Path, text: &str) -> (bool, String) {
+    let path = dir.join("Checked.lean");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prover"))
+        .args(["check", "--jsonl", "-j", "1", "--lean", lean])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+/// `prover replay FILE --jsonl` on `text`: the record of theorem `name`.
+fn replay(lean: &str, dir: &Path, text: &str, name: &str) -> Value {
+    let path = dir.join("Replayed.lean");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prover"))
+        .args(["replay", "--jsonl", "-j", "1", "--lean", lean])
+        .arg(&path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no replay record for {name}: {out:?}"))
+}
+
+fn code_actions(client: &mut LspClient, uri: &str, line: u32, character: u32) -> Vec<Value> {
+    client
+        .call(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": line, "character": character},
+                          "end": {"line": line, "character": character}},
+                "context": {"diagnostics": [], "triggerKind": 1}
+            }),
+            LEAN_WAIT,
+        )
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// "leaves 2 goals: …" → 2; "closes …" → 0.
+fn goals_left(label: &str) -> usize {
+    if label.contains("closes") {
+        return 0;
+    }
+    let rest = label.split("leaves ").nth(1).expect(label);
+    rest.split(' ').next().unwrap().parse().expect(label)
+}
+
+#[test]
+fn suggestions_are_checked_in_lean_and_ordered_by_outcome() {
+    let Some(lean) = lean_path("lsp_suggestions_are_checked_in_lean") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Demo.lean");
+    std::fs::write(&path, DEMO).unwrap();
+    let uri = file_uri(&path);
+
+    let mut client = start(&lean, &[]);
+    client.initialize(full_capabilities());
+    client.open(&uri, DEMO);
+
+    let actions = code_actions(&mut client, &uri, 3, 2);
+    let suggestions: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["kind"] == SUGGEST_KIND && a.get("edit").is_some())
+        .collect();
+    assert!(!suggestions.is_empty(), "no suggestions: {actions:#?}");
+    let labels: Vec<String> = suggestions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_string())
+        .collect();
+    eprintln!("code actions: {labels:#?}");
+    let left: Vec<usize> = labels.iter().map(|l| goals_left(l)).collect();
+    assert_eq!(left[0], 0, "a closing suggestion comes first: {labels:?}");
+    // Closing ones first.
+    let first_open = left.iter().position(|&n| n > 0).unwrap_or(left.len());
+    assert!(left[first_open..].iter().all(|&n| n > 0), "{labels:?}");
+    // "Prove with search" is offered, resolvable.
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["kind"] == PROVE_KIND && a["data"]["theorem"] == "lsp_demo"),
+        "{actions:#?}"
+    );
+
+    // Each suggestion does what its label says, as Lean sees the edited file.
+    for (action, n) in suggestions.iter().zip(&left) {
+        let edited = apply_edits(DEMO, &edits_for(&action["edit"], &uri));
+        let title = action["title"].as_str().unwrap();
+        if *n == 0 {
+            let (ok, report) = check(&lean, dir.path(), &edited);
+            assert!(ok, "`{title}` does not close the goal:\n{edited}\n{report}");
+        } else {
+            let r = replay(&lean, dir.path(), &edited, "lsp_demo");
+            assert_eq!(r["failed_step"], Value::Null, "`{title}`:\n{edited}\n{r}");
+            assert_eq!(r["steps"], r["total_steps"], "{r}");
+            assert_eq!(
+                r["error"],
+                json!(format!("{n} goal(s) left after the last step")),
+                "`{title}`:\n{edited}"
+            );
+        }
+    }
+
+    // Completions at the same place: the same checked tactics, in the same order.
+    let list = client.call(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 2}}),
+        LEAN_WAIT,
+    );
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), suggestions.len(), "{list:#}");
+    let mut sorted = items.clone();
+    sorted.sort_by_key(|i| i["sortText"].as_str().unwrap().to_string());
+    assert_eq!(sorted, items);
+    for (item, title) in items.iter().zip(&labels) {
+        let detail = item["detail"].as_str().unwrap();
+        assert!(
+            title.ends_with(&format!("({detail})")),
+            "{title} / {detail}"
+        );
+        assert!(
+            item["documentation"]["value"]
+                .as_str()
+                .unwrap()
+                .contains("checked in Lean"),
+            "{item}"
+        );
+    }
+    // Accepting the first completion gives a proof Lean accepts.
+    let mut edits = vec![items[0]["textEdit"].clone()];
+    edits.extend(
+        items[0]["additionalTextEdits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let completed = apply_edits(DEMO, &edits);
+    let (ok, report) = check(&lean, dir.path(), &completed);
+    assert!(
+        ok,
+        "the first completion does not verify:\n{completed}\n{report}"
+    );
+
+    // A typed prefix is replaced, not appended to.
+    let typed = DEMO.replacen("intro h,\n  \n", "intro h,\n  ex\n", 1);
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": typed}]}),
+    );
+    let list = client.call(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 4}}),
+        LEAN_WAIT,
+    );
+    let item = &list["items"][0];
+    assert_eq!(item["textEdit"]["range"]["start"]["character"], 2, "{item}");
+    assert_eq!(item["textEdit"]["range"]["end"]["character"], 4, "{item}");
+
+    let server = client.pid();
+    let lean_children = children_named(server, "lean");
+    assert!(!lean_children.is_empty(), "Lean runs under the server");
+    let status = client.shutdown(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+    for pid in lean_children {
+        assert!(!alive(pid), "Lean process {pid} outlived the server");
+    }
+}
+
+#[test]
+fn prove_with_search_inserts_a_proof_that_check_accepts() {
+    let Some(lean) = lean_path("lsp_prove_with_search_inserts_a_proof") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Demo.lean");
+    let uri = file_uri(&path);
+
+    // An editor that resolves code actions: the edit comes with `codeAction/resolve`.
+    let mut client = start(&lean, &[]);
+    client.initialize(full_capabilities());
+    client.open(&uri, DEMO);
+    let actions = code_actions(&mut client, &uri, 8, 2);
+    let prove = actions
+        .iter()
+        .find(|a| a["kind"] == PROVE_KIND)
+        .unwrap_or_else(|| panic!("no prove action: {actions:#?}"))
+        .clone();
+    assert_eq!(prove["data"]["theorem"], "lsp_todo");
+    assert!(prove.get("edit").is_none(), "the search runs on resolve");
+    let resolved = client.call("codeAction/resolve", prove, LEAN_WAIT);
+    let edits = edits_for(&resolved["edit"], &uri);
+    assert_eq!(edits.len(), 1, "{resolved:#}");
+    let proved = apply_edits(DEMO, &edits);
+    assert!(!proved.contains("sorry"), "{proved}");
+    let (ok, report) = check(&lean, dir.path(), &proved);
+    assert!(
+        ok,
+        "the inserted proof does not verify:\n{proved}\n{report}"
+    );
+    // Progress was reported on a token the server created.
+    assert!(!client.progress_tokens.is_empty());
+    assert!(
+        client
+            .notifications
+            .iter()
+            .any(|n| n["method"] == "$/progress" && n["params"]["value"]["kind"] == "end"),
+        "no progress end"
+    );
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+
+    // An editor without resolve support: the action is a command, and the server applies the
+    // proof with `workspace/applyEdit`.
+    let mut client = start(&lean, &[]);
+    client.initialize(minimal_capabilities());
+    client.open(&uri, DEMO);
+    let actions = code_actions(&mut client, &uri, 0, 10);
+    let prove = actions
+        .iter()
+        .find(|a| a["kind"] == PROVE_KIND)
+        .unwrap_or_else(|| panic!("no prove action: {actions:#?}"))
+        .clone();
+    let command = prove["command"].clone();
+    assert_eq!(command["command"], "prover.proveWithSearch", "{prove}");
+    let answer = client.call(
+        "workspace/executeCommand",
+        json!({"command": command["command"], "arguments": command["arguments"]}),
+        LEAN_WAIT,
+    );
+    assert_eq!(answer["theorem"], "lsp_demo");
+    assert_eq!(answer["applied"], true, "{answer}");
+    assert_eq!(client.applied_edits.len(), 1);
+    let proved = apply_edits(DEMO, &edits_for(&client.applied_edits[0], &uri));
+    assert!(proved.contains(answer["proof"].as_str().unwrap()));
+    let (ok, report) = check(&lean, dir.path(), &proved);
+    assert!(ok, "the applied proof does not verify:\n{proved}\n{report}");
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+}
+
+#[test]
+fn a_long_search_is_cancelled_and_shutdown_leaves_no_lean_behind() {
+    let Some(lean) = lean_path("lsp_cancel_and_shutdown") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Hard.lean");
+    let uri = file_uri(&path);
+    // False, so no search ends with a proof; induction and case splits keep it busy.
+    let text = "theorem lsp_hard (a b : ℕ) : a * b = a + b + 1 :=\nbegin\n  sorry\nend\n";
+    let mut client = start(&lean, &["--expansions", "100000", "--timeout", "600"]);
+    client.initialize(full_capabilities());
+    client.open(&uri, text);
+    let actions = code_actions(&mut client, &uri, 0, 10);
+    let prove = actions
+        .iter()
+        .find(|a| a["kind"] == PROVE_KIND)
+        .unwrap_or_else(|| panic!("no prove action: {actions:#?}"))
+        .clone();
+    let id = client.request("codeAction/resolve", prove);
+    // Wait until the search is running.
+    let searching = client.wait_notification(LEAN_WAIT, |n| {
+        n["method"] == "$/progress"
+            && n["params"]["value"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("searching"))
+    });
+    assert!(searching.is_some(), "the search never started");
+    let server = client.pid();
+    let lean_children = children_named(server, "lean");
+    assert!(!lean_children.is_empty(), "Lean runs under the server");
+
+    let cancelled_at = std::time::Instant::now();
+    client.notify("$/cancelRequest", json!({"id": id}));
+    let r = client.response(id, Duration::from_secs(20));
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    assert!(cancelled_at.elapsed() < Duration::from_secs(5));
+
+    // The server still answers.
+    let actions = code_actions(&mut client, &uri, 0, 10);
+    assert!(actions.iter().any(|a| a["kind"] == PROVE_KIND));
+
+    let status = client.shutdown(Duration::from_secs(60));
+    assert!(status.success(), "{status:?}");
+    for pid in lean_children {
+        assert!(!alive(pid), "Lean process {pid} outlived the server");
+    }
+}
