@@ -21,6 +21,17 @@ const LEAN_WAIT: Duration = Duration::from_secs(240);
 const SUGGEST_KIND: &str = "refactor.rewrite.prover.suggest";
 const PROVE_KIND: &str = "refactor.rewrite.prover.prove";
 
+/// Both theorems to prove, as `sorry`.
+const TODO: &str = "\
+theorem lsp_demo (p q : Prop) (hp : p) (hq : q) : p → q ∧ p :=
+sorry
+
+theorem lsp_todo (p q : Prop) (hq : q) : p → q :=
+begin
+  sorry
+end
+";
+
 /// Line 3 (0-based) is the cursor line inside `lsp_demo`'s proof, after `intro h`.
 const DEMO: &str = "\
 theorem lsp_demo (p q : Prop) (hp : p) (hq : q) : p → q ∧ p :=
@@ -46,8 +57,9 @@ fn start(lean: &str, extra: &[&str]) -> LspClient {
     LspClient::start(&args, &[])
 }
 
-/// `prover check FILE` on `text`: whether every proof in it verifies.
-fn check(lean: &str, dir: &Path, text: &str) -> (bool, String) {
+/// `prover check FILE` on `text`: whether theorem `name` verified (it must be among the checked
+/// ones; theorems left as `sorry` are skipped by `check`), with the report for messages.
+fn check(lean: &str, dir: &Path, text: &str, name: &str) -> (bool, String) {
     let path = dir.join("Checked.lean");
     std::fs::write(&path, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_prover"))
@@ -55,12 +67,13 @@ fn check(lean: &str, dir: &Path, text: &str) -> (bool, String) {
         .arg(&path)
         .output()
         .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let verified = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|r| r["name"] == name && r["ok"] == true);
+    (out.status.success() && verified, report)
 }
 
 /// `prover replay FILE --jsonl` on `text`: the record of theorem `name`.
@@ -148,7 +161,7 @@ fn suggestions_are_checked_in_lean_and_ordered_by_outcome() {
         let edited = apply_edits(DEMO, &edits_for(&action["edit"], &uri));
         let title = action["title"].as_str().unwrap();
         if *n == 0 {
-            let (ok, report) = check(&lean, dir.path(), &edited);
+            let (ok, report) = check(&lean, dir.path(), &edited, "lsp_demo");
             assert!(ok, "`{title}` does not close the goal:\n{edited}\n{report}");
         } else {
             let r = replay(&lean, dir.path(), &edited, "lsp_demo");
@@ -196,7 +209,7 @@ fn suggestions_are_checked_in_lean_and_ordered_by_outcome() {
             .unwrap_or_default(),
     );
     let completed = apply_edits(DEMO, &edits);
-    let (ok, report) = check(&lean, dir.path(), &completed);
+    let (ok, report) = check(&lean, dir.path(), &completed, "lsp_demo");
     assert!(
         ok,
         "the first completion does not verify:\n{completed}\n{report}"
@@ -239,8 +252,8 @@ fn prove_with_search_inserts_a_proof_that_check_accepts() {
     // An editor that resolves code actions: the edit comes with `codeAction/resolve`.
     let mut client = start(&lean, &[]);
     client.initialize(full_capabilities());
-    client.open(&uri, DEMO);
-    let actions = code_actions(&mut client, &uri, 8, 2);
+    client.open(&uri, TODO);
+    let actions = code_actions(&mut client, &uri, 5, 2);
     let prove = actions
         .iter()
         .find(|a| a["kind"] == PROVE_KIND)
@@ -251,9 +264,9 @@ fn prove_with_search_inserts_a_proof_that_check_accepts() {
     let resolved = client.call("codeAction/resolve", prove, LEAN_WAIT);
     let edits = edits_for(&resolved["edit"], &uri);
     assert_eq!(edits.len(), 1, "{resolved:#}");
-    let proved = apply_edits(DEMO, &edits);
-    assert!(!proved.contains("sorry"), "{proved}");
-    let (ok, report) = check(&lean, dir.path(), &proved);
+    let proved = apply_edits(TODO, &edits);
+    assert_eq!(proved.matches("sorry").count(), 1, "{proved}");
+    let (ok, report) = check(&lean, dir.path(), &proved, "lsp_todo");
     assert!(
         ok,
         "the inserted proof does not verify:\n{proved}\n{report}"
@@ -273,7 +286,7 @@ fn prove_with_search_inserts_a_proof_that_check_accepts() {
     // proof with `workspace/applyEdit`.
     let mut client = start(&lean, &[]);
     client.initialize(minimal_capabilities());
-    client.open(&uri, DEMO);
+    client.open(&uri, TODO);
     let actions = code_actions(&mut client, &uri, 0, 10);
     let prove = actions
         .iter()
@@ -290,9 +303,9 @@ fn prove_with_search_inserts_a_proof_that_check_accepts() {
     assert_eq!(answer["theorem"], "lsp_demo");
     assert_eq!(answer["applied"], true, "{answer}");
     assert_eq!(client.applied_edits.len(), 1);
-    let proved = apply_edits(DEMO, &edits_for(&client.applied_edits[0], &uri));
+    let proved = apply_edits(TODO, &edits_for(&client.applied_edits[0], &uri));
     assert!(proved.contains(answer["proof"].as_str().unwrap()));
-    let (ok, report) = check(&lean, dir.path(), &proved);
+    let (ok, report) = check(&lean, dir.path(), &proved, "lsp_demo");
     assert!(ok, "the applied proof does not verify:\n{proved}\n{report}");
     assert!(client.shutdown(Duration::from_secs(60)).success());
 }
@@ -329,6 +342,9 @@ fn a_long_search_is_cancelled_and_shutdown_leaves_no_lean_behind() {
     let lean_children = children_named(server, "lean");
     assert!(!lean_children.is_empty(), "Lean runs under the server");
 
+    // Still searching: the answer can only come from the cancellation.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!client.has_response(id), "the search ended on its own");
     let cancelled_at = std::time::Instant::now();
     client.notify("$/cancelRequest", json!({"id": id}));
     let r = client.response(id, Duration::from_secs(20));

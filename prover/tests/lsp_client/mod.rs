@@ -196,6 +196,16 @@ impl LspClient {
         );
     }
 
+    /// Whether the response to request `id` has arrived (reading what is there, not waiting).
+    pub fn has_response(&mut self, id: i64) -> bool {
+        while let Ok(m) = self.incoming.try_recv() {
+            if let Some((rid, r)) = self.handle(m) {
+                self.responses.insert(rid, r);
+            }
+        }
+        self.responses.contains_key(&id)
+    }
+
     /// The `result` of a request, failing the test on an error response.
     pub fn call(&mut self, method: &str, params: Value, timeout: Duration) -> Value {
         let id = self.request(method, params);
