@@ -230,6 +230,22 @@ fn suggestions_are_checked_in_lean_and_ordered_by_outcome() {
     assert_eq!(item["textEdit"]["range"]["start"]["character"], 2, "{item}");
     assert_eq!(item["textEdit"]["range"]["end"]["character"], 4, "{item}");
 
+    // A completion cancelled at once (as by the next keystroke) and asked again is answered;
+    // the run started for the first goes on for the second.
+    let at_todo = json!({"textDocument": {"uri": uri}, "position": {"line": 8, "character": 2}});
+    let id = client.request("textDocument/completion", at_todo.clone());
+    client.notify("$/cancelRequest", json!({"id": id}));
+    let r = client.response(id, Duration::from_secs(20));
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    let list = client.call("textDocument/completion", at_todo, LEAN_WAIT);
+    let labels: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.iter().any(|l| l.starts_with("intro")), "{list:#}");
+
     let server = client.pid();
     let lean_children = children_named(server, "lean");
     assert!(!lean_children.is_empty(), "Lean runs under the server");
@@ -351,9 +367,29 @@ fn a_long_search_is_cancelled_and_shutdown_leaves_no_lean_behind() {
     assert_eq!(r["error"]["code"], -32800, "{r}");
     assert!(cancelled_at.elapsed() < Duration::from_secs(5));
 
-    // The server still answers.
+    // The server still answers; the user can also stop a search from its progress report
+    // (`window/workDoneProgress/cancel` on the token the server created).
     let actions = code_actions(&mut client, &uri, 0, 10);
-    assert!(actions.iter().any(|a| a["kind"] == PROVE_KIND));
+    let prove = actions
+        .iter()
+        .find(|a| a["kind"] == PROVE_KIND)
+        .unwrap()
+        .clone();
+    let tokens_before = client.progress_tokens.len();
+    client.notifications.clear();
+    let id = client.request("codeAction/resolve", prove);
+    let searching = client.wait_notification(LEAN_WAIT, |n| {
+        n["method"] == "$/progress"
+            && n["params"]["value"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("searching"))
+    });
+    let token = searching.expect("the second search never started")["params"]["token"].clone();
+    assert!(client.progress_tokens.len() > tokens_before);
+    assert_eq!(client.progress_tokens.last(), Some(&token));
+    client.notify("window/workDoneProgress/cancel", json!({"token": token}));
+    let r = client.response(id, Duration::from_secs(20));
+    assert_eq!(r["error"]["code"], -32800, "{r}");
 
     let status = client.shutdown(Duration::from_secs(60));
     assert!(status.success(), "{status:?}");

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use lsp_server::ResponseError;
 use lsp_types::{
     ApplyWorkspaceEditParams, CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand,
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::cursor::{self, Place};
 use super::server::{CacheKey, Failure, Server, Snapshot};
+use super::shared_runs::RunEnd;
 use super::text::{blank_line, line_start, offset_at, range_of};
 use crate::lean_opts::first_line;
 use crate::suggest::{self, Outcome, SuggestError, Suggestion, Suggestions};
@@ -455,7 +457,8 @@ pub async fn completion(
     .unwrap_or(Value::Null))
 }
 
-/// The checked suggestions for theorem `index` at `line`, from the cache or from Lean.
+/// The checked suggestions for theorem `index` at `line`: from the cache, from a run already
+/// going for the same state, or from a new run. Stage messages go to `progress`.
 async fn suggestions(
     server: &Arc<Server>,
     snap: &Snapshot,
@@ -466,30 +469,81 @@ async fn suggestions(
     progress: &super::client::Progress,
 ) -> Result<Arc<Suggestions>, Failure> {
     let key = cache_key(server, snap, file, index, line);
-    if let Some(s) = server.cached(&key) {
-        return Ok(s);
+    // A run can be abandoned just as we join it (its grace period ran out): start again once.
+    for _ in 0..2 {
+        if let Some(s) = server.cached(&key) {
+            return Ok(s);
+        }
+        let mut ticket = server.runs.join(key.clone(), |run_cancel, stage| {
+            let (server, snap, file, key) =
+                (server.clone(), snap.clone(), file.clone(), key.clone());
+            async move {
+                run_suggestions(server, snap, file, index, line, key, run_cancel, stage).await
+            }
+            .boxed()
+        });
+        let mut stage_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(Failure::Cancelled),
+                end = ticket.done.clone() => match end {
+                    RunEnd::Done(s) => return Ok(s),
+                    RunEnd::Failed(m) => return Err(Failure::Message(m)),
+                    RunEnd::Cancelled => break,
+                },
+                changed = ticket.stage.changed(), if stage_open => match changed {
+                    Ok(()) => {
+                        let message = ticket.stage.borrow().clone();
+                        progress.report(message, None);
+                    }
+                    Err(_) => stage_open = false,
+                },
+            }
+        }
     }
-    progress.report("starting Lean", None);
-    let backend = server.backend_for(snap, file, cancel).await?;
+    Err(Failure::Message("the suggestion run was abandoned".into()))
+}
+
+/// One suggestion run: start (or reuse) the backend, run the core, remember the result.
+#[allow(clippy::too_many_arguments)]
+async fn run_suggestions(
+    server: Arc<Server>,
+    snap: Snapshot,
+    file: ProblemFile,
+    index: usize,
+    line: usize,
+    key: CacheKey,
+    cancel: CancellationToken,
+    stage: tokio::sync::watch::Sender<String>,
+) -> RunEnd<Arc<Suggestions>> {
+    let _ = stage.send("starting Lean".into());
+    let backend = match server.backend_for(&snap, &file, &cancel).await {
+        Ok(b) => b,
+        Err(Failure::Cancelled) => return RunEnd::Cancelled,
+        Err(Failure::Message(m)) => return RunEnd::Failed(m),
+    };
     let result = suggest::suggest(
         &backend.env,
         &*backend.policy,
-        file,
+        &file,
         index,
         line,
         &server.settings.suggest,
-        cancel,
-        |stage| progress.report(stage.message(), None),
+        &cancel,
+        |s| {
+            let _ = stage.send(s.message());
+        },
     )
     .await;
     match result {
         Ok(s) => {
             let s = Arc::new(s);
             server.remember(key, s.clone());
-            Ok(s)
+            RunEnd::Done(s)
         }
-        Err(SuggestError::Cancelled) => Err(Failure::Cancelled),
-        Err(e) => Err(Failure::Message(e.to_string())),
+        Err(SuggestError::Cancelled) => RunEnd::Cancelled,
+        Err(e) => RunEnd::Failed(e.to_string()),
     }
 }
 

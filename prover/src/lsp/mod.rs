@@ -8,6 +8,7 @@
 //!   lazily or run as a command), completions at the start of a tactic line.
 //! - [`backend`]: Lean pools and policies per (project, imports), started on first need.
 //! - [`cursor`]: where a cursor is in a theorem and the edits that insert a tactic there.
+//! - [`shared_runs`]: one suggestion run per proof state, shared by the requests that want it.
 //! - [`client`]: messages, requests and progress towards the client.
 //! - [`text`]: open documents and LSP (UTF-16) positions.
 //!
@@ -18,6 +19,7 @@ pub mod client;
 pub mod cursor;
 pub mod handlers;
 pub mod server;
+pub mod shared_runs;
 pub mod text;
 
 use std::sync::{Arc, Mutex, MutexGuard};

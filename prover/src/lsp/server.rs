@@ -22,6 +22,7 @@ use super::backend::{Backend, Backends, PoolKey};
 use super::client::Client;
 use super::handlers;
 use super::lock;
+use super::shared_runs::SharedRuns;
 use super::text::Document;
 use crate::suggest::{SuggestConfig, Suggestions};
 
@@ -63,6 +64,10 @@ pub struct CacheKey {
 
 const CACHE_SIZE: usize = 64;
 
+/// How long a suggestion run goes on after its last request was cancelled: an editor cancels
+/// a completion request on the next keystroke and asks again at once.
+const RUN_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
 struct Cache {
     map: HashMap<CacheKey, Arc<Suggestions>>,
@@ -77,6 +82,8 @@ pub struct Server {
     docs: Mutex<HashMap<String, OpenDocument>>,
     pending: Mutex<HashMap<RequestId, CancellationToken>>,
     cache: Mutex<Cache>,
+    /// Suggestion runs in progress, shared by the requests for the same state.
+    pub runs: SharedRuns<CacheKey, Arc<Suggestions>>,
     /// Messages already shown with `window/showMessage`, so a repeated failure is not repeated.
     shown: Mutex<HashSet<String>>,
     /// Cancelled at shutdown: every request's token is a child of it.
@@ -101,6 +108,7 @@ impl Server {
         settings: Settings,
         runtime: tokio::runtime::Handle,
     ) -> Self {
+        let shutdown = CancellationToken::new();
         Server {
             client,
             backends,
@@ -109,8 +117,9 @@ impl Server {
             docs: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache::default()),
+            runs: SharedRuns::new(RUN_GRACE, shutdown.clone()),
             shown: Mutex::new(HashSet::new()),
-            shutdown: CancellationToken::new(),
+            shutdown,
         }
     }
 
