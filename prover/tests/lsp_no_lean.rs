@@ -47,17 +47,25 @@ fn unparsable_document_gets_a_diagnostic_on_the_right_line_and_loses_it_when_fix
         "{d}"
     );
 
-    // Code actions on a file we cannot read: answered, empty.
-    let actions = client.call(
-        "textDocument/codeAction",
-        json!({
-            "textDocument": {"uri": uri},
-            "range": {"start": {"line": 2, "character": 2}, "end": {"line": 2, "character": 2}},
-            "context": {"diagnostics": [], "triggerKind": 1}
-        }),
-        SECS,
-    );
-    assert_eq!(actions, json!([]));
+    // Code actions (automatic, so no Lean work) inside the broken theorem: none; above it,
+    // the file is read up to the broken theorem and "Prove with search" is offered.
+    let mut actions_at = |line: u32| {
+        client.call(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": line, "character": 2}, "end": {"line": line, "character": 2}},
+                "context": {"diagnostics": [], "triggerKind": 2}
+            }),
+            SECS,
+        )
+    };
+    assert_eq!(actions_at(7), json!([]));
+    let above = actions_at(2);
+    let above = above.as_array().unwrap();
+    assert_eq!(above.len(), 1, "{above:?}");
+    assert_eq!(above[0]["kind"], "refactor.rewrite.prover.prove");
+    assert_eq!(above[0]["data"]["theorem"], "ok");
 
     // Incremental change: drop the `(`; the diagnostic goes.
     client.notify(

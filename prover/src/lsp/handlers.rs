@@ -39,6 +39,9 @@ pub const PROVE_COMMAND: &str = "prover.proveWithSearch";
 pub struct ProveTarget {
     pub uri: Uri,
     pub theorem: String,
+    /// The line (0-based) the action was offered on, to read the file around it.
+    #[serde(default)]
+    pub line: u32,
 }
 
 /// What the prove command answers.
@@ -76,7 +79,8 @@ pub async fn code_action(
         return Ok(json!([]));
     };
     // A file we cannot read has a diagnostic saying so.
-    let Ok(file) = server.parse(&snap.text, snap.path.as_deref()) else {
+    let Ok(file) = server.parse_around(&snap.text, snap.path.as_deref(), params.range.start.line)
+    else {
         return Ok(json!([]));
     };
     let offset = offset_at(&snap.text, params.range.start);
@@ -154,7 +158,13 @@ pub async fn code_action(
         }
     }
     if want_prove {
-        actions.push(prove_action(&server, &snap.uri, &file.theorems[index].name));
+        let line0 = params.range.start.line;
+        actions.push(prove_action(
+            &server,
+            &snap.uri,
+            &file.theorems[index].name,
+            line0,
+        ));
     }
     Ok(serde_json::to_value(actions).unwrap_or(Value::Null))
 }
@@ -178,10 +188,11 @@ fn disabled(server: &Server, actions: &mut Vec<CodeActionOrCommand>, reason: Str
     }
 }
 
-fn prove_action(server: &Server, uri: &Uri, theorem: &str) -> CodeActionOrCommand {
+fn prove_action(server: &Server, uri: &Uri, theorem: &str, line: u32) -> CodeActionOrCommand {
     let target = ProveTarget {
         uri: uri.clone(),
         theorem: theorem.to_string(),
+        line,
     };
     let title = format!("Prove with search: {theorem}");
     let target = serde_json::to_value(&target).unwrap_or(Value::Null);
@@ -290,7 +301,7 @@ async fn prove(
         .snapshot(&target.uri)
         .ok_or_else(|| fail("the document is not open".into()))?;
     let file = server
-        .parse(&snap.text, snap.path.as_deref())
+        .parse_around(&snap.text, snap.path.as_deref(), target.line)
         .map_err(|e| fail(format!("the file does not parse: {e}")))?;
     let index = file
         .theorems
@@ -354,7 +365,7 @@ async fn prove(
     // The document may have changed during the search: place the proof in its current text.
     let now = server.snapshot(&target.uri).unwrap_or(snap);
     let current = server
-        .parse(&now.text, now.path.as_deref())
+        .parse_around(&now.text, now.path.as_deref(), target.line)
         .map_err(|e| fail(format!("the file no longer parses: {e}")))?;
     let span = current
         .theorems
@@ -399,7 +410,7 @@ pub async fn completion(
     }
     // The line being typed is not a step yet: read the file without it.
     let blanked = blank_line(&snap.text, pos.line);
-    let Ok(file) = server.parse(&blanked, snap.path.as_deref()) else {
+    let Ok(file) = server.parse_around(&blanked, snap.path.as_deref(), pos.line) else {
         return Ok(Value::Null);
     };
     let Place::Steps { index, line } =

@@ -438,6 +438,29 @@ impl Server {
         Ok(file)
     }
 
+    /// Parses a document for work at line `line0` (0-based). When the file does not parse
+    /// because of something below that line (a theorem being written further down), the text
+    /// is cut before the first declaration after the line and parsed again, so that the
+    /// theorems above still get suggestions.
+    pub fn parse_around(
+        &self,
+        text: &str,
+        path: Option<&std::path::Path>,
+        line0: u32,
+    ) -> Result<ProblemFile, problems::ParseError> {
+        let err = match self.parse(text, path) {
+            Ok(file) => return Ok(file),
+            Err(e) => e,
+        };
+        if err.line <= line0 as usize + 1 {
+            return Err(err);
+        }
+        let Some(cut) = next_declaration(text, line0) else {
+            return Err(err);
+        };
+        self.parse(&text[..cut], path).map_err(|_| err)
+    }
+
     /// The backend for a parsed document, starting it if needed; failures are reported on the
     /// document (and returned).
     pub async fn backend_for(
@@ -528,6 +551,43 @@ fn error_response(id: RequestId, code: ErrorCode, message: &str) -> Response {
     }
 }
 
+/// The byte offset of the first line after line `line0` (0-based) that starts a declaration
+/// or command at its first column.
+fn next_declaration(text: &str, line0: u32) -> Option<usize> {
+    const STARTS: &[&str] = &[
+        "theorem",
+        "lemma",
+        "example",
+        "def",
+        "@[",
+        "/--",
+        "private",
+        "protected",
+        "meta",
+        "noncomputable",
+        "instance",
+        "section",
+        "namespace",
+        "open",
+        "#",
+        "variable",
+        "universe",
+        "local",
+        "attribute",
+        "inductive",
+        "structure",
+        "class",
+    ];
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i > line0 as usize && STARTS.iter().any(|s| line.starts_with(s)) {
+            return Some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// A parse error as a diagnostic at its position (a warning: Lean's own server reports Lean's
 /// errors; this says why the prover cannot read the file).
 fn parse_diagnostic(text: &str, e: &problems::ParseError) -> Diagnostic {
@@ -597,6 +657,15 @@ mod tests {
         );
         let uri = Uri::from_str("untitled:Untitled-1").unwrap();
         assert_eq!(uri_to_path(&uri), None);
+    }
+
+    #[test]
+    fn declarations_below_a_line_are_found_at_their_first_column() {
+        let text =
+            "theorem a : true :=\nbegin\n  trivial\nend\n\ntheorem b : true :=\nbegin\n  (\nend\n";
+        let cut = next_declaration(text, 2).unwrap();
+        assert_eq!(&text[cut..cut + 9], "theorem b");
+        assert_eq!(next_declaration(text, 6), None);
     }
 
     #[test]
