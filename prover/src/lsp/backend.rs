@@ -144,14 +144,6 @@ impl Backends {
         Slot { ready, abort }
     }
 
-    /// The backends that have started, for status and tests.
-    pub fn running(&self) -> Vec<Arc<Backend>> {
-        lock(&self.slots)
-            .values()
-            .filter_map(|s| s.ready.peek().and_then(|r| r.as_ref().ok()).cloned())
-            .collect()
-    }
-
     /// Stops every pool (starts in progress are abandoned, which kills their processes) and
     /// waits for the Lean processes to exit. Later requests get an error.
     pub async fn shutdown(&self) {

@@ -240,10 +240,6 @@ impl Progress {
             );
         }
     }
-
-    pub fn token(&self) -> Option<&ProgressToken> {
-        self.token.as_ref()
-    }
 }
 
 impl Drop for Progress {
