@@ -759,7 +759,17 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
     let m = ctx.mathlib;
     let d = ctx.domain;
     let term = Term::new(&ctx.goal.target);
-    let nonlinear = term.has_symbol("^") || product_of_vars(&term, ctx);
+    // Products of variables in the target or in an arithmetic hypothesis: `nlinarith`.
+    let nonlinear = std::iter::once(&ctx.goal.target)
+        .chain(
+            ctx.facts()
+                .filter(|h| matches!(&h.shape, Shape::Rel(op, ..) if is_arith_rel(op)))
+                .map(|h| &h.hyp.ty),
+        )
+        .any(|t| {
+            let term = Term::new(t);
+            term.has_symbol("^") || product_of_vars(&term, ctx)
+        });
     let has_div = term.has_symbol("/");
     let facts_arith = ctx
         .facts()
@@ -769,27 +779,22 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
             if same_term(lhs, rhs) {
                 out.add("refl", CERTAIN);
             }
-            out.add(
-                "refl",
-                if ctx.target_closed() {
-                    LIKELY
-                } else {
-                    POSSIBLE
-                },
-            );
+            let refl_score = match (ctx.target_closed(), m) {
+                (true, _) => LIKELY,
+                (false, false) => POSSIBLE,
+                (false, true) => UNLIKELY,
+            };
+            out.add("refl", refl_score);
             if m && d.is_numeric() {
-                let ring_score = if facts_arith { PLAUSIBLE } else { LIKELY };
-                out.add("ring", ring_score);
                 out.add("linarith", if facts_arith { LIKELY } else { UNLIKELY });
+                let nlinarith_score = match (facts_arith, nonlinear) {
+                    (true, true) => -0.5,
+                    (true, false) => POSSIBLE,
+                    (false, _) => UNLIKELY,
+                };
+                out.add("nlinarith", nlinarith_score);
+                out.add("ring", if facts_arith { POSSIBLE } else { LIKELY });
                 out.add("norm_num", PLAUSIBLE);
-                out.add(
-                    "nlinarith",
-                    if nonlinear && facts_arith {
-                        PLAUSIBLE
-                    } else {
-                        UNLIKELY
-                    },
-                );
                 if has_div {
                     out.add("field_simp", PLAUSIBLE);
                 }
@@ -797,7 +802,7 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
                 if matches!(d, Domain::Nat | Domain::Int) {
                     out.add("omega", POSSIBLE);
                 }
-                out.add("simp", POSSIBLE);
+                out.add("simp", UNLIKELY);
             } else {
                 out.add("simp", PLAUSIBLE);
                 out.add(
@@ -1044,10 +1049,12 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                 if !(l_var || r_var) && !constructor_mismatch(l, r) {
                     // On `ℕ`, `cases` unifies numerals with successors: `x + 3 = 7` gives
                     // `x := 4`.
-                    let solves = !m
-                        && ctx.domain == Domain::Nat
-                        && (is_numeral(l) || is_numeral(r));
-                    out.add(format!("cases {name}"), if solves { PLAUSIBLE } else { LONG_SHOT });
+                    let solves =
+                        !m && ctx.domain == Domain::Nat && (is_numeral(l) || is_numeral(r));
+                    out.add(
+                        format!("cases {name}"),
+                        if solves { PLAUSIBLE } else { LONG_SHOT },
+                    );
                     out.add(format!("injection {name}"), LONG_SHOT);
                 }
                 // Rewriting other hypotheses.
@@ -1061,6 +1068,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                         format!("norm_num [{name}]"),
                         if l_in_target { PLAUSIBLE } else { UNLIKELY },
                     );
+                    out.add(format!("norm_num at {name}"), UNLIKELY);
                 } else if l_in_target || r_in_target {
                     out.add(format!("simp [{name}]"), PLAUSIBLE);
                 }
@@ -1210,7 +1218,7 @@ fn general(ctx: &Ctx, out: &mut Candidates) {
     let m = ctx.mathlib;
     let has_facts = ctx.facts().next().is_some();
     if has_facts {
-        out.add("simp * at *", POSSIBLE);
+        out.add("simp * at *", if m { UNLIKELY } else { POSSIBLE });
         if m {
             out.add("norm_num at *", POSSIBLE);
             out.add("linarith", POSSIBLE);
