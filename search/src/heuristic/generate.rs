@@ -888,13 +888,14 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
         }
         _ => out.add("simp", PLAUSIBLE),
     }
-    if m && d.is_ordered_ring() && (nonlinear || is_order_rel(op)) {
-        if let Some(hints) = square_hints(ctx) {
-            out.add(
-                format!("nlinarith [{hints}]"),
-                if nonlinear { PLAUSIBLE } else { POSSIBLE },
-            );
-        }
+    if m && d.is_ordered_ring()
+        && (nonlinear || is_order_rel(op))
+        && let Some(hints) = square_hints(ctx)
+    {
+        out.add(
+            format!("nlinarith [{hints}]"),
+            if nonlinear { PLAUSIBLE } else { POSSIBLE },
+        );
     }
     if m && has_div && d.is_numeric() {
         let nonzero: Vec<String> = ctx
@@ -1001,10 +1002,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                 out.add(format!("cases {name} with {x} {hx}"), -0.15);
             }
             Shape::Or(..) => {
-                let (a, b) = (
-                    ctx.fresh(&base(name).to_string()),
-                    ctx.fresh(&base(name).to_string()),
-                );
+                let (a, b) = (ctx.fresh(base(name)), ctx.fresh(base(name)));
                 out.add(format!("cases {name} with {a} {b}"), -0.4);
             }
             Shape::Iff(l, r) => {
@@ -1046,7 +1044,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                         },
                     );
                 }
-                if !(l_var || r_var) && !constructor_mismatch(l, r) {
+                if !(l_var || r_var || constructor_mismatch(l, r)) {
                     // On `ℕ`, `cases` unifies numerals with successors: `x + 3 = 7` gives
                     // `x := 4`.
                     let solves =
