@@ -383,6 +383,7 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     exact_matches(&ctx, &mut out);
     by_target(&ctx, &mut out);
     by_hypotheses(&ctx, &mut out);
+    by_equation_schemes(&ctx, &mut out);
     by_variables(&ctx, &mut out);
     lemmas::order_steps(&ctx, &mut out);
     lemmas::core_arith_steps(&ctx, &mut out);
@@ -898,24 +899,38 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
         );
     }
     if m && has_div && d.is_numeric() {
-        let nonzero: Vec<String> = ctx
-            .facts()
-            .filter_map(|h| match &h.shape {
-                Shape::Rel(op, l, _) if op == "<" && strip_parens(l) == "0" => {
-                    Some(format!("{}.ne'", h.hyp.name))
-                }
-                Shape::Rel(op, _, r) if op == ">" && strip_parens(r) == "0" => {
-                    Some(format!("{}.ne'", h.hyp.name))
-                }
-                Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
+        out.add(field_simp_with(ctx, ""), PLAUSIBLE);
+    }
+}
+
+/// `field_simp [h₀.ne', h₁]{suffix}` with the hypotheses that say something is not zero
+/// (`0 < x`, `x > 0`, `x ≠ 0`), or plain `field_simp{suffix}` when there are none.
+fn field_simp_with(ctx: &Ctx, suffix: &str) -> String {
+    let nonzero: Vec<String> = ctx
+        .facts()
+        .filter_map(|h| match &h.shape {
+            Shape::Rel(op, l, _) if op == "<" && strip_parens(l) == "0" => {
+                Some(format!("{}.ne'", h.hyp.name))
+            }
+            Shape::Rel(op, _, r) if op == ">" && strip_parens(r) == "0" => {
+                Some(format!("{}.ne'", h.hyp.name))
+            }
+            Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
+                Some(h.hyp.name.clone())
+            }
+            Shape::Not(eq) => match shape(eq) {
+                Shape::Rel(op, _, r) if op == "=" && strip_parens(&r) == "0" => {
                     Some(h.hyp.name.clone())
                 }
                 _ => None,
-            })
-            .collect();
-        if !nonzero.is_empty() {
-            out.add(format!("field_simp [{}]", nonzero.join(", ")), PLAUSIBLE);
-        }
+            },
+            _ => None,
+        })
+        .collect();
+    if nonzero.is_empty() {
+        format!("field_simp{suffix}")
+    } else {
+        format!("field_simp [{}]{suffix}", nonzero.join(", "))
     }
 }
 
@@ -988,6 +1003,9 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
     let mut rewrites: Vec<String> = Vec::new();
     for h in ctx.facts() {
         let name = h.hyp.name.as_str();
+        if m && matches!(h.shape, Shape::Rel(..)) && mentions(&h.hyp.ty, "/") {
+            out.add(field_simp_with(ctx, &format!(" at {name}")), PLAUSIBLE);
+        }
         match &h.shape {
             Shape::And(..) => {
                 let (a, b) = (
@@ -1113,6 +1131,85 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
         }
         out.add(format!("simp [{list}]"), PLAUSIBLE);
         out.add(format!("rw [{list}]"), PLAUSIBLE);
+    }
+}
+
+/// Hypotheses `∀ x, f x = e` (definitions of functions, recursions) and `∀ x, p x ↔ q x`
+/// (set membership): rewrite with them wherever their left side's head occurs, or instantiate
+/// identities at small values.
+fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
+    let target = ctx.goal.target.as_str();
+    let m = ctx.mathlib;
+    let mut in_target: Vec<&str> = Vec::new();
+    let mut anywhere: Vec<&str> = Vec::new();
+    for h in ctx.facts() {
+        let Shape::Forall(binders, body) = &h.shape else {
+            continue;
+        };
+        let (lhs, numeric_binder) = match shape(body) {
+            Shape::Rel(op, l, _) if op == "=" => (l, true),
+            Shape::Iff(l, _) => (l, false),
+            _ => continue,
+        };
+        let name = h.hyp.name.as_str();
+        let lhs_term = Term::new(&lhs);
+        let bound: Vec<&str> = binders.iter().map(|b| b.name.as_str()).collect();
+        // What the left side is about: a local function (`f x`) or set (`n ∈ S`).
+        let subject = lhs_term
+            .identifiers()
+            .into_iter()
+            .find(|n| ctx.goal.has_name(n) && !bound.contains(n));
+        match subject {
+            Some(subject) => {
+                let used_in_target = mentions(target, subject);
+                let used_in_facts = ctx
+                    .facts()
+                    .any(|g| g.hyp.name != name && mentions(&g.hyp.ty, subject));
+                if used_in_target {
+                    in_target.push(name);
+                    out.add(format!("rw {name}"), PLAUSIBLE);
+                }
+                if used_in_target || used_in_facts {
+                    anywhere.push(name);
+                }
+                for g in ctx.facts() {
+                    if g.hyp.name != name && mentions(&g.hyp.ty, subject) {
+                        out.add(format!("rw {name} at {}", g.hyp.name), POSSIBLE);
+                    }
+                }
+            }
+            None if numeric_binder && binders.len() == 1 => {
+                // An identity in `x`: its instances at small values are equations.
+                let is_numeric = binders[0]
+                    .ty
+                    .as_deref()
+                    .is_some_and(|t| Domain::of_type(t).is_numeric());
+                if is_numeric {
+                    for v in ["0", "1", "-1"] {
+                        let hv = ctx.fresh("h");
+                        out.add(format!("have {hv} := {name} ({v})"), UNLIKELY);
+                        ctx.reset_fresh();
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    if !in_target.is_empty() {
+        let list = in_target.join(", ");
+        out.add(format!("simp only [{list}]"), LIKELY);
+        if m {
+            out.add(format!("norm_num [{list}]"), LIKELY);
+        } else {
+            out.add(format!("simp [{list}]"), PLAUSIBLE);
+        }
+    }
+    if !anywhere.is_empty() {
+        let list = anywhere.join(", ");
+        out.add(format!("simp only [{list}] at *"), LIKELY);
+        if m {
+            out.add(format!("norm_num [{list}] at *"), PLAUSIBLE);
+        }
     }
 }
 
