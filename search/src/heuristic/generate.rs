@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use super::lemmas;
 use super::state::{Goal, Hyp};
 use super::tactics::TacticSet;
 use super::term::{Binder, Shape, Term, normalize, same_term, shape, strip_parens};
+use super::{arith, lemmas};
 
 /// Closes the goal for sure when it applies (a hypothesis that is the target).
 pub(super) const CERTAIN: f64 = -0.01;
@@ -189,7 +189,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A name not used by any hypothesis or earlier fresh name, based on `base`.
-    fn fresh(&self, base: &str) -> String {
+    pub(super) fn fresh(&self, base: &str) -> String {
         let mut taken = self.taken.borrow_mut();
         let candidates = std::iter::once(base.to_owned())
             .chain(["'", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"].map(|s| format!("{base}{s}")))
@@ -204,7 +204,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Forget the fresh names handed out (each candidate is a separate tactic).
-    fn reset_fresh(&self) {
+    pub(super) fn reset_fresh(&self) {
         self.taken.borrow_mut().clear();
     }
 
@@ -387,6 +387,7 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     by_variables(&ctx, &mut out);
     lemmas::order_steps(&ctx, &mut out);
     lemmas::core_arith_steps(&ctx, &mut out);
+    arith::steps(&ctx, &mut out);
     general(&ctx, &mut out);
     out
 }
@@ -918,6 +919,8 @@ fn field_simp_with(ctx: &Ctx, suffix: &str) -> String {
             Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
                 Some(h.hyp.name.clone())
             }
+            // `x ≠ 1` says that the denominator `x - 1` is not zero.
+            Shape::Rel(op, _, _) if op == "≠" => Some(format!("sub_ne_zero.mpr {}", h.hyp.name)),
             Shape::Not(eq) => match shape(eq) {
                 Shape::Rel(op, _, r) if op == "=" && strip_parens(&r) == "0" => {
                     Some(h.hyp.name.clone())
@@ -964,6 +967,30 @@ fn square_hints(ctx: &Ctx) -> Option<String> {
             .filter(|h| h.accessible() && numeric(&h.name))
             .map(|h| h.name.as_str())
             .collect();
+    }
+    // Squared compound terms (`(a + 1) ^ 2`) take part like variables.
+    let target = ctx.goal.target.as_str();
+    let term = Term::new(target);
+    let toks = &term.tokens;
+    for i in 0..toks.len().saturating_sub(2) {
+        let text = |j: usize| &target[toks[j].start..toks[j].end];
+        if text(i) == ")" && text(i + 1) == "^" && text(i + 2) == "2" {
+            let mut depth = 0;
+            let open = (0..=i).rev().find(|&j| {
+                match text(j) {
+                    ")" => depth += 1,
+                    "(" => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            });
+            if let Some(open) = open {
+                let atom = &target[toks[open].start..toks[i].end];
+                if !vars.contains(&atom) {
+                    vars.push(atom);
+                }
+            }
+        }
     }
     vars.truncate(3);
     let mut hints = Vec::new();
