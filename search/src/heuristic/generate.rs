@@ -104,6 +104,18 @@ impl Candidates {
         }
     }
 
+    /// Drops a candidate.
+    pub fn remove(&mut self, tactic: &str) {
+        if let Some(i) = self.index.remove(tactic) {
+            self.list.remove(i);
+            for v in self.index.values_mut() {
+                if *v > i {
+                    *v -= 1;
+                }
+            }
+        }
+    }
+
     /// The candidates, best first; ties keep the order they were added in.
     pub fn ranked(mut self) -> Vec<(String, f64)> {
         self.list.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -389,7 +401,24 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     lemmas::core_arith_steps(&ctx, &mut out);
     arith::steps(&ctx, &mut out);
     general(&ctx, &mut out);
+    if has_big_numbers(&goal.target) {
+        // The kernel would evaluate these by unary recursion: a wall-clock timeout (and a
+        // restarted Lean worker) rather than a quick failure.
+        for slow in ["exact dec_trivial", "refl", "decide"] {
+            out.remove(slow);
+        }
+    }
     out
+}
+
+/// Numerals of four digits or more, or exponents of 50 and more.
+fn has_big_numbers(text: &str) -> bool {
+    let tokens: Vec<&str> = Term::new(text).token_texts().collect();
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    tokens.iter().any(|t| digits(t) && t.len() >= 4)
+        || tokens
+            .windows(2)
+            .any(|w| w[0] == "^" && digits(w[1]) && w[1].parse::<u32>().is_ok_and(|v| v >= 50))
 }
 
 /// Hypotheses that are the target, or give it at once.
@@ -968,10 +997,27 @@ fn square_hints(ctx: &Ctx) -> Option<String> {
             .map(|h| h.name.as_str())
             .collect();
     }
-    // Squared compound terms (`(a + 1) ^ 2`) take part like variables.
+    // Squared compound terms (`(a + 1) ^ 2`) take part like variables, and so does `k * x`
+    // for `k² * x ^ 2` (`2 * b` for `4 * b ^ 2`).
     let target = ctx.goal.target.as_str();
     let term = Term::new(target);
     let toks = &term.tokens;
+    let mut scaled: Vec<String> = Vec::new();
+    for i in 0..toks.len().saturating_sub(4) {
+        let text = |j: usize| &target[toks[j].start..toks[j].end];
+        let root = text(i)
+            .parse::<u64>()
+            .ok()
+            .and_then(|k| (2..=10).find(|r| r * r == k));
+        if let Some(r) = root
+            && text(i + 1) == "*"
+            && numeric(text(i + 2))
+            && text(i + 3) == "^"
+            && text(i + 4) == "2"
+        {
+            scaled.push(format!("{r} * {}", text(i + 2)));
+        }
+    }
     for i in 0..toks.len().saturating_sub(2) {
         let text = |j: usize| &target[toks[j].start..toks[j].end];
         if text(i) == ")" && text(i + 1) == "^" && text(i + 2) == "2" {
@@ -992,20 +1038,38 @@ fn square_hints(ctx: &Ctx) -> Option<String> {
             }
         }
     }
+    // A scaled variable replaces the variable itself.
+    for s in &scaled {
+        let var = s.rsplit(' ').next().unwrap_or("");
+        vars.retain(|v| *v != var);
+    }
+    let mut vars: Vec<String> = scaled
+        .into_iter()
+        .chain(vars.into_iter().map(str::to_owned))
+        .collect();
+    vars.dedup();
     vars.truncate(3);
+    // Differences first: they are what completing a square needs. More than four hints
+    // make `nlinarith` time out.
     let mut hints = Vec::new();
     for (i, a) in vars.iter().enumerate() {
         for b in &vars[i + 1..] {
             hints.push(format!("sq_nonneg ({a} - {b})"));
+        }
+    }
+    for (i, a) in vars.iter().enumerate() {
+        for b in &vars[i + 1..] {
             hints.push(format!("sq_nonneg ({a} + {b})"));
         }
     }
-    if hints.len() < 4 {
-        for a in &vars {
+    for a in &vars {
+        if a.contains(' ') && !a.starts_with('(') {
+            hints.push(format!("sq_nonneg ({a})"));
+        } else {
             hints.push(format!("sq_nonneg {a}"));
         }
     }
-    hints.truncate(6);
+    hints.truncate(4);
     (!hints.is_empty()).then(|| hints.join(", "))
 }
 
