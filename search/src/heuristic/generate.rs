@@ -1245,11 +1245,16 @@ fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
         let name = h.hyp.name.as_str();
         let lhs_term = Term::new(&lhs);
         let bound: Vec<&str> = binders.iter().map(|b| b.name.as_str()).collect();
-        // What the left side is about: a local function (`f x`) or set (`n ∈ S`).
-        let subject = lhs_term
-            .identifiers()
-            .into_iter()
-            .find(|n| ctx.goal.has_name(n) && !bound.contains(n));
+        // What the left side is about: a local function (`f x`, `σ.to_fun x`) or set
+        // (`n ∈ S`).
+        let head = match shape(&lhs) {
+            Shape::Rel(op, _, set) if op == "∈" => Term::new(&set).head().map(str::to_owned),
+            _ => lhs_term.head().map(str::to_owned),
+        };
+        let subject = head
+            .map(|h| h.split('.').next().unwrap_or_default().to_owned())
+            .filter(|n| ctx.goal.has_name(n) && !bound.contains(&n.as_str()));
+        let subject = subject.as_deref();
         match subject {
             Some(subject) => {
                 let used_in_target = mentions(target, subject);

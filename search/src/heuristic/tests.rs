@@ -337,3 +337,113 @@ fn every_generated_tactic_is_known_to_the_tactic_set() {
         }
     }
 }
+
+#[test]
+fn function_definitions_rewrite_everywhere() {
+    let goals = "a b : ℝ,\nf : ℝ → ℝ,\nh₀ : ∀ (x : ℝ), f x = a * x + b,\nh₁ : f 7 = 4,\nh₂ : f 6 = 3\n⊢ f 3 = 0";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(c.contains(&"simp only [h₀] at *".to_owned()), "{c:?}");
+    let all = offered(&mathlib(), goals, 100);
+    assert!(all.contains(&"rw h₀".to_owned()), "{all:?}");
+    assert!(all.contains(&"rw h₀ at h₁".to_owned()), "{all:?}");
+    // An identity in `x` is instantiated instead.
+    let goals = "a b : ℝ,\nh : ∀ (x : ℝ), x ^ 2 + a * x + b = (x - 1) * (x - 2)\n⊢ a = -3";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(all.contains(&"have h' := h (0)".to_owned()), "{all:?}");
+}
+
+#[test]
+fn remainders_go_through_the_mod_lemmas() {
+    let goals = "n : ℕ,\nh₀ : n % 7 = 5\n⊢ 5 * n % 7 = 4";
+    assert!(
+        rank(
+            &mathlib(),
+            goals,
+            "norm_num [nat.add_mod, nat.mul_mod, nat.pow_mod, h₀]"
+        ) < 3
+    );
+    assert!(
+        !offered(&core(), goals, 100)
+            .iter()
+            .any(|t| t.contains("nat.mul_mod"))
+    );
+}
+
+#[test]
+fn divisibility_of_a_power() {
+    let goals = "n : ℕ,\nh₀ : n ≠ 0\n⊢ 2 ∣ 4 ^ n";
+    assert!(offered(&mathlib(), goals, 8).contains(&"apply dvd_pow".to_owned()));
+}
+
+#[test]
+fn big_numbers_are_not_left_to_the_kernel() {
+    let goals = "⊢ 1999 ^ 2000 % 5 = 1";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(all.contains(&"norm_num".to_owned()));
+    assert!(!all.contains(&"exact dec_trivial".to_owned()), "{all:?}");
+    assert!(!all.contains(&"refl".to_owned()), "{all:?}");
+    let all = offered(&core(), "⊢ 2 ^ 100 % 7 = 2", 100);
+    assert!(!all.contains(&"exact dec_trivial".to_owned()), "{all:?}");
+    assert!(offered(&core(), "⊢ 2 ^ 10 % 7 = 2", 100).contains(&"exact dec_trivial".to_owned()));
+}
+
+#[test]
+fn denominators_known_to_be_nonzero_are_cleared() {
+    let goals = "x : ℝ,\nh₀ : x ≠ 3,\nh₁ : (x + 5) / (x - 3) = 2\n⊢ x = 11";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(&"field_simp [sub_ne_zero.mpr h₀] at h₁".to_owned()),
+        "{c:?}"
+    );
+    let goals = "x : ℝ,\nh₀ : 0 < x,\nh₁ : 3 + 1 / x = 7 / x\n⊢ x = 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(&"field_simp [h₀.ne'] at h₁".to_owned()),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn square_hints_complete_squares() {
+    let goals = "a b : ℝ\n⊢ 4 * b * (a + 1) ≤ 4 * b ^ 2 + (a + 1) ^ 2";
+    let c = offered(&mathlib(), goals, 8);
+    let hinted = c
+        .iter()
+        .find(|t| t.starts_with("nlinarith ["))
+        .expect("a hinted nlinarith");
+    assert!(hinted.contains("sq_nonneg (2 * b - (a + 1))"), "{hinted}");
+    assert!(hinted.matches("sq_nonneg").count() <= 4, "{hinted}");
+}
+
+#[test]
+fn finite_sums_by_induction() {
+    let goals = "n : ℕ\n⊢ ∑ (k : ℕ) in finset.range n, (2 * k + 1) = n ^ 2";
+    assert!(offered(&mathlib(), goals, 8).contains(&"induction n with n ih".to_owned()));
+    let goals = "n : ℕ,\nih : ∑ (k : ℕ) in finset.range n, (2 * k + 1) = n ^ 2\n⊢ ∑ (k : ℕ) in finset.range n.succ, (2 * k + 1) = n.succ ^ 2";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(&"rw [finset.sum_range_succ, ih]".to_owned()),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn removing_a_candidate_keeps_deduplication() {
+    let mut c = super::generate::Candidates::default();
+    c.add("a", -1.0);
+    c.add("b", -0.5);
+    c.add("c", -2.0);
+    c.remove("a");
+    c.remove("missing");
+    c.add("c", -0.1);
+    c.add("a", -3.0);
+    let ranked = c.ranked();
+    assert_eq!(
+        ranked,
+        [
+            ("c".to_owned(), -0.1),
+            ("b".to_owned(), -0.5),
+            ("a".to_owned(), -3.0)
+        ]
+    );
+}
