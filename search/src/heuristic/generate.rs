@@ -34,7 +34,7 @@ pub enum Domain {
 }
 
 impl Domain {
-    fn of_type(ty: &str) -> Domain {
+    pub(super) fn of_type(ty: &str) -> Domain {
         match ty {
             "ℕ" | "nat" => Domain::Nat,
             "ℤ" | "int" => Domain::Int,
@@ -45,7 +45,7 @@ impl Domain {
         }
     }
 
-    fn is_numeric(self) -> bool {
+    pub(super) fn is_numeric(self) -> bool {
         self != Domain::Other
     }
 
