@@ -14,8 +14,8 @@
 //! cargo run -p search --example heuristic_eval -- core --states --only nat_
 //! ```
 //!
-//! Options: `--workers N` (Lean processes, default 2), `--only SUBSTR` (theorems whose name
-//! contains it), `--limit N`, `--time-limit S` (per theorem), `--expansions N`, `--out FILE`
+//! Options: `--workers N` (Lean processes, default 2), `--only A,B` (theorems whose name
+//! contains one of these), `--limit N`, `--time-limit S` (per theorem), `--expansions N`, `--out FILE`
 //! (JSON lines of the search results), `--states`, `--trace` (print the expanded states and
 //! their tactics' outcomes for theorems not proved).
 
@@ -164,7 +164,7 @@ fn load(args: &Args) -> Result<(Vec<problems::Theorem>, Vec<String>), String> {
         .filter(|t| {
             args.only
                 .as_ref()
-                .is_none_or(|o| t.name.contains(o.as_str()))
+                .is_none_or(|o| o.split(',').any(|o| t.name.contains(o)))
         })
         .collect();
     if let Some(n) = args.limit {

@@ -25,6 +25,7 @@
 //! assert!(ranked.iter().any(|c| c.tactic == "split"));
 //! ```
 
+mod arith;
 mod generate;
 mod lemmas;
 mod state;

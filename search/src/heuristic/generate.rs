@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
-use super::lemmas;
 use super::state::{Goal, Hyp};
 use super::tactics::TacticSet;
 use super::term::{Binder, Shape, Term, normalize, same_term, shape, strip_parens};
+use super::{arith, lemmas};
 
 /// Closes the goal for sure when it applies (a hypothesis that is the target).
 pub(super) const CERTAIN: f64 = -0.01;
@@ -34,7 +34,7 @@ pub enum Domain {
 }
 
 impl Domain {
-    fn of_type(ty: &str) -> Domain {
+    pub(super) fn of_type(ty: &str) -> Domain {
         match ty {
             "ℕ" | "nat" => Domain::Nat,
             "ℤ" | "int" => Domain::Int,
@@ -45,7 +45,7 @@ impl Domain {
         }
     }
 
-    fn is_numeric(self) -> bool {
+    pub(super) fn is_numeric(self) -> bool {
         self != Domain::Other
     }
 
@@ -100,6 +100,18 @@ impl Candidates {
             None => {
                 self.index.insert(tactic.clone(), self.list.len());
                 self.list.push((tactic, score));
+            }
+        }
+    }
+
+    /// Drops a candidate.
+    pub fn remove(&mut self, tactic: &str) {
+        if let Some(i) = self.index.remove(tactic) {
+            self.list.remove(i);
+            for v in self.index.values_mut() {
+                if *v > i {
+                    *v -= 1;
+                }
             }
         }
     }
@@ -189,7 +201,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A name not used by any hypothesis or earlier fresh name, based on `base`.
-    fn fresh(&self, base: &str) -> String {
+    pub(super) fn fresh(&self, base: &str) -> String {
         let mut taken = self.taken.borrow_mut();
         let candidates = std::iter::once(base.to_owned())
             .chain(["'", "₁", "₂", "₃", "₄", "₅", "₆", "₇", "₈", "₉"].map(|s| format!("{base}{s}")))
@@ -204,7 +216,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Forget the fresh names handed out (each candidate is a separate tactic).
-    fn reset_fresh(&self) {
+    pub(super) fn reset_fresh(&self) {
         self.taken.borrow_mut().clear();
     }
 
@@ -383,11 +395,30 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     exact_matches(&ctx, &mut out);
     by_target(&ctx, &mut out);
     by_hypotheses(&ctx, &mut out);
+    by_equation_schemes(&ctx, &mut out);
     by_variables(&ctx, &mut out);
     lemmas::order_steps(&ctx, &mut out);
     lemmas::core_arith_steps(&ctx, &mut out);
+    arith::steps(&ctx, &mut out);
     general(&ctx, &mut out);
+    if has_big_numbers(&goal.target) {
+        // The kernel would evaluate these by unary recursion: a wall-clock timeout (and a
+        // restarted Lean worker) rather than a quick failure.
+        for slow in ["exact dec_trivial", "refl", "decide"] {
+            out.remove(slow);
+        }
+    }
     out
+}
+
+/// Numerals of four digits or more, or exponents of 50 and more.
+fn has_big_numbers(text: &str) -> bool {
+    let tokens: Vec<&str> = Term::new(text).token_texts().collect();
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    tokens.iter().any(|t| digits(t) && t.len() >= 4)
+        || tokens
+            .windows(2)
+            .any(|w| w[0] == "^" && digits(w[1]) && w[1].parse::<u32>().is_ok_and(|v| v >= 50))
 }
 
 /// Hypotheses that are the target, or give it at once.
@@ -759,7 +790,17 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
     let m = ctx.mathlib;
     let d = ctx.domain;
     let term = Term::new(&ctx.goal.target);
-    let nonlinear = term.has_symbol("^") || product_of_vars(&term, ctx);
+    // Products of variables in the target or in an arithmetic hypothesis: `nlinarith`.
+    let nonlinear = std::iter::once(&ctx.goal.target)
+        .chain(
+            ctx.facts()
+                .filter(|h| matches!(&h.shape, Shape::Rel(op, ..) if is_arith_rel(op)))
+                .map(|h| &h.hyp.ty),
+        )
+        .any(|t| {
+            let term = Term::new(t);
+            term.has_symbol("^") || product_of_vars(&term, ctx)
+        });
     let has_div = term.has_symbol("/");
     let facts_arith = ctx
         .facts()
@@ -769,27 +810,22 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
             if same_term(lhs, rhs) {
                 out.add("refl", CERTAIN);
             }
-            out.add(
-                "refl",
-                if ctx.target_closed() {
-                    LIKELY
-                } else {
-                    POSSIBLE
-                },
-            );
+            let refl_score = match (ctx.target_closed(), m) {
+                (true, _) => LIKELY,
+                (false, false) => POSSIBLE,
+                (false, true) => UNLIKELY,
+            };
+            out.add("refl", refl_score);
             if m && d.is_numeric() {
-                let ring_score = if facts_arith { PLAUSIBLE } else { LIKELY };
-                out.add("ring", ring_score);
                 out.add("linarith", if facts_arith { LIKELY } else { UNLIKELY });
+                let nlinarith_score = match (facts_arith, nonlinear) {
+                    (true, true) => -0.5,
+                    (true, false) => POSSIBLE,
+                    (false, _) => UNLIKELY,
+                };
+                out.add("nlinarith", nlinarith_score);
+                out.add("ring", if facts_arith { POSSIBLE } else { LIKELY });
                 out.add("norm_num", PLAUSIBLE);
-                out.add(
-                    "nlinarith",
-                    if nonlinear && facts_arith {
-                        PLAUSIBLE
-                    } else {
-                        UNLIKELY
-                    },
-                );
                 if has_div {
                     out.add("field_simp", PLAUSIBLE);
                 }
@@ -797,7 +833,7 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
                 if matches!(d, Domain::Nat | Domain::Int) {
                     out.add("omega", POSSIBLE);
                 }
-                out.add("simp", POSSIBLE);
+                out.add("simp", UNLIKELY);
             } else {
                 out.add("simp", PLAUSIBLE);
                 out.add(
@@ -883,33 +919,50 @@ fn by_relation(ctx: &Ctx, out: &mut Candidates, op: &str, lhs: &str, rhs: &str) 
         }
         _ => out.add("simp", PLAUSIBLE),
     }
-    if m && d.is_ordered_ring() && (nonlinear || is_order_rel(op)) {
-        if let Some(hints) = square_hints(ctx) {
-            out.add(
-                format!("nlinarith [{hints}]"),
-                if nonlinear { PLAUSIBLE } else { POSSIBLE },
-            );
-        }
+    if m && d.is_ordered_ring()
+        && (nonlinear || is_order_rel(op))
+        && let Some(hints) = square_hints(ctx)
+    {
+        out.add(
+            format!("nlinarith [{hints}]"),
+            if nonlinear { PLAUSIBLE } else { POSSIBLE },
+        );
     }
     if m && has_div && d.is_numeric() {
-        let nonzero: Vec<String> = ctx
-            .facts()
-            .filter_map(|h| match &h.shape {
-                Shape::Rel(op, l, _) if op == "<" && strip_parens(l) == "0" => {
-                    Some(format!("{}.ne'", h.hyp.name))
-                }
-                Shape::Rel(op, _, r) if op == ">" && strip_parens(r) == "0" => {
-                    Some(format!("{}.ne'", h.hyp.name))
-                }
-                Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
+        out.add(field_simp_with(ctx, ""), PLAUSIBLE);
+    }
+}
+
+/// `field_simp [h₀.ne', h₁]{suffix}` with the hypotheses that say something is not zero
+/// (`0 < x`, `x > 0`, `x ≠ 0`), or plain `field_simp{suffix}` when there are none.
+fn field_simp_with(ctx: &Ctx, suffix: &str) -> String {
+    let nonzero: Vec<String> = ctx
+        .facts()
+        .filter_map(|h| match &h.shape {
+            Shape::Rel(op, l, _) if op == "<" && strip_parens(l) == "0" => {
+                Some(format!("{}.ne'", h.hyp.name))
+            }
+            Shape::Rel(op, _, r) if op == ">" && strip_parens(r) == "0" => {
+                Some(format!("{}.ne'", h.hyp.name))
+            }
+            Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
+                Some(h.hyp.name.clone())
+            }
+            // `x ≠ 1` says that the denominator `x - 1` is not zero.
+            Shape::Rel(op, _, _) if op == "≠" => Some(format!("sub_ne_zero.mpr {}", h.hyp.name)),
+            Shape::Not(eq) => match shape(eq) {
+                Shape::Rel(op, _, r) if op == "=" && strip_parens(&r) == "0" => {
                     Some(h.hyp.name.clone())
                 }
                 _ => None,
-            })
-            .collect();
-        if !nonzero.is_empty() {
-            out.add(format!("field_simp [{}]", nonzero.join(", ")), PLAUSIBLE);
-        }
+            },
+            _ => None,
+        })
+        .collect();
+    if nonzero.is_empty() {
+        format!("field_simp{suffix}")
+    } else {
+        format!("field_simp [{}]{suffix}", nonzero.join(", "))
     }
 }
 
@@ -944,20 +997,79 @@ fn square_hints(ctx: &Ctx) -> Option<String> {
             .map(|h| h.name.as_str())
             .collect();
     }
+    // Squared compound terms (`(a + 1) ^ 2`) take part like variables, and so does `k * x`
+    // for `k² * x ^ 2` (`2 * b` for `4 * b ^ 2`).
+    let target = ctx.goal.target.as_str();
+    let term = Term::new(target);
+    let toks = &term.tokens;
+    let mut scaled: Vec<String> = Vec::new();
+    for i in 0..toks.len().saturating_sub(4) {
+        let text = |j: usize| &target[toks[j].start..toks[j].end];
+        let root = text(i)
+            .parse::<u64>()
+            .ok()
+            .and_then(|k| (2..=10).find(|r| r * r == k));
+        if let Some(r) = root
+            && text(i + 1) == "*"
+            && numeric(text(i + 2))
+            && text(i + 3) == "^"
+            && text(i + 4) == "2"
+        {
+            scaled.push(format!("{r} * {}", text(i + 2)));
+        }
+    }
+    for i in 0..toks.len().saturating_sub(2) {
+        let text = |j: usize| &target[toks[j].start..toks[j].end];
+        if text(i) == ")" && text(i + 1) == "^" && text(i + 2) == "2" {
+            let mut depth = 0;
+            let open = (0..=i).rev().find(|&j| {
+                match text(j) {
+                    ")" => depth += 1,
+                    "(" => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            });
+            if let Some(open) = open {
+                let atom = &target[toks[open].start..toks[i].end];
+                if !vars.contains(&atom) {
+                    vars.push(atom);
+                }
+            }
+        }
+    }
+    // A scaled variable replaces the variable itself.
+    for s in &scaled {
+        let var = s.rsplit(' ').next().unwrap_or("");
+        vars.retain(|v| *v != var);
+    }
+    let mut vars: Vec<String> = scaled
+        .into_iter()
+        .chain(vars.into_iter().map(str::to_owned))
+        .collect();
+    vars.dedup();
     vars.truncate(3);
+    // Differences first: they are what completing a square needs. More than four hints
+    // make `nlinarith` time out.
     let mut hints = Vec::new();
     for (i, a) in vars.iter().enumerate() {
         for b in &vars[i + 1..] {
             hints.push(format!("sq_nonneg ({a} - {b})"));
+        }
+    }
+    for (i, a) in vars.iter().enumerate() {
+        for b in &vars[i + 1..] {
             hints.push(format!("sq_nonneg ({a} + {b})"));
         }
     }
-    if hints.len() < 4 {
-        for a in &vars {
+    for a in &vars {
+        if a.contains(' ') && !a.starts_with('(') {
+            hints.push(format!("sq_nonneg ({a})"));
+        } else {
             hints.push(format!("sq_nonneg {a}"));
         }
     }
-    hints.truncate(6);
+    hints.truncate(4);
     (!hints.is_empty()).then(|| hints.join(", "))
 }
 
@@ -982,6 +1094,9 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
     let mut rewrites: Vec<String> = Vec::new();
     for h in ctx.facts() {
         let name = h.hyp.name.as_str();
+        if m && matches!(h.shape, Shape::Rel(..)) && mentions(&h.hyp.ty, "/") {
+            out.add(field_simp_with(ctx, &format!(" at {name}")), PLAUSIBLE);
+        }
         match &h.shape {
             Shape::And(..) => {
                 let (a, b) = (
@@ -996,10 +1111,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                 out.add(format!("cases {name} with {x} {hx}"), -0.15);
             }
             Shape::Or(..) => {
-                let (a, b) = (
-                    ctx.fresh(&base(name).to_string()),
-                    ctx.fresh(&base(name).to_string()),
-                );
+                let (a, b) = (ctx.fresh(base(name)), ctx.fresh(base(name)));
                 out.add(format!("cases {name} with {a} {b}"), -0.4);
             }
             Shape::Iff(l, r) => {
@@ -1041,7 +1153,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                         },
                     );
                 }
-                if !(l_var || r_var) && !constructor_mismatch(l, r) {
+                if !(l_var || r_var || constructor_mismatch(l, r)) {
                     // On `ℕ`, `cases` unifies numerals with successors: `x + 3 = 7` gives
                     // `x := 4`.
                     let solves =
@@ -1063,6 +1175,7 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
                         format!("norm_num [{name}]"),
                         if l_in_target { PLAUSIBLE } else { UNLIKELY },
                     );
+                    out.add(format!("norm_num at {name}"), UNLIKELY);
                 } else if l_in_target || r_in_target {
                     out.add(format!("simp [{name}]"), PLAUSIBLE);
                 }
@@ -1109,6 +1222,90 @@ fn by_hypotheses(ctx: &Ctx, out: &mut Candidates) {
         }
         out.add(format!("simp [{list}]"), PLAUSIBLE);
         out.add(format!("rw [{list}]"), PLAUSIBLE);
+    }
+}
+
+/// Hypotheses `∀ x, f x = e` (definitions of functions, recursions) and `∀ x, p x ↔ q x`
+/// (set membership): rewrite with them wherever their left side's head occurs, or instantiate
+/// identities at small values.
+fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
+    let target = ctx.goal.target.as_str();
+    let m = ctx.mathlib;
+    let mut in_target: Vec<&str> = Vec::new();
+    let mut anywhere: Vec<&str> = Vec::new();
+    for h in ctx.facts() {
+        let Shape::Forall(binders, body) = &h.shape else {
+            continue;
+        };
+        let (lhs, numeric_binder) = match shape(body) {
+            Shape::Rel(op, l, _) if op == "=" => (l, true),
+            Shape::Iff(l, _) => (l, false),
+            _ => continue,
+        };
+        let name = h.hyp.name.as_str();
+        let lhs_term = Term::new(&lhs);
+        let bound: Vec<&str> = binders.iter().map(|b| b.name.as_str()).collect();
+        // What the left side is about: a local function (`f x`, `σ.to_fun x`) or set
+        // (`n ∈ S`).
+        let head = match shape(&lhs) {
+            Shape::Rel(op, _, set) if op == "∈" => Term::new(&set).head().map(str::to_owned),
+            _ => lhs_term.head().map(str::to_owned),
+        };
+        let subject = head
+            .map(|h| h.split('.').next().unwrap_or_default().to_owned())
+            .filter(|n| ctx.goal.has_name(n) && !bound.contains(&n.as_str()));
+        let subject = subject.as_deref();
+        match subject {
+            Some(subject) => {
+                let used_in_target = mentions(target, subject);
+                let used_in_facts = ctx
+                    .facts()
+                    .any(|g| g.hyp.name != name && mentions(&g.hyp.ty, subject));
+                if used_in_target {
+                    in_target.push(name);
+                    out.add(format!("rw {name}"), PLAUSIBLE);
+                }
+                if used_in_target || used_in_facts {
+                    anywhere.push(name);
+                }
+                for g in ctx.facts() {
+                    if g.hyp.name != name && mentions(&g.hyp.ty, subject) {
+                        out.add(format!("rw {name} at {}", g.hyp.name), POSSIBLE);
+                    }
+                }
+            }
+            None if numeric_binder && binders.len() == 1 => {
+                // An identity in `x`: its instances at small values are equations.
+                let is_numeric = binders[0]
+                    .ty
+                    .as_deref()
+                    .is_some_and(|t| Domain::of_type(t).is_numeric());
+                if is_numeric {
+                    for v in ["0", "1", "-1"] {
+                        let hv = ctx.fresh("h");
+                        out.add(format!("have {hv} := {name} ({v})"), UNLIKELY);
+                        ctx.reset_fresh();
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    if !in_target.is_empty() {
+        let list = in_target.join(", ");
+        out.add(format!("simp only [{list}]"), LIKELY);
+        if m {
+            out.add(format!("norm_num [{list}]"), LIKELY);
+        } else {
+            out.add(format!("simp [{list}]"), PLAUSIBLE);
+        }
+    }
+    if !anywhere.is_empty() {
+        let list = anywhere.join(", ");
+        out.add(format!("simp only [{list}] at *"), LIKELY);
+        if m {
+            out.add(format!("norm_num [{list}] at *"), PLAUSIBLE);
+        }
     }
 }
 
@@ -1212,7 +1409,7 @@ fn general(ctx: &Ctx, out: &mut Candidates) {
     let m = ctx.mathlib;
     let has_facts = ctx.facts().next().is_some();
     if has_facts {
-        out.add("simp * at *", POSSIBLE);
+        out.add("simp * at *", if m { UNLIKELY } else { POSSIBLE });
         if m {
             out.add("norm_num at *", POSSIBLE);
             out.add("linarith", POSSIBLE);

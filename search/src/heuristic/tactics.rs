@@ -35,6 +35,7 @@ const TACTICS: &[&str] = &[
     "unfold",
     "ac_refl",
     "dsimp",
+    "have",
     // mathlib.
     "by_contra",
     "decide",
@@ -89,6 +90,7 @@ const CORE_TACTICS: &[&str] = &[
     "unfold",
     "ac_refl",
     "dsimp",
+    "have",
     // Core's `by_contra` is an alias of `by_contradiction`.
     "by_contra",
 ];

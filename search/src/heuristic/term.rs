@@ -58,14 +58,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             chars.next();
             // A dot continues a name when a name character follows (`nat.succ`, `h.1`).
             while let Some(&(i, d)) = chars.peek() {
-                if is_ident_char(d) {
-                    chars.next();
-                } else if d == '.'
+                let dotted = d == '.'
                     && text[i + 1..]
                         .chars()
                         .next()
-                        .is_some_and(|n| is_ident_char(n) && n != '!')
-                {
+                        .is_some_and(|n| is_ident_char(n) && n != '!');
+                if is_ident_char(d) || dotted {
                     chars.next();
                 } else {
                     break;
@@ -231,21 +229,21 @@ impl<'a> Term<'a> {
         if first == "¬" {
             return Shape::Not(self.span(1, self.tokens.len()));
         }
-        if first == "∀" || first == "Π" {
-            if let Some((binders, body)) = self.binders() {
-                return Shape::Forall(binders, body);
-            }
+        if (first == "∀" || first == "Π")
+            && let Some((binders, body)) = self.binders()
+        {
+            return Shape::Forall(binders, body);
         }
-        if first == "∃" {
-            if let Some((binders, body)) = self.binders() {
-                return Shape::Exists(binders, body);
-            }
+        if first == "∃"
+            && let Some((binders, body)) = self.binders()
+        {
+            return Shape::Exists(binders, body);
         }
         if let Some((l, op, r)) = self.split_first(RELATIONS) {
             return Shape::Rel(op.to_owned(), l, r);
         }
         match self.text.trim() {
-            "true" | "true." => Shape::True,
+            "true" => Shape::True,
             "false" => Shape::False,
             _ => Shape::Other,
         }
