@@ -315,3 +315,60 @@ async fn a_pool_spreads_proofs_and_leaves_no_process_behind() {
         assert!(!alive, "lean process {pid} outlived the pool");
     }
 }
+
+#[tokio::test]
+async fn mathlib_tactics_and_locales_work_in_a_project() {
+    let Some((_, project)) = lean_bridge::testing::mathlib_project_for_test(
+        "mathlib_tactics_and_locales_work_in_a_project",
+    ) else {
+        return;
+    };
+    let pool = LeanPool::new(PoolConfig {
+        project: Some(project),
+        imports: vec![
+            "tactic".into(),
+            "data.real.basic".into(),
+            "algebra.big_operators.basic".into(),
+        ],
+        ..config(1)
+    })
+    .await
+    .unwrap();
+    let d = pool
+        .declared(&[
+            "tactic.interactive.nlinarith",
+            "tactic.interactive.norm_num",
+        ])
+        .await
+        .unwrap();
+    assert_eq!(d, [true, true]);
+    let ctx = vec!["open_locale big_operators".to_string()];
+    // Notation from a locale is available to statements and tactics.
+    let s = pool
+        .start(&ctx, ": ∑ k in finset.range 5, k = 10")
+        .await
+        .unwrap();
+    let r = pool
+        .run(&s.state, "simp [finset.sum_range_succ]")
+        .await
+        .unwrap();
+    assert!(r.is_complete(), "{r:?}");
+    let st = "(a b : ℝ) (h₀ : 0 < a ∧ 0 < b) (h₁ : a * b = 1) : a + b ≥ 2";
+    let s = pool.start(&[], st).await.unwrap();
+    let r = pool
+        .run(&s.state, "nlinarith [sq_nonneg (a - b), h₀.1, h₀.2]")
+        .await
+        .unwrap();
+    assert!(r.is_complete(), "{r:?}");
+    let v = pool
+        .verify(&[], st, "by nlinarith [sq_nonneg (a - b), h₀.1, h₀.2]")
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
+    assert!(
+        v.axioms
+            .iter()
+            .all(|a| ["propext", "quot.sound", "classical.choice"].contains(&a.as_str()))
+    );
+    pool.shutdown().await;
+}
