@@ -1,1 +1,3 @@
 //! The prover's library half: everything the `prover` binary glues together.
+
+pub mod model;

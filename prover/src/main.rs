@@ -9,9 +9,17 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Generate continuations of a prompt with the language model.
+    Generate(prover::model::cli::GenerateArgs),
+    /// Benchmarks.
+    Bench(prover::model::cli::BenchArgs),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Generate(args) => prover::model::cli::run_generate(&args),
+        Command::Bench(args) => prover::model::cli::run_bench(&args),
+    }
 }
