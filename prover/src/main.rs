@@ -16,10 +16,16 @@ enum Command {
     Bench(prover::model::cli::BenchArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Generate(args) => prover::model::cli::run_generate(&args),
         Command::Bench(args) => prover::model::cli::run_bench(&args),
+    };
+    // The error chain, without the backtrace `anyhow` prints when RUST_BACKTRACE is set.
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
     }
+    std::process::ExitCode::SUCCESS
 }

@@ -117,7 +117,9 @@ fn reported_scores_equal_recomputed_log_probs() {
             stop_at_eos: false,
             ..params
         };
-        let out = decoder(&m).generate(&[prompt.clone()], &params).unwrap();
+        let out = decoder(&m)
+            .generate(std::slice::from_ref(&prompt), &params)
+            .unwrap();
         assert!(!out[0].is_empty());
         for cand in &out[0] {
             let all: Vec<u32> = prompt.iter().chain(&cand.tokens).copied().collect();
@@ -166,7 +168,9 @@ fn beam_search_equals_brute_force_enumeration() {
         stop_at_eos: false,
         ..GenParams::beam(k, 2)
     };
-    let out = decoder(&m).generate(&[prompt.clone()], &params).unwrap();
+    let out = decoder(&m)
+        .generate(std::slice::from_ref(&prompt), &params)
+        .unwrap();
     assert_eq!(out[0].len(), k);
     for (cand, (score, a, b)) in out[0].iter().zip(&scored) {
         assert_eq!(cand.tokens, vec![*a, *b]);
@@ -238,7 +242,7 @@ fn tiny_top_p_is_greedy_and_nucleus_is_respected() {
     let prompt = ids(&reference()["sequences"]["b"]);
     let greedy = decoder(&m)
         .generate(
-            &[prompt.clone()],
+            std::slice::from_ref(&prompt),
             &GenParams {
                 stop_at_eos: false,
                 ..GenParams::greedy(6)
@@ -249,7 +253,9 @@ fn tiny_top_p_is_greedy_and_nucleus_is_respected() {
         stop_at_eos: false,
         ..GenParams::sample(4, 1.5, 1e-9, 6)
     };
-    let out = decoder(&m).generate(&[prompt.clone()], &tiny).unwrap();
+    let out = decoder(&m)
+        .generate(std::slice::from_ref(&prompt), &tiny)
+        .unwrap();
     assert_eq!(out[0].len(), 1);
     assert_eq!(out[0][0].tokens, greedy[0][0].tokens);
 
@@ -261,7 +267,9 @@ fn tiny_top_p_is_greedy_and_nucleus_is_respected() {
         seed: 7,
         ..GenParams::sample(6, temperature, top_p, 6)
     };
-    let out = decoder(&m).generate(&[prompt.clone()], &params).unwrap();
+    let out = decoder(&m)
+        .generate(std::slice::from_ref(&prompt), &params)
+        .unwrap();
     assert!(out[0].len() > 1, "top-p 0.5 should leave some choice");
     for cand in &out[0] {
         let all: Vec<u32> = prompt.iter().chain(&cand.tokens).copied().collect();
@@ -303,7 +311,9 @@ fn sampling_is_reproducible_and_seeded() {
             seed,
             ..GenParams::sample(4, 1.0, 1.0, 6)
         };
-        decoder(&m).generate(&[prompt.clone()], &params).unwrap()
+        decoder(&m)
+            .generate(std::slice::from_ref(&prompt), &params)
+            .unwrap()
     };
     let a = run(1);
     assert_eq!(a, run(1));

@@ -118,7 +118,7 @@ impl GenParams {
         if let Strategy::Sample {
             temperature, top_p, ..
         } = self.strategy
-            && (!temperature.is_finite() || !(top_p > 0.0 && top_p <= 1.0))
+            && !(temperature.is_finite() && top_p > 0.0 && top_p <= 1.0)
         {
             return bad("temperature must be finite and top_p in (0, 1]");
         }
@@ -301,7 +301,7 @@ fn sample_token(row: &[f32], temperature: f64, top_p: f64, rng: &mut StdRng) -> 
     cands.last().map_or(0, |c| c.0)
 }
 
-fn fnv1a(tokens: &[u32]) -> u64 {
+fn fnv1a<'a>(tokens: impl IntoIterator<Item = &'a u32>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for t in tokens {
         for b in t.to_le_bytes() {
@@ -312,10 +312,11 @@ fn fnv1a(tokens: &[u32]) -> u64 {
     h
 }
 
-/// Seeded stream for sample `draw` of the prompt `prompt`.
-fn sample_rng(seed: u64, prompt: &[u32], draw: usize) -> StdRng {
-    let mixed =
-        seed ^ fnv1a(prompt).rotate_left(17) ^ (draw as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+/// Seeded stream for sample `draw` of a prompt whose full context is `prefix` + `prompt`.
+fn sample_rng(seed: u64, prefix: &[u32], prompt: &[u32], draw: usize) -> StdRng {
+    let mixed = seed
+        ^ fnv1a(prefix.iter().chain(prompt)).rotate_left(17)
+        ^ (draw as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     StdRng::seed_from_u64(mixed)
 }
 
@@ -403,7 +404,12 @@ impl Decoder<'_> {
                                 req,
                                 tokens: Vec::new(),
                                 logprob: 0.0,
-                                rng: Some(sample_rng(params.seed, prompt, draws[req])),
+                                rng: Some(sample_rng(
+                                    params.seed,
+                                    self.prefix.map_or(&[][..], PrefixKv::tokens),
+                                    prompt,
+                                    draws[req],
+                                )),
                             });
                             draws[req] += 1;
                         }

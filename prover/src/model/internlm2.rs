@@ -171,13 +171,13 @@ impl Config {
                 "num_attention_heads ({heads}) must be a positive multiple of num_key_value_heads ({kv})"
             ));
         }
-        if self.hidden_size % heads != 0 || self.head_dim() % 2 != 0 {
+        if !self.hidden_size.is_multiple_of(heads) || !self.head_dim().is_multiple_of(2) {
             return bad(format!(
                 "hidden_size ({}) must split into {heads} heads of even size",
                 self.hidden_size
             ));
         }
-        if !(self.rope_theta > 0.0) {
+        if self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
             return bad(format!(
                 "rope_theta must be positive, got {}",
                 self.rope_theta

@@ -89,7 +89,7 @@ pub fn parse_dtype(s: &str) -> Result<DType> {
         "f32" | "float32" | "float" => Ok(DType::F32),
         "f16" | "float16" | "half" => Ok(DType::F16),
         "bf16" | "bfloat16" => Ok(DType::BF16),
-        other => Err(ModelError::Config(format!(
+        other => Err(ModelError::InvalidOption(format!(
             "unsupported dtype `{other}` (use f32, f16 or bf16)"
         ))),
     }
@@ -101,7 +101,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
         Some((k, n)) => {
             let n = n
                 .parse::<usize>()
-                .map_err(|_| ModelError::Device(format!("bad device ordinal in `{s}`")))?;
+                .map_err(|_| ModelError::InvalidOption(format!("bad device ordinal in `{s}`")))?;
             (k, n)
         }
         None => (s, 0),
@@ -111,7 +111,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
         "cuda" => Device::new_cuda(ordinal),
         "metal" => Device::new_metal(ordinal),
         _ => {
-            return Err(ModelError::Device(format!(
+            return Err(ModelError::InvalidOption(format!(
                 "unknown device `{s}` (use cpu, cuda[:N] or metal[:N])"
             )));
         }

@@ -46,6 +46,8 @@ pub enum ModelError {
     },
     #[error("invalid model config: {0}")]
     Config(String),
+    #[error("{0}")]
+    InvalidOption(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
     #[error("cannot fetch `{id}` from the Hugging Face hub: {message}")]
