@@ -15,7 +15,7 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
 
-use candle_core::{IndexOp, Tensor};
+use candle_core::{D, IndexOp, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokenizers::Tokenizer;
@@ -191,18 +191,33 @@ struct Hyp {
     rng: Option<StdRng>,
 }
 
-/// Log-probabilities of the live rows, on the host: `rows × vocab`.
+/// Next-token log-probabilities of the live rows, on the host: either all of them
+/// (`rows × vocab`), or, for greedy decoding, only each row's best token and its log-probability,
+/// found on the device so the whole distribution never has to be copied over.
 struct HostLogProbs {
     data: Vec<f32>,
     vocab: usize,
+    best: Vec<(u32, f32)>,
 }
 
 impl HostLogProbs {
-    fn from_tensor(t: &Tensor) -> Result<Self> {
+    fn from_tensor(t: &Tensor, only_best: bool) -> Result<Self> {
         let (_, vocab) = t.dims2()?;
+        if only_best {
+            let idx = t.argmax_keepdim(D::Minus1)?;
+            let val = t.gather(&idx, D::Minus1)?;
+            let idx = idx.flatten_all()?.to_vec1::<u32>()?;
+            let val = val.flatten_all()?.to_vec1::<f32>()?;
+            return Ok(Self {
+                data: Vec::new(),
+                vocab,
+                best: idx.into_iter().zip(val).collect(),
+            });
+        }
         Ok(Self {
             data: t.flatten_all()?.to_vec1::<f32>()?,
             vocab,
+            best: Vec::new(),
         })
     }
 
@@ -426,6 +441,7 @@ impl Decoder<'_> {
                     let logprobs = HostLogProbs {
                         data,
                         vocab: prefilled.logprobs.vocab,
+                        best: Vec::new(),
                     };
                     let mut round: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
                     self.run(cache, logprobs, live, params, &mut round)?;
@@ -484,7 +500,8 @@ impl Decoder<'_> {
             let mut cache = KvCache::new(model, pads, capacity, prefix_len)?;
             let hidden = model.forward(&input, &mut cache, self.prefix)?;
             let last = hidden.i((.., longest - 1, ..))?;
-            logprobs.push(HostLogProbs::from_tensor(&model.log_probs(&last)?)?);
+            let greedy = params.strategy == Strategy::Greedy;
+            logprobs.push(HostLogProbs::from_tensor(&model.log_probs(&last)?, greedy)?);
             caches.push(cache);
             start = end;
         }
@@ -494,10 +511,15 @@ impl Decoder<'_> {
             KvCache::concat_rows(&caches)?
         };
         let vocab = logprobs[0].vocab;
-        let data = logprobs.into_iter().flat_map(|l| l.data).collect();
+        let mut data = Vec::new();
+        let mut best = Vec::new();
+        for l in logprobs {
+            data.extend(l.data);
+            best.extend(l.best);
+        }
         Ok(Prefilled {
             cache,
-            logprobs: HostLogProbs { data, vocab },
+            logprobs: HostLogProbs { data, vocab, best },
         })
     }
 
@@ -556,17 +578,20 @@ impl Decoder<'_> {
             match params.strategy {
                 Strategy::Greedy | Strategy::Sample { .. } => {
                     for (row, mut hyp) in live.into_iter().enumerate() {
-                        let lp = logprobs.row(row);
-                        let token = match (params.strategy, hyp.rng.as_mut()) {
+                        let (token, lp) = match (params.strategy, hyp.rng.as_mut()) {
                             (
                                 Strategy::Sample {
                                     temperature, top_p, ..
                                 },
                                 Some(rng),
-                            ) => sample_token(lp, temperature, top_p, rng),
-                            _ => argmax(lp),
+                            ) => {
+                                let lp = logprobs.row(row);
+                                let token = sample_token(lp, temperature, top_p, rng);
+                                (token, lp[token as usize])
+                            }
+                            _ => logprobs.best[row],
                         };
-                        hyp.logprob += lp[token as usize] as f64;
+                        hyp.logprob += lp as f64;
                         hyp.tokens.push(token);
                         match self.check_end(&hyp, params)? {
                             Some((reason, text)) => {
@@ -597,8 +622,8 @@ impl Decoder<'_> {
                 .collect();
             let input = Tensor::from_vec(last, (live.len(), 1), self.model.device())?;
             let hidden = self.model.forward(&input, &mut cache, self.prefix)?;
-            logprobs =
-                HostLogProbs::from_tensor(&self.model.log_probs(&hidden.i((.., 0, ..))?)?)?;
+            let lp = self.model.log_probs(&hidden.i((.., 0, ..))?)?;
+            logprobs = HostLogProbs::from_tensor(&lp, params.strategy == Strategy::Greedy)?;
         }
         Ok(())
     }
