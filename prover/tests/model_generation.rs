@@ -196,3 +196,35 @@ fn bad_requests_are_errors() {
     );
     assert!(d.generate(&[], &GenParams::greedy(3)).unwrap().is_empty());
 }
+
+#[test]
+fn per_prompt_candidate_counts() {
+    let m = model("standard");
+    let prompts = prompts();
+    let counts = [1, 3, 2, 4];
+    for params in strategies().into_iter().skip(1) {
+        let mixed = decoder(&m, &[])
+            .generate_with_counts(&prompts, &counts, &params)
+            .unwrap();
+        for ((p, &k), got) in prompts.iter().zip(&counts).zip(&mixed) {
+            let alone = GenParams {
+                num_candidates: k,
+                ..params.clone()
+            };
+            let expected = decoder(&m, &[])
+                .generate(std::slice::from_ref(p), &alone)
+                .unwrap();
+            assert_eq!(got.len(), k, "{:?}", params.strategy);
+            assert_same(&expected, std::slice::from_ref(got), "per-prompt k");
+        }
+    }
+    let d = decoder(&m, &[]);
+    assert!(
+        d.generate_with_counts(&prompts, &[1, 2], &GenParams::beam(2, 3))
+            .is_err()
+    );
+    assert!(
+        d.generate_with_counts(&prompts, &[1, 0, 1, 1], &GenParams::beam(2, 3))
+            .is_err()
+    );
+}

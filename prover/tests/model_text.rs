@@ -207,3 +207,50 @@ fn cli_reports_bad_input_without_panicking() {
         assert!(!err.contains("backtrace"), "{err}");
     }
 }
+
+#[test]
+fn bench_runs_without_pytorch() {
+    let out = prover()
+        .args([
+            "bench",
+            "model",
+            "--tiny",
+            "--repeats",
+            "1",
+            "--decode-tokens",
+            "4",
+        ])
+        .args(["--prompt-tokens", "16", "--prefix-tokens", "32"])
+        .args(["--python", "/nonexistent/python"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("prefill (16 tokens)"), "{stdout}");
+    assert!(
+        stdout.contains("PyTorch comparison unavailable"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("prefix reuse"), "{stdout}");
+}
+
+#[test]
+fn generator_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Generator>();
+    let g = std::sync::Arc::new(generator());
+    let handles: Vec<_> = ["ab", "cd"]
+        .into_iter()
+        .map(|p| {
+            let g = g.clone();
+            std::thread::spawn(move || g.generate(&[GenRequest::new(p)], &GenParams::greedy(3)))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap()[0].len(), 1);
+    }
+}

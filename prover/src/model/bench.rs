@@ -154,7 +154,14 @@ fn run_torch(
 ) -> Result<TorchNumbers> {
     let script = dir.join("torch_bench.py");
     std::fs::write(&script, TORCH_SCRIPT)?;
-    let out = Command::new(python)
+    let mut cmd = Command::new(python);
+    // OpenMP threads that spin while waiting collapse when the cores are shared (as on a busy
+    // build machine); passive waiting measures PyTorch more fairly there. Set the variable to
+    // override.
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        cmd.env("OMP_WAIT_POLICY", "PASSIVE");
+    }
+    let out = cmd
         .arg(&script)
         .arg("--model")
         .arg(dir)
@@ -251,8 +258,10 @@ pub fn run(args: &ModelBenchArgs) -> Result<()> {
     );
     match &torch {
         Ok(t) => println!(
-            "(ratio = candle / pytorch; torch {} with {} threads)",
-            t.torch_version, t.threads
+            "(ratio = candle / pytorch; torch {} with {} threads, OMP_WAIT_POLICY={})",
+            t.torch_version,
+            t.threads,
+            std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| "PASSIVE".into())
         ),
         Err(e) => println!("PyTorch comparison unavailable: {e:#}"),
     }

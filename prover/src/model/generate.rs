@@ -361,6 +361,35 @@ impl Decoder<'_> {
         params: &GenParams,
     ) -> Result<Vec<Vec<TokenGeneration>>> {
         params.validate()?;
+        let counts = vec![params.num_candidates; prompts.len()];
+        self.generate_with_counts(prompts, &counts, params)
+    }
+
+    /// Like [`Decoder::generate`], with its own number of candidates for each prompt
+    /// (`params.num_candidates` is ignored).
+    pub fn generate_with_counts(
+        &self,
+        prompts: &[Vec<u32>],
+        counts: &[usize],
+        params: &GenParams,
+    ) -> Result<Vec<Vec<TokenGeneration>>> {
+        GenParams {
+            num_candidates: 1,
+            ..params.clone()
+        }
+        .validate()?;
+        if counts.len() != prompts.len() {
+            return Err(ModelError::InvalidRequest(format!(
+                "{} candidate counts for {} prompts",
+                counts.len(),
+                prompts.len()
+            )));
+        }
+        if params.strategy != Strategy::Greedy && counts.contains(&0) {
+            return Err(ModelError::InvalidRequest(
+                "num_candidates must be at least 1".into(),
+            ));
+        }
         if !params.stop.is_empty() && self.detok.is_none() {
             return Err(ModelError::InvalidRequest(
                 "stop strings need a tokenizer".into(),
@@ -380,7 +409,10 @@ impl Decoder<'_> {
         }
         let prefilled = self.prefill(prompts, params)?;
         let mut finished: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
-        let k = params.num_candidates.max(1);
+        let ks: Vec<usize> = match params.strategy {
+            Strategy::Greedy => vec![1; prompts.len()],
+            _ => counts.to_vec(),
+        };
         match params.strategy {
             Strategy::Greedy | Strategy::Beam => {
                 let live = (0..prompts.len())
@@ -396,14 +428,14 @@ impl Decoder<'_> {
                     prefilled.logprobs,
                     live,
                     params,
+                    &ks,
                     &mut finished,
                 )?;
-                let keep = if params.strategy == Strategy::Greedy {
-                    1
-                } else {
-                    k
-                };
-                Ok(finished.into_iter().map(|c| self.rank(c, keep)).collect())
+                Ok(finished
+                    .into_iter()
+                    .zip(&ks)
+                    .map(|(c, &k)| self.rank(c, k))
+                    .collect())
             }
             Strategy::Sample { max_rounds, .. } => {
                 let mut draws = vec![0usize; prompts.len()];
@@ -412,7 +444,7 @@ impl Decoder<'_> {
                     let mut rows = Vec::new();
                     let mut live = Vec::new();
                     for (req, prompt) in prompts.iter().enumerate() {
-                        let missing = k.saturating_sub(results[req].len());
+                        let missing = ks[req].saturating_sub(results[req].len());
                         for _ in 0..missing {
                             rows.push(req as u32);
                             live.push(Hyp {
@@ -444,11 +476,11 @@ impl Decoder<'_> {
                         best: Vec::new(),
                     };
                     let mut round: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
-                    self.run(cache, logprobs, live, params, &mut round)?;
+                    self.run(cache, logprobs, live, params, &ks, &mut round)?;
                     for (req, new) in round.into_iter().enumerate() {
                         results[req].extend(new);
                         let merged = std::mem::take(&mut results[req]);
-                        results[req] = self.rank(merged, k);
+                        results[req] = self.rank(merged, ks[req]);
                     }
                 }
                 Ok(results)
@@ -569,9 +601,9 @@ impl Decoder<'_> {
         mut logprobs: HostLogProbs,
         mut live: Vec<Hyp>,
         params: &GenParams,
+        ks: &[usize],
         finished: &mut [Vec<TokenGeneration>],
     ) -> Result<()> {
-        let k = params.num_candidates.max(1);
         while !live.is_empty() {
             // (parent row, extended hypothesis) for every hypothesis that stays live.
             let mut next: Vec<(u32, Hyp)> = Vec::with_capacity(live.len());
@@ -603,7 +635,7 @@ impl Decoder<'_> {
                     }
                 }
                 Strategy::Beam => {
-                    self.beam_step(live, &logprobs, params, k, finished, &mut next)?;
+                    self.beam_step(live, &logprobs, params, ks, finished, &mut next)?;
                 }
             }
             if next.is_empty() {
@@ -634,7 +666,7 @@ impl Decoder<'_> {
         live: Vec<Hyp>,
         logprobs: &HostLogProbs,
         params: &GenParams,
-        k: usize,
+        ks: &[usize],
         finished: &mut [Vec<TokenGeneration>],
         next: &mut Vec<(u32, Hyp)>,
     ) -> Result<()> {
@@ -643,8 +675,10 @@ impl Decoder<'_> {
         while start < live.len() {
             let req = live[start].req;
             let end = start + live[start..].iter().take_while(|h| h.req == req).count();
-            // 2K candidates per beam are enough: at most K finishing candidates can be taken
-            // before K live ones are found, so the K live survivors are among them.
+            let k = ks[req];
+            // 2K candidates per beam, as in the usual formulation: enough for K live survivors
+            // unless more than K of a beam's best continuations finish (e.g. many tokens
+            // containing a stop string), in which case fewer than K beams stay live.
             let per_beam = (2 * k).min(logprobs.vocab);
             let mut cands: Vec<(f64, u32, u32)> = Vec::with_capacity((end - start) * per_beam);
             for (row, hyp) in live.iter().enumerate().take(end).skip(start) {
@@ -715,12 +749,22 @@ fn hyp_len(h: &Hyp) -> usize {
 pub struct GenRequest {
     /// Text that follows the shared prefix (or the whole prompt when there is none).
     pub prompt: String,
+    /// Candidates wanted for this request; `None` takes `GenParams::num_candidates`.
+    pub num_candidates: Option<usize>,
 }
 
 impl GenRequest {
     pub fn new(prompt: impl Into<String>) -> Self {
         Self {
             prompt: prompt.into(),
+            num_candidates: None,
+        }
+    }
+
+    pub fn with_candidates(prompt: impl Into<String>, k: usize) -> Self {
+        Self {
+            prompt: prompt.into(),
+            num_candidates: Some(k),
         }
     }
 }
@@ -807,8 +851,9 @@ impl Generator {
         Ok(tokens)
     }
 
-    /// For each request, up to `params.num_candidates` distinct candidates (one for greedy),
-    /// best summed log-probability first.
+    /// For each request, up to its number of candidates (`GenRequest::num_candidates`, else
+    /// `params.num_candidates`; one for greedy) distinct candidates, best summed
+    /// log-probability first.
     pub fn generate(
         &self,
         requests: &[GenRequest],
@@ -824,7 +869,11 @@ impl Generator {
             eos: &self.eos,
             detok: Some(&self.tokenizer),
         };
-        let out = decoder.generate(&prompts, params)?;
+        let counts: Vec<usize> = requests
+            .iter()
+            .map(|r| r.num_candidates.unwrap_or(params.num_candidates))
+            .collect();
+        let out = decoder.generate_with_counts(&prompts, &counts, params)?;
         Ok(out
             .into_iter()
             .map(|cands| {
