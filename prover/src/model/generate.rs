@@ -191,34 +191,122 @@ struct Hyp {
     rng: Option<StdRng>,
 }
 
-/// Next-token log-probabilities of the live rows, on the host: either all of them
-/// (`rows × vocab`), or, for greedy decoding, only each row's best token and its log-probability,
-/// found on the device so the whole distribution never has to be copied over.
+/// What the host needs of each row's next-token distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    /// Every log-probability (sampling).
+    Full,
+    /// The best token and its log-probability (greedy).
+    Best,
+    /// The `n` best tokens (beam search).
+    Top(usize),
+}
+
+impl Fetch {
+    fn for_params(params: &GenParams, ks: &[usize]) -> Self {
+        match params.strategy {
+            Strategy::Greedy => Fetch::Best,
+            Strategy::Beam => Fetch::Top(2 * ks.iter().copied().max().unwrap_or(1)),
+            Strategy::Sample { .. } => Fetch::Full,
+        }
+    }
+}
+
+/// Vocabulary chunk size for [`top_rows`].
+const TOP_CHUNK: usize = 128;
+
+/// The `n` best entries of every row of `lp` (`rows × vocab`, f32), best first, copying only a
+/// small part of the distribution to the host: the `n` best tokens of a row lie in the `n`
+/// chunks of [`TOP_CHUNK`] tokens with the largest maxima (a chunk holding one of them has a
+/// maximum at least that large, and fewer than `n` other chunks can beat it), so only chunk
+/// maxima and those chunks are transferred.
+fn top_rows(lp: &Tensor, n: usize) -> Result<Vec<Vec<Scored>>> {
+    let (rows, vocab) = lp.dims2()?;
+    let n = n.min(vocab);
+    let chunks = vocab.div_ceil(TOP_CHUNK);
+    if n * TOP_CHUNK >= vocab {
+        let data = lp.flatten_all()?.to_vec1::<f32>()?;
+        return Ok(data.chunks(vocab).map(|row| top_k(row, n)).collect());
+    }
+    let padded = if chunks * TOP_CHUNK > vocab {
+        let fill = Tensor::full(
+            f32::NEG_INFINITY,
+            (rows, chunks * TOP_CHUNK - vocab),
+            lp.device(),
+        )?;
+        Tensor::cat(&[lp, &fill], 1)?
+    } else {
+        lp.clone()
+    };
+    let blocks = padded.reshape((rows * chunks, TOP_CHUNK))?;
+    let maxima = blocks.max_keepdim(1)?.flatten_all()?.to_vec1::<f32>()?;
+    let mut picked: Vec<u32> = Vec::with_capacity(rows * n);
+    for (r, row) in maxima.chunks(chunks).enumerate() {
+        picked.extend(
+            top_k(row, n)
+                .into_iter()
+                .map(|s| (r * chunks) as u32 + s.token),
+        );
+    }
+    let index = Tensor::from_slice(&picked, picked.len(), lp.device())?;
+    let values = blocks
+        .index_select(&index, 0)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let mut out = Vec::with_capacity(rows);
+    for (r, (ids, vals)) in picked
+        .chunks(n)
+        .zip(values.chunks(n * TOP_CHUNK))
+        .enumerate()
+    {
+        let mut best: Vec<Scored> = Vec::with_capacity(n * TOP_CHUNK);
+        for (&block, vals) in ids.iter().zip(vals.chunks(TOP_CHUNK)) {
+            let first = (block as usize - r * chunks) * TOP_CHUNK;
+            best.extend(vals.iter().enumerate().map(|(j, &v)| Scored {
+                score: v as f64,
+                token: (first + j) as u32,
+            }));
+        }
+        best.sort_by(|a, b| b.cmp(a));
+        best.truncate(n);
+        out.push(best);
+    }
+    Ok(out)
+}
+
+/// Next-token information about the live rows, on the host (see [`Fetch`]).
 struct HostLogProbs {
+    /// `rows × vocab` log-probabilities (`Fetch::Full` only).
     data: Vec<f32>,
     vocab: usize,
+    /// Per row: best token and its log-probability (`Fetch::Best` only).
     best: Vec<(u32, f32)>,
+    /// Per row: the best tokens, best first (`Fetch::Top` only).
+    top: Vec<Vec<Scored>>,
 }
 
 impl HostLogProbs {
-    fn from_tensor(t: &Tensor, only_best: bool) -> Result<Self> {
+    fn from_tensor(t: &Tensor, fetch: Fetch) -> Result<Self> {
         let (_, vocab) = t.dims2()?;
-        if only_best {
-            let idx = t.argmax_keepdim(D::Minus1)?;
-            let val = t.gather(&idx, D::Minus1)?;
-            let idx = idx.flatten_all()?.to_vec1::<u32>()?;
-            let val = val.flatten_all()?.to_vec1::<f32>()?;
-            return Ok(Self {
-                data: Vec::new(),
-                vocab,
-                best: idx.into_iter().zip(val).collect(),
-            });
-        }
-        Ok(Self {
-            data: t.flatten_all()?.to_vec1::<f32>()?,
+        let mut out = Self {
+            data: Vec::new(),
             vocab,
             best: Vec::new(),
-        })
+            top: Vec::new(),
+        };
+        match fetch {
+            Fetch::Full => out.data = t.flatten_all()?.to_vec1::<f32>()?,
+            Fetch::Best => {
+                // Found on the device so the distribution is never copied over.
+                let idx = t.argmax_keepdim(D::Minus1)?;
+                let val = t.gather(&idx, D::Minus1)?;
+                let idx = idx.flatten_all()?.to_vec1::<u32>()?;
+                let val = val.flatten_all()?.to_vec1::<f32>()?;
+                out.best = idx.into_iter().zip(val).collect();
+            }
+            Fetch::Top(n) => out.top = top_rows(t, n)?,
+        }
+        Ok(out)
     }
 
     fn row(&self, r: usize) -> &[f32] {
@@ -407,12 +495,13 @@ impl Decoder<'_> {
         if prompts.is_empty() {
             return Ok(Vec::new());
         }
-        let prefilled = self.prefill(prompts, params)?;
-        let mut finished: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
         let ks: Vec<usize> = match params.strategy {
             Strategy::Greedy => vec![1; prompts.len()],
             _ => counts.to_vec(),
         };
+        let fetch = Fetch::for_params(params, &ks);
+        let prefilled = self.prefill(prompts, params, fetch)?;
+        let mut finished: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
         match params.strategy {
             Strategy::Greedy | Strategy::Beam => {
                 let live = (0..prompts.len())
@@ -474,6 +563,7 @@ impl Decoder<'_> {
                         data,
                         vocab: prefilled.logprobs.vocab,
                         best: Vec::new(),
+                        top: Vec::new(),
                     };
                     let mut round: Vec<Vec<TokenGeneration>> = vec![Vec::new(); prompts.len()];
                     self.run(cache, logprobs, live, params, &ks, &mut round)?;
@@ -502,7 +592,7 @@ impl Decoder<'_> {
     }
 
     /// Runs all prompts through the model (after the prefix), left-padded, in chunks.
-    fn prefill(&self, prompts: &[Vec<u32>], params: &GenParams) -> Result<Prefilled> {
+    fn prefill(&self, prompts: &[Vec<u32>], params: &GenParams, fetch: Fetch) -> Result<Prefilled> {
         let model = self.model;
         let prefix_len = self.prefix.map_or(0, PrefixKv::len);
         let budget = params.prefill_chunk_tokens.max(1);
@@ -532,8 +622,7 @@ impl Decoder<'_> {
             let mut cache = KvCache::new(model, pads, capacity, prefix_len)?;
             let hidden = model.forward(&input, &mut cache, self.prefix)?;
             let last = hidden.i((.., longest - 1, ..))?;
-            let greedy = params.strategy == Strategy::Greedy;
-            logprobs.push(HostLogProbs::from_tensor(&model.log_probs(&last)?, greedy)?);
+            logprobs.push(HostLogProbs::from_tensor(&model.log_probs(&last)?, fetch)?);
             caches.push(cache);
             start = end;
         }
@@ -543,15 +632,20 @@ impl Decoder<'_> {
             KvCache::concat_rows(&caches)?
         };
         let vocab = logprobs[0].vocab;
-        let mut data = Vec::new();
-        let mut best = Vec::new();
+        let mut all = HostLogProbs {
+            data: Vec::new(),
+            vocab,
+            best: Vec::new(),
+            top: Vec::new(),
+        };
         for l in logprobs {
-            data.extend(l.data);
-            best.extend(l.best);
+            all.data.extend(l.data);
+            all.best.extend(l.best);
+            all.top.extend(l.top);
         }
         Ok(Prefilled {
             cache,
-            logprobs: HostLogProbs { data, vocab, best },
+            logprobs: all,
         })
     }
 
@@ -655,7 +749,7 @@ impl Decoder<'_> {
             let input = Tensor::from_vec(last, (live.len(), 1), self.model.device())?;
             let hidden = self.model.forward(&input, &mut cache, self.prefix)?;
             let lp = self.model.log_probs(&hidden.i((.., 0, ..))?)?;
-            logprobs = HostLogProbs::from_tensor(&lp, params.strategy == Strategy::Greedy)?;
+            logprobs = HostLogProbs::from_tensor(&lp, Fetch::for_params(params, ks))?;
         }
         Ok(())
     }
@@ -679,10 +773,10 @@ impl Decoder<'_> {
             // 2K candidates per beam, as in the usual formulation: enough for K live survivors
             // unless more than K of a beam's best continuations finish (e.g. many tokens
             // containing a stop string), in which case fewer than K beams stay live.
-            let per_beam = (2 * k).min(logprobs.vocab);
+            let per_beam = 2 * k;
             let mut cands: Vec<(f64, u32, u32)> = Vec::with_capacity((end - start) * per_beam);
             for (row, hyp) in live.iter().enumerate().take(end).skip(start) {
-                for s in top_k(logprobs.row(row), per_beam) {
+                for s in logprobs.top[row].iter().take(per_beam) {
                     cands.push((hyp.logprob + s.score, row as u32, s.token));
                 }
             }
@@ -889,5 +983,47 @@ impl Generator {
                     .collect()
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_top_rows_equal_a_full_scan() {
+        let (rows, vocab) = (5, 1000);
+        let lp = Tensor::randn(0f32, 3.0, (rows, vocab), &candle_core::Device::Cpu).unwrap();
+        let full = lp.to_vec2::<f32>().unwrap();
+        for n in [1, 2, 6, 7] {
+            let fast = top_rows(&lp, n).unwrap();
+            assert_eq!(fast.len(), rows);
+            for (row, got) in full.iter().zip(&fast) {
+                assert_eq!(got, &top_k(row, n), "n = {n}");
+            }
+        }
+        // Large n falls back to copying everything; the answer is the same.
+        let all = top_rows(&lp, 900).unwrap();
+        assert_eq!(all[0], top_k(&full[0], 900));
+    }
+
+    #[test]
+    fn nucleus_sampling_stays_in_the_nucleus() {
+        // Probabilities 0.5, 0.3, 0.2: top-p 0.6 allows only the first two tokens.
+        let row: Vec<f32> = [0.5f32, 0.3, 0.2].iter().map(|p| p.ln()).collect();
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut seen = [0usize; 3];
+        for _ in 0..2000 {
+            seen[sample_token(&row, 1.0, 0.6, &mut rng) as usize] += 1;
+        }
+        assert_eq!(seen[2], 0);
+        let share = seen[0] as f64 / 2000.0;
+        assert!((share - 0.625).abs() < 0.04, "{share}");
+        // Without truncation all three appear in proportion.
+        let mut seen = [0usize; 3];
+        for _ in 0..4000 {
+            seen[sample_token(&row, 1.0, 1.0, &mut rng) as usize] += 1;
+        }
+        assert!((seen[2] as f64 / 4000.0 - 0.2).abs() < 0.03, "{seen:?}");
     }
 }
