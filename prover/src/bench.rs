@@ -34,6 +34,9 @@ pub enum BenchWhat {
     /// The search: theorems per minute with --jobs 1 and 2 (heuristic policy), and the
     /// search's own overhead as a share of wall time.
     Search(SearchBenchArgs),
+    /// The model: prefill/decode speed on CPU of a random ~100M-parameter InternLM2, against
+    /// PyTorch on the same machine, and the speed-up from reusing a shared prompt prefix.
+    Model(crate::model::bench::ModelBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -68,6 +71,10 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
     match args.what {
         BenchWhat::Bridge(a) => bridge(a).await,
         BenchWhat::Search(a) => search_bench(a).await,
+        BenchWhat::Model(a) => tokio::task::spawn_blocking(move || crate::model::bench::run(&a))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r.map_err(anyhow::Error::from)),
     }
     .map(|_| true)
 }

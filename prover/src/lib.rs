@@ -15,6 +15,7 @@ pub mod lean_env;
 pub mod lean_opts;
 pub mod lsp;
 pub mod model;
+pub mod model_policy;
 pub mod output;
 pub mod policy;
 pub mod prove;

@@ -24,6 +24,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Measure speed (bridge, search) side by side in one run.
     Bench(bench::BenchArgs),
+    /// Generate continuations of a prompt with the language model.
+    Generate(prover::model::cli::GenerateArgs),
     /// Language server (stdio) for Lean 3 files: checked tactic suggestions, prove with search.
     Lsp(lsp::LspArgs),
 }
@@ -64,6 +66,11 @@ fn main() -> ExitCode {
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
+            Command::Generate(args) => {
+                let work =
+                    tokio::task::spawn_blocking(move || prover::model::cli::run_generate(&args));
+                until_cancelled(&cancel, async { work.await?.map(|_| true) }).await
+            }
         }
     });
     // Dropping the runtime ends every task; Lean processes are killed with their workers.

@@ -42,7 +42,7 @@ struct DecodeCase {
 }
 
 fn reference(name: &str) -> Reference {
-    let path = fixture(name).join("reference.json");
+    let path = fixture(name).join("tokenizer_reference.json");
     let text = std::fs::read_to_string(&path).unwrap();
     serde_json::from_str(&text).unwrap()
 }

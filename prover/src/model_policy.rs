@@ -1,0 +1,288 @@
+//! The InternLM2-Math model as the search's tactic policy, and the prompts of the model card.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use search::{Candidate, Policy, PolicyError, PolicyRequest};
+
+use crate::model::{GenParams, GenRequest, Generation, Generator, ModelSource};
+
+/// The chat template of the chat checkpoints (no system prompt).
+pub fn chat(prompt: &str) -> String {
+    format!("<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n")
+}
+
+/// The model card's prompts, word for word (the misspelling "langauge" is the model's own
+/// training prompt).
+pub mod prompts {
+    pub const NEXT_TACTIC: &str = "Given the Lean 3 tactic state, suggest a next tactic:\n";
+    pub const FORMALIZE: &str =
+        "Convert this natural langauge statement into a Lean 3 theorem statement:";
+    pub const INFORMALIZE: &str = "Convert this Lean 3 theorem statement into natural language:";
+}
+
+/// Three worked examples in the format of the published MiniF2F evaluation of the base
+/// checkpoints. Our own examples (core Lean and mathlib-style steps), not MiniF2F problems.
+pub const FEWSHOT_EXAMPLES: &str = "Tactic state:\n---\np q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q\n---\nNext tactic:\n---\nexact ⟨hp, hq⟩\n---\n\n\
+Tactic state:\n---\nx : ℝ,\nh₀ : 2 * x + 3 = 7\n⊢ x = 2\n---\nNext tactic:\n---\nlinarith\n---\n\n\
+Tactic state:\n---\nn : ℕ\n⊢ n + 0 = n\n---\nNext tactic:\n---\nsimp\n---\n\n";
+
+/// How the tactic prompt is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PromptStyle {
+    /// The chat template around the model card's "suggest a next tactic" prompt (chat
+    /// checkpoints: internlm2-math-7b/-20b).
+    Chat,
+    /// Three worked examples then `Tactic state:\n---\n{state}\n---\nNext tactic:\n---\n`,
+    /// stopping at `---` or a newline (base checkpoints).
+    Fewshot,
+}
+
+impl PromptStyle {
+    /// The default for a checkpoint: few-shot for `-base` checkpoints and for tokenizers
+    /// without the chat tokens, chat otherwise.
+    pub fn default_for(source: &str, has_chat_tokens: bool) -> Self {
+        if source.to_ascii_lowercase().contains("base") || !has_chat_tokens {
+            PromptStyle::Fewshot
+        } else {
+            PromptStyle::Chat
+        }
+    }
+
+    /// The part shared by every request (computed once, its KV cache reused).
+    pub fn shared_prefix(self) -> String {
+        match self {
+            PromptStyle::Chat => format!("<|im_start|>user\n{}", prompts::NEXT_TACTIC),
+            PromptStyle::Fewshot => FEWSHOT_EXAMPLES.to_string(),
+        }
+    }
+
+    /// What follows the shared prefix for a state.
+    pub fn request(self, state: &str) -> String {
+        match self {
+            PromptStyle::Chat => format!("{state}<|im_end|>\n<|im_start|>assistant\n"),
+            PromptStyle::Fewshot => {
+                format!("Tactic state:\n---\n{state}\n---\nNext tactic:\n---\n")
+            }
+        }
+    }
+
+    /// The full prompt for a state (prefix + request).
+    pub fn prompt(self, state: &str) -> String {
+        format!("{}{}", self.shared_prefix(), self.request(state))
+    }
+
+    pub fn stop_strings(self) -> Vec<String> {
+        match self {
+            PromptStyle::Chat => vec!["<|im_end|>".into()],
+            PromptStyle::Fewshot => vec!["---".into(), "\n".into()],
+        }
+    }
+}
+
+/// Model options shared by every command that runs the model.
+#[derive(Args, Clone, Debug)]
+pub struct ModelOpts {
+    /// The checkpoint: a local directory (config.json, tokenizer, *.safetensors or
+    /// pytorch_model-*.bin) or a Hugging Face hub id (internlm/internlm2-math-7b).
+    #[arg(long, value_name = "DIR|ID")]
+    pub model: Option<String>,
+
+    /// Prompt style (default: fewshot for -base checkpoints, chat otherwise).
+    #[arg(long, value_enum)]
+    pub prompt: Option<PromptStyle>,
+
+    /// Weights' type (default: bf16 on GPU, f32 on CPU).
+    #[arg(long, value_name = "f32|f16|bf16")]
+    pub dtype: Option<String>,
+
+    /// cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Sample candidates at this temperature instead of beam search.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+
+    /// Nucleus sampling threshold (with --temperature).
+    #[arg(long, value_name = "P", default_value_t = 0.95)]
+    pub top_p: f64,
+
+    /// Most tokens per generated tactic.
+    #[arg(long, value_name = "N", default_value_t = 96)]
+    pub max_tokens: usize,
+}
+
+impl ModelOpts {
+    /// Loads the model; `None` when no `--model` was given.
+    pub fn load(&self) -> Result<Option<LoadedModel>> {
+        let Some(spec) = &self.model else {
+            return Ok(None);
+        };
+        let opts = crate::model::cli::load_options(self.dtype.as_deref(), &self.device)?;
+        let source = ModelSource::parse(spec);
+        let generator =
+            Generator::load(&source, &opts).with_context(|| format!("loading the model {spec}"))?;
+        let has_chat = generator.tokenizer().token_to_id("<|im_start|>").is_some();
+        let style = self
+            .prompt
+            .unwrap_or_else(|| PromptStyle::default_for(spec, has_chat));
+        Ok(Some(LoadedModel {
+            generator: Arc::new(Mutex::new(generator)),
+            style,
+            name: spec.clone(),
+        }))
+    }
+
+    /// Generation settings for `k` candidates.
+    pub fn params(&self, k: usize, stop: Vec<String>) -> GenParams {
+        let mut p = match self.temperature {
+            Some(t) => GenParams::sample(k, t, self.top_p, self.max_tokens),
+            None => GenParams::beam(k, self.max_tokens),
+        };
+        p.stop = stop;
+        p
+    }
+}
+
+/// A loaded model, shareable between tasks; generation runs one batch at a time.
+#[derive(Clone)]
+pub struct LoadedModel {
+    pub generator: Arc<Mutex<Generator>>,
+    pub style: PromptStyle,
+    pub name: String,
+}
+
+impl LoadedModel {
+    /// Generates for full prompts (no shared prefix) on a blocking thread.
+    pub async fn generate(
+        &self,
+        prompts: Vec<String>,
+        params: GenParams,
+    ) -> Result<Vec<Vec<Generation>>> {
+        let generator = self.generator.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
+            g.clear_prefix();
+            let requests: Vec<GenRequest> = prompts.into_iter().map(GenRequest::new).collect();
+            g.generate(&requests, &params)
+        })
+        .await
+        .context("the generation thread failed")?
+        .map_err(anyhow::Error::from)
+    }
+}
+
+/// Cleans a generated tactic: trims it, drops code fences, a `begin`/`end` wrapper and
+/// trailing commas. `None` when nothing is left.
+pub fn clean_tactic(text: &str) -> Option<String> {
+    let mut t = text.trim();
+    for fence in ["```lean", "```"] {
+        t = t.strip_prefix(fence).unwrap_or(t).trim();
+        t = t.strip_suffix("```").unwrap_or(t).trim();
+    }
+    if let Some(inner) = t.strip_prefix("begin")
+        && (inner.starts_with(char::is_whitespace) || inner.is_empty())
+    {
+        t = inner.trim();
+        t = t.strip_suffix("end").unwrap_or(t).trim();
+    }
+    let t = t.trim_end_matches([',', ';']).trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Turns generations into ranked candidates: cleaned, refused text dropped before it reaches
+/// Lean, duplicates merged (keeping the best score), best first.
+pub fn candidates_from(generations: &[Generation]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    for g in generations {
+        let Some(tactic) = clean_tactic(&g.text) else {
+            continue;
+        };
+        if lean_bridge::screen::screen(&tactic).is_err() {
+            continue;
+        }
+        match out.iter_mut().find(|c| c.tactic == tactic) {
+            Some(c) if c.score < g.logprob_norm => {
+                c.score = g.logprob_norm;
+                c.logprob = g.logprob;
+            }
+            Some(_) => {}
+            None => out.push(Candidate {
+                tactic,
+                logprob: g.logprob,
+                score: g.logprob_norm,
+            }),
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score));
+    out
+}
+
+/// The model as a tactic policy. One `propose` call is one batched generation (the search's
+/// `BatchingPolicy` merges the requests of concurrent searches into it); the shared prompt
+/// prefix is computed once and reused.
+pub struct ModelPolicy {
+    model: LoadedModel,
+    opts: ModelOpts,
+}
+
+impl ModelPolicy {
+    pub fn new(model: LoadedModel, opts: ModelOpts) -> Result<Self> {
+        {
+            let mut g = model.generator.lock().unwrap_or_else(|e| e.into_inner());
+            g.set_prefix(&model.style.shared_prefix())
+                .context("computing the shared prompt prefix")?;
+        }
+        Ok(ModelPolicy { model, opts })
+    }
+
+    pub fn style(&self) -> PromptStyle {
+        self.model.style
+    }
+}
+
+impl Policy for ModelPolicy {
+    async fn propose(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        let style = self.model.style;
+        let k = requests.iter().map(|r| r.k).max().unwrap_or(1).max(1);
+        let gen_requests: Vec<GenRequest> = requests
+            .iter()
+            .map(|r| GenRequest::with_candidates(style.request(&r.goals), r.k.max(1)))
+            .collect();
+        let params = self.opts.params(k, style.stop_strings());
+        let generator = self.model.generator.clone();
+        let started = Instant::now();
+        let generations = tokio::task::spawn_blocking(move || {
+            let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
+            // Another user of the same model (formalize) may have changed the prefix.
+            let prefix = style.shared_prefix();
+            if g.prefix_text() != Some(prefix.as_str()) {
+                g.set_prefix(&prefix)?;
+            }
+            g.generate(&gen_requests, &params)
+        })
+        .await
+        .map_err(|e| PolicyError::Failed(format!("generation thread: {e}")))?
+        .map_err(|e| PolicyError::Failed(e.to_string()))?;
+        tracing::debug!(
+            batch = requests.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "model batch"
+        );
+        Ok(requests
+            .iter()
+            .zip(generations)
+            .map(|(r, gens)| {
+                let mut c = candidates_from(&gens);
+                c.truncate(r.k.max(1));
+                c
+            })
+            .collect())
+    }
+}
