@@ -74,7 +74,7 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
         BenchWhat::Model(a) => tokio::task::spawn_blocking(move || crate::model::bench::run(&a))
             .await
             .map_err(anyhow::Error::from)
-            .and_then(|r| r.map_err(anyhow::Error::from)),
+            .and_then(|r| r),
     }
     .map(|_| true)
 }
@@ -256,7 +256,8 @@ async fn search_bench(args: SearchBenchArgs) -> Result<()> {
         config.workers = jobs;
         let pool = Arc::new(LeanPool::new(config).await?);
         let env = Arc::new(LeanEnv::new(pool.clone()));
-        let policy = build_policy(PolicyKind::Heuristic, &pool).await?;
+        let no_model = crate::model_policy::ModelOpts::default();
+        let policy = build_policy(PolicyKind::Heuristic, &pool, None, &no_model).await?;
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let mut results: Vec<SearchResult> = Vec::new();
         let t = Instant::now();

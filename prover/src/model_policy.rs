@@ -115,6 +115,21 @@ pub struct ModelOpts {
     pub max_tokens: usize,
 }
 
+impl Default for ModelOpts {
+    /// The command-line defaults, without a model.
+    fn default() -> Self {
+        ModelOpts {
+            model: None,
+            prompt: None,
+            dtype: None,
+            device: "cpu".into(),
+            temperature: None,
+            top_p: 0.95,
+            max_tokens: 96,
+        }
+    }
+}
+
 impl ModelOpts {
     /// Loads the model; `None` when no `--model` was given.
     pub fn load(&self) -> Result<Option<LoadedModel>> {

@@ -1,29 +1,44 @@
-//! The tactic policies `prove` can use, behind one type.
+//! The tactic policies the prover can use, behind one type.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use lean_bridge::LeanPool;
 use search::heuristic::{HeuristicPolicy, TacticSet};
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
+
+use crate::model_policy::{LoadedModel, ModelOpts, ModelPolicy};
 
 /// Which policy proposes tactics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PolicyKind {
     /// Ranked tactics built from the goal and hypotheses; needs no model.
     Heuristic,
+    /// The InternLM2-Math model (--model).
+    Model,
+    /// The model's candidates and the heuristic's, interleaved.
+    #[value(name = "model+heuristic")]
+    ModelHeuristic,
 }
 
 impl PolicyKind {
     pub fn name(self) -> &'static str {
         match self {
             PolicyKind::Heuristic => "heuristic",
+            PolicyKind::Model => "model",
+            PolicyKind::ModelHeuristic => "model+heuristic",
         }
+    }
+
+    pub fn needs_model(self) -> bool {
+        !matches!(self, PolicyKind::Heuristic)
     }
 }
 
 /// A policy chosen at run time.
 pub enum ProverPolicy {
     Heuristic(HeuristicPolicy),
+    Model(ModelPolicy),
+    Merged(ModelPolicy, HeuristicPolicy),
 }
 
 impl Policy for ProverPolicy {
@@ -33,8 +48,40 @@ impl Policy for ProverPolicy {
     ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
         match self {
             ProverPolicy::Heuristic(p) => p.propose(requests).await,
+            ProverPolicy::Model(p) => p.propose(requests).await,
+            ProverPolicy::Merged(m, h) => {
+                let ks: Vec<usize> = requests.iter().map(|r| r.k).collect();
+                let (from_model, from_heuristic) =
+                    tokio::join!(m.propose(requests.clone()), h.propose(requests));
+                Ok(from_model?
+                    .into_iter()
+                    .zip(from_heuristic?)
+                    .zip(ks)
+                    .map(|((a, b), k)| interleave(a, b, k))
+                    .collect())
+            }
         }
     }
+}
+
+/// Alternates the two ranked lists (model first), dropping repeats, up to `k`: the model's
+/// log-probabilities and the heuristic's scores are not on one scale, so neither list is
+/// allowed to crowd out the other.
+pub fn interleave(a: Vec<Candidate>, b: Vec<Candidate>, k: usize) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let (mut a, mut b) = (a.into_iter(), b.into_iter());
+    loop {
+        let (x, y) = (a.next(), b.next());
+        if x.is_none() && y.is_none() {
+            break;
+        }
+        for c in [x, y].into_iter().flatten() {
+            if out.len() < k && !out.iter().any(|o| o.tactic == c.tactic) {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// The tactics the pool's imports offer, asked of Lean once.
@@ -47,10 +94,51 @@ pub async fn detect_tactics(pool: &LeanPool) -> Result<TacticSet> {
     Ok(TacticSet::from_declared(&names, &flags))
 }
 
-pub async fn build_policy(kind: PolicyKind, pool: &LeanPool) -> Result<ProverPolicy> {
-    match kind {
-        PolicyKind::Heuristic => Ok(ProverPolicy::Heuristic(HeuristicPolicy::new(
-            detect_tactics(pool).await?,
-        ))),
+/// Builds the policy; `model` is the loaded model when the kind needs one.
+pub async fn build_policy(
+    kind: PolicyKind,
+    pool: &LeanPool,
+    model: Option<&LoadedModel>,
+    opts: &ModelOpts,
+) -> Result<ProverPolicy> {
+    let model_policy = || -> Result<ModelPolicy> {
+        let Some(m) = model else {
+            bail!(
+                "--policy {} needs --model DIR|ID (a checkpoint directory or hub id)",
+                kind.name()
+            );
+        };
+        ModelPolicy::new(m.clone(), opts.clone())
+    };
+    Ok(match kind {
+        PolicyKind::Heuristic => {
+            ProverPolicy::Heuristic(HeuristicPolicy::new(detect_tactics(pool).await?))
+        }
+        PolicyKind::Model => ProverPolicy::Model(model_policy()?),
+        PolicyKind::ModelHeuristic => ProverPolicy::Merged(
+            model_policy()?,
+            HeuristicPolicy::new(detect_tactics(pool).await?),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(t: &str, s: f64) -> Candidate {
+        Candidate {
+            tactic: t.into(),
+            logprob: s,
+            score: s,
+        }
+    }
+
+    #[test]
+    fn interleaving_alternates_and_drops_repeats() {
+        let a = vec![c("simp", -0.1), c("linarith", -0.5), c("ring", -0.9)];
+        let b = vec![c("norm_num", -0.2), c("simp", -0.3), c("nlinarith", -1.0)];
+        let got: Vec<String> = interleave(a, b, 4).into_iter().map(|c| c.tactic).collect();
+        assert_eq!(got, ["simp", "norm_num", "linarith", "ring"]);
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, group_by_imports, theorem_context};
+use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
 use crate::policy::{PolicyKind, build_policy};
 use crate::results::ResultsFile;
@@ -68,6 +69,9 @@ pub struct ProveArgs {
     /// `dot` is installed), the proof path highlighted.
     #[arg(long, value_name = "DIR")]
     pub tree_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub model: ModelOpts,
 
     #[command(flatten)]
     pub lean: LeanOpts,
@@ -150,6 +154,18 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         );
     }
 
+    // The model loads once (before Lean starts, so a bad checkpoint fails fast) and serves
+    // every pool.
+    if args.policy.needs_model() && args.model.model.is_none() {
+        bail!("--policy {} needs --model DIR|ID", args.policy.name());
+    }
+    let model = if args.policy.needs_model() {
+        let opts = args.model.clone();
+        tokio::task::spawn_blocking(move || opts.load()).await??
+    } else {
+        None
+    };
+
     let progress = Progress::new(total as u64, "proving");
     let started = Instant::now();
     let mut attempted = 0usize;
@@ -160,7 +176,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         }
         let pool = Arc::new(args.lean.pool(&imports, near.as_deref()).await?);
         let env = Arc::new(LeanEnv::new(pool.clone()));
-        let policy = build_policy(args.policy, &pool).await?;
+        let policy = build_policy(args.policy, &pool, model.as_ref(), &args.model).await?;
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let files_of: BTreeMap<String, String> = tasks
             .iter()

@@ -14,6 +14,7 @@ use tokio::task::AbortHandle;
 use super::lock;
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::LeanOpts;
+use crate::model_policy::{LoadedModel, ModelOpts};
 use crate::policy::{PolicyKind, ProverPolicy, build_policy};
 
 /// Which Lean pool a document needs.
@@ -32,16 +33,37 @@ pub struct Backend {
     pub policy: Arc<ProverPolicy>,
 }
 
-/// How to build the policy for a pool. The model policy (`--model DIR|ID`) joins here: its
-/// options go next to `kind`, and [`PolicyChoice::build`] is the one place that builds it.
-#[derive(Clone, Debug)]
+/// How to build the policy for a pool. The model is loaded once, on first need, and shared
+/// by every pool; a load that fails is reported and tried again on the next request.
+#[derive(Clone)]
 pub struct PolicyChoice {
     pub kind: PolicyKind,
+    pub model: ModelOpts,
+    pub loaded: Arc<tokio::sync::OnceCell<Option<LoadedModel>>>,
 }
 
 impl PolicyChoice {
+    pub fn new(kind: PolicyKind, model: ModelOpts) -> Self {
+        PolicyChoice {
+            kind,
+            model,
+            loaded: Arc::new(tokio::sync::OnceCell::new()),
+        }
+    }
+
     async fn build(&self, pool: &LeanPool) -> anyhow::Result<ProverPolicy> {
-        build_policy(self.kind, pool).await
+        let model = if self.kind.needs_model() {
+            let opts = self.model.clone();
+            self.loaded
+                .get_or_try_init(|| async move {
+                    tokio::task::spawn_blocking(move || opts.load()).await?
+                })
+                .await?
+                .as_ref()
+        } else {
+            None
+        };
+        build_policy(self.kind, pool, model, &self.model).await
     }
 }
 

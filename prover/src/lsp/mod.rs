@@ -38,6 +38,7 @@ use search::{CancellationToken, SearchConfig};
 use tokio::sync::mpsc;
 
 use crate::lean_opts::LeanOpts;
+use crate::model_policy::ModelOpts;
 use crate::policy::PolicyKind;
 use crate::suggest::SuggestConfig;
 use backend::{Backends, PolicyChoice};
@@ -54,7 +55,9 @@ pub struct LspArgs {
     #[arg(long, value_enum, default_value_t = PolicyKind::Heuristic)]
     pub policy: PolicyKind,
 
-    // The model policy's `--model DIR|ID` goes here, and into `backend::PolicyChoice`.
+    #[command(flatten)]
+    pub model: ModelOpts,
+
     /// Tactics asked of the policy per suggestion request (each is checked in Lean).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub suggestions: usize,
@@ -179,7 +182,10 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         },
         header,
     };
-    let policy = PolicyChoice { kind: args.policy };
+    if args.policy.needs_model() && args.model.model.is_none() {
+        anyhow::bail!("--policy {} needs --model DIR|ID", args.policy.name());
+    }
+    let policy = PolicyChoice::new(args.policy, args.model.clone());
     let server = Arc::new(Server::new(
         client.clone(),
         Backends::new(lean.clone(), policy),
