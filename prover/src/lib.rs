@@ -6,11 +6,15 @@
 //!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
 //! - [`model`]: InternLM2 in candle, its tokenizer, and generation.
-//! - [`suggest`]: checked tactic suggestions at a point of a proof; [`lsp`]: the language
+//! - [`suggest`]: checked tactic suggestions at a point of a proof; [`suggest_cmd`]: the
+//!   `suggest` command (a state from a file or pasted, [`tactic_state`]); [`lsp`]: the language
 //!   server that offers them in editors.
+//! - [`model_policy`]: the model card's prompts and the model as a tactic policy;
+//!   [`formalize`]: natural language → checked Lean 3 statements.
 
 pub mod bench;
 pub mod check;
+pub mod formalize;
 pub mod lean_env;
 pub mod lean_opts;
 pub mod lsp;
@@ -22,3 +26,5 @@ pub mod prove;
 pub mod replay;
 pub mod results;
 pub mod suggest;
+pub mod suggest_cmd;
+pub mod tactic_state;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
-use prover::{bench, check, lsp, prove, replay};
+use prover::{bench, check, formalize, lsp, prove, replay, suggest_cmd};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -18,6 +18,10 @@ struct Cli {
 enum Command {
     /// Search for proofs of the theorems in Lean files.
     Prove(prove::ProveArgs),
+    /// Suggest next tactics for a proof state, each checked in Lean.
+    Suggest(suggest_cmd::SuggestArgs),
+    /// Turn natural-language problems into Lean 3 statements, each checked in Lean.
+    Formalize(formalize::FormalizeArgs),
     /// Verify the proofs in Lean files, as Lean compiles them.
     Check(check::CheckArgs),
     /// Replay known proofs tactic by tactic through the REPL.
@@ -62,6 +66,8 @@ fn main() -> ExitCode {
         });
         match cli.command {
             Command::Prove(args) => prove::run(args, cancel.clone()).await,
+            Command::Suggest(args) => suggest_cmd::run(args, cancel.clone()).await,
+            Command::Formalize(args) => formalize::run(args, cancel.clone()).await,
             Command::Check(args) => until_cancelled(&cancel, check::run(args)).await,
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,

@@ -21,6 +21,16 @@ pub mod prompts {
     pub const FORMALIZE: &str =
         "Convert this natural langauge statement into a Lean 3 theorem statement:";
     pub const INFORMALIZE: &str = "Convert this Lean 3 theorem statement into natural language:";
+
+    /// Natural language → a Lean 3 statement.
+    pub fn formalize(informal: &str) -> String {
+        format!("{FORMALIZE}{informal}")
+    }
+
+    /// A Lean 3 statement (`theorem name binders : goal`) → natural language.
+    pub fn informalize(statement: &str) -> String {
+        format!("{INFORMALIZE}{statement}")
+    }
 }
 
 /// Three worked examples in the format of the published MiniF2F evaluation of the base
@@ -110,9 +120,10 @@ pub struct ModelOpts {
     #[arg(long, value_name = "P", default_value_t = 0.95)]
     pub top_p: f64,
 
-    /// Most tokens per generated tactic.
-    #[arg(long, value_name = "N", default_value_t = 96)]
-    pub max_tokens: usize,
+    /// Most tokens per generation (default: 96 for a tactic, 256 for a statement or its
+    /// reading).
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<usize>,
 }
 
 impl Default for ModelOpts {
@@ -125,7 +136,7 @@ impl Default for ModelOpts {
             device: "cpu".into(),
             temperature: None,
             top_p: 0.95,
-            max_tokens: 96,
+            max_tokens: None,
         }
     }
 }
@@ -151,11 +162,17 @@ impl ModelOpts {
         }))
     }
 
-    /// Generation settings for `k` candidates.
+    /// Generation settings for `k` tactic candidates.
     pub fn params(&self, k: usize, stop: Vec<String>) -> GenParams {
+        self.params_with(k, stop, 96)
+    }
+
+    /// Generation settings for `k` candidates, with `max_tokens` unless `--max-tokens` says.
+    pub fn params_with(&self, k: usize, stop: Vec<String>, max_tokens: usize) -> GenParams {
+        let max_tokens = self.max_tokens.unwrap_or(max_tokens);
         let mut p = match self.temperature {
-            Some(t) => GenParams::sample(k, t, self.top_p, self.max_tokens),
-            None => GenParams::beam(k, self.max_tokens),
+            Some(t) => GenParams::sample(k, t, self.top_p, max_tokens),
+            None => GenParams::beam(k, max_tokens),
         };
         p.stop = stop;
         p
@@ -171,6 +188,23 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// A model-card prompt as this checkpoint takes it: in the chat template for chat
+    /// checkpoints, as is for base ones.
+    pub fn wrap(&self, prompt: &str) -> String {
+        match self.style {
+            PromptStyle::Chat => chat(prompt),
+            PromptStyle::Fewshot => format!("{prompt}\n"),
+        }
+    }
+
+    /// Where a free-text answer to [`Self::wrap`] ends.
+    pub fn answer_stops(&self) -> Vec<String> {
+        match self.style {
+            PromptStyle::Chat => vec!["<|im_end|>".into()],
+            PromptStyle::Fewshot => vec!["\n\n".into()],
+        }
+    }
+
     /// Generates for full prompts (no shared prefix) on a blocking thread.
     pub async fn generate(
         &self,
@@ -208,15 +242,32 @@ pub fn clean_tactic(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// A generation that did not become a candidate, and why (shown by `prover suggest`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Dropped {
+    pub text: String,
+    pub logprob_norm: f64,
+    pub reason: String,
+}
+
 /// Turns generations into ranked candidates: cleaned, refused text dropped before it reaches
-/// Lean, duplicates merged (keeping the best score), best first.
-pub fn candidates_from(generations: &[Generation]) -> Vec<Candidate> {
+/// Lean, duplicates merged (keeping the best score), best first. Also returns what was
+/// dropped.
+pub fn candidates_from(generations: &[Generation]) -> (Vec<Candidate>, Vec<Dropped>) {
     let mut out: Vec<Candidate> = Vec::new();
+    let mut dropped = Vec::new();
     for g in generations {
+        let drop = |reason: String| Dropped {
+            text: g.text.clone(),
+            logprob_norm: g.logprob_norm,
+            reason,
+        };
         let Some(tactic) = clean_tactic(&g.text) else {
+            dropped.push(drop("empty".into()));
             continue;
         };
-        if lean_bridge::screen::screen(&tactic).is_err() {
+        if let Err(refusal) = lean_bridge::screen::screen(&tactic) {
+            dropped.push(drop(refusal.to_string()));
             continue;
         }
         match out.iter_mut().find(|c| c.tactic == tactic) {
@@ -233,7 +284,7 @@ pub fn candidates_from(generations: &[Generation]) -> Vec<Candidate> {
         }
     }
     out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    out
+    (out, dropped)
 }
 
 /// The model as a tactic policy. One `propose` call is one batched generation (the search's
@@ -242,6 +293,8 @@ pub fn candidates_from(generations: &[Generation]) -> Vec<Candidate> {
 pub struct ModelPolicy {
     model: LoadedModel,
     opts: ModelOpts,
+    /// What the last `propose` call dropped before Lean.
+    last_dropped: Mutex<Vec<Dropped>>,
 }
 
 impl ModelPolicy {
@@ -251,11 +304,20 @@ impl ModelPolicy {
             g.set_prefix(&model.style.shared_prefix())
                 .context("computing the shared prompt prefix")?;
         }
-        Ok(ModelPolicy { model, opts })
+        Ok(ModelPolicy {
+            model,
+            opts,
+            last_dropped: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn style(&self) -> PromptStyle {
         self.model.style
+    }
+
+    /// The generations the last `propose` call dropped before Lean (empty or refused text).
+    pub fn take_dropped(&self) -> Vec<Dropped> {
+        std::mem::take(&mut *self.last_dropped.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -290,14 +352,18 @@ impl Policy for ModelPolicy {
             secs = started.elapsed().as_secs_f64(),
             "model batch"
         );
-        Ok(requests
+        let mut all_dropped = Vec::new();
+        let out = requests
             .iter()
             .zip(generations)
             .map(|(r, gens)| {
-                let mut c = candidates_from(&gens);
+                let (mut c, dropped) = candidates_from(&gens);
+                all_dropped.extend(dropped);
                 c.truncate(r.k.max(1));
                 c
             })
-            .collect())
+            .collect();
+        *self.last_dropped.lock().unwrap_or_else(|e| e.into_inner()) = all_dropped;
+        Ok(out)
     }
 }

@@ -29,6 +29,15 @@ impl PolicyKind {
         }
     }
 
+    /// `--policy` when given, else the model when one is given, else the heuristic.
+    pub fn or_default(explicit: Option<PolicyKind>, model_given: bool) -> PolicyKind {
+        explicit.unwrap_or(if model_given {
+            PolicyKind::Model
+        } else {
+            PolicyKind::Heuristic
+        })
+    }
+
     pub fn needs_model(self) -> bool {
         !matches!(self, PolicyKind::Heuristic)
     }
@@ -60,6 +69,16 @@ impl Policy for ProverPolicy {
                     .map(|((a, b), k)| interleave(a, b, k))
                     .collect())
             }
+        }
+    }
+}
+
+impl ProverPolicy {
+    /// What the model dropped before Lean in the last call (nothing for the heuristic).
+    pub fn take_dropped(&self) -> Vec<crate::model_policy::Dropped> {
+        match self {
+            ProverPolicy::Heuristic(_) => Vec::new(),
+            ProverPolicy::Model(m) | ProverPolicy::Merged(m, _) => m.take_dropped(),
         }
     }
 }

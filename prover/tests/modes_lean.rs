@@ -1,0 +1,472 @@
+//! `suggest` and `formalize` against real Lean 3 (core library), with the tiny checkpoint where
+//! the model is involved: candidates are checked correctly (a closing and a failing tactic, an
+//! elaborating and a non-elaborating statement), and the model's nonsense is reported as such.
+//! Skipped, loudly, where Lean is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use lean_bridge::testing::lean_for_test;
+use lean_bridge::{LeanPool, PoolConfig};
+use prover::formalize::{StatementCandidate, check_statements};
+use prover::lean_env::LeanEnv;
+use prover::suggest::{Outcome, SuggestConfig, suggest};
+use prover::suggest_cmd::state_problem;
+use search::CancellationToken;
+use search::testing::{ToyPolicy, candidate};
+use serde_json::Value;
+
+const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
+
+fn tiny_model() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tiny-internlm2")
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_prover"))
+        .args(args)
+        .env("PROVER_CACHE_DIR", cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("prover runs")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+async fn core_pool() -> Arc<LeanPool> {
+    Arc::new(LeanPool::new(PoolConfig::default()).await.unwrap())
+}
+
+#[tokio::test]
+async fn suggestions_are_checked_on_the_pasted_state() {
+    let Some(_) = lean_for_test("suggestions_are_checked_on_the_pasted_state") else {
+        return;
+    };
+    let pool = core_pool().await;
+    let env = LeanEnv::new(pool.clone());
+    let policy = ToyPolicy::new(|_| {
+        vec![
+            candidate("exact hp", -0.1),
+            candidate("exact ⟨hp, hq⟩", -0.5),
+            candidate("split", -0.7),
+            candidate("trivial", -0.9),
+        ]
+    });
+    let file = state_problem(STATE, &Default::default()).unwrap();
+    let line = file.theorems[0].span.line;
+    let s = suggest(
+        &env,
+        &policy,
+        &file,
+        0,
+        line,
+        &SuggestConfig::default(),
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    pool.shutdown().await;
+    // The state Lean reached is the pasted one.
+    assert_eq!(s.goals.trim(), STATE);
+    let got: Vec<(&str, &Outcome)> = s
+        .suggestions
+        .iter()
+        .map(|x| (x.tactic.as_str(), &x.outcome))
+        .collect();
+    assert_eq!(got[0], ("exact ⟨hp, hq⟩", &Outcome::Closes));
+    assert!(matches!(
+        got[1],
+        ("split", Outcome::Leaves { num_goals: 2, .. })
+    ));
+    for (tactic, outcome) in &got[2..] {
+        let Outcome::Fails { message } = outcome else {
+            panic!("{tactic} should fail: {outcome:?}");
+        };
+        assert!(!message.trim().is_empty(), "{tactic}");
+    }
+    assert_eq!(got.len(), 4);
+}
+
+#[tokio::test]
+async fn statements_are_checked_in_lean() {
+    let Some(_) = lean_for_test("statements_are_checked_in_lean") else {
+        return;
+    };
+    let pool = core_pool().await;
+    let make = |rank: usize, statement: &str| StatementCandidate {
+        rank,
+        text: format!("theorem t {statement}"),
+        statement: Some(statement.into()),
+        logprob: -1.0,
+        logprob_norm: -0.1,
+        elaborates: false,
+        error: None,
+        lean_statement: None,
+        back_translation: None,
+        proof: None,
+    };
+    let mut candidates = vec![
+        make(1, "(a b : ℕ) (h₀ : a < b) : b ≠ 0"),
+        make(2, "(x : ℕ) : frobnicate x = 3"),
+        make(3, "(n : ℕ) : n + 0 = \"text\""),
+    ];
+    check_statements(&pool, &[], &mut candidates).await;
+    pool.shutdown().await;
+    assert!(candidates[0].elaborates, "{:?}", candidates[0].error);
+    assert!(candidates[0].error.is_none());
+    assert!(
+        candidates[0]
+            .lean_statement
+            .as_deref()
+            .unwrap()
+            .contains("b ≠ 0")
+    );
+    assert!(!candidates[1].elaborates);
+    assert!(
+        candidates[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("frobnicate"),
+        "{:?}",
+        candidates[1].error
+    );
+    assert!(!candidates[2].elaborates);
+    assert!(candidates[2].error.is_some());
+}
+
+#[test]
+fn cli_suggest_reports_model_and_heuristic_candidates() {
+    let Some(_) = lean_for_test("cli_suggest_reports_model_and_heuristic_candidates") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "6",
+            "--model",
+            &tiny_model(),
+            "--policy",
+            "model+heuristic",
+            "--jsonl",
+        ],
+        cache.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let lines = json_lines(&o);
+    assert!(!lines.is_empty());
+    let mut closing = Vec::new();
+    for l in &lines {
+        assert_eq!(l["state"].as_str().unwrap().trim(), STATE);
+        match l["outcome"].as_str().unwrap() {
+            "closes" => closing.push(l["tactic"].as_str().unwrap().to_string()),
+            "leaves" => assert!(l["num_goals"].as_u64().unwrap() >= 1),
+            "fails" | "dropped" => assert!(!l["message"].as_str().unwrap().is_empty(), "{l}"),
+            "no_progress" => {}
+            other => panic!("unknown outcome {other}"),
+        }
+    }
+    // Every tactic reported as closing does close the goal: Lean compiles it.
+    assert!(!closing.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("closing.lean");
+    let text: String = closing
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "theorem closing_{i} (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  {t}\nend\n\n"
+            )
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let o = run(&["check", &file.display().to_string()], cache.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn cli_suggest_reports_the_tiny_models_nonsense_as_such() {
+    let Some(_) = lean_for_test("cli_suggest_reports_the_tiny_models_nonsense_as_such") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "4",
+            "--model",
+            &tiny_model(),
+            "--jsonl",
+        ],
+        cache.path(),
+    );
+    // No suggestion works: exit status 1, and every candidate says why.
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let lines = json_lines(&o);
+    assert!(!lines.is_empty() && lines.len() <= 4);
+    for l in &lines {
+        let outcome = l["outcome"].as_str().unwrap();
+        assert!(outcome == "fails" || outcome == "dropped", "{l}");
+        assert!(!l["message"].as_str().unwrap().is_empty(), "{l}");
+    }
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "4",
+            "--model",
+            &tiny_model(),
+        ],
+        cache.path(),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("(model policy)"));
+}
+
+#[test]
+fn cli_suggest_takes_the_state_before_a_line_of_a_file() {
+    let Some(_) = lean_for_test("cli_suggest_takes_the_state_before_a_line_of_a_file") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("steps.lean");
+    std::fs::write(
+        &file,
+        "theorem two_steps (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  split,\n  exact hp,\n  exact hq\nend\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let o = run(
+        &[
+            "suggest",
+            "--file",
+            &path,
+            "--theorem",
+            "two_steps",
+            "--line",
+            "4",
+            "--jsonl",
+        ],
+        cache.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines = json_lines(&o);
+    // After `split`: two goals, `p` first.
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(state.starts_with("2 goals"), "{state}");
+    assert!(state.contains("⊢ p\n"), "{state}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["outcome"] == "leaves" && l["num_goals"] == 1),
+        "closing the first goal leaves one: {lines:?}"
+    );
+
+    // A line outside the theorem, and an unknown theorem: clear errors, no panic.
+    let o = run(
+        &[
+            "suggest",
+            "--file",
+            &path,
+            "--theorem",
+            "two_steps",
+            "--line",
+            "40",
+        ],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("outside two_steps"));
+    let o = run(
+        &["suggest", "--file", &path, "--theorem", "nope"],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("it has: two_steps"));
+}
+
+#[test]
+fn cli_formalize_checks_batches_and_resumes() {
+    let Some(_) = lean_for_test("cli_formalize_checks_batches_and_resumes") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("problems.jsonl");
+    std::fs::write(
+        &input,
+        "{\"name\": \"square\", \"informal\": \"Show that for every real number x, x^2 is nonnegative.\"}\n\
+         {\"name\": \"sum\", \"informal\": \"What is 2 + 3? Show that it is 5.\"}\n",
+    )
+    .unwrap();
+    let out_batched: PathBuf = dir.path().join("batched.jsonl");
+    let out_single: PathBuf = dir.path().join("single.jsonl");
+    let common = [
+        "formalize",
+        "--input",
+        input.to_str().unwrap(),
+        "--model",
+        &tiny_model(),
+        "-n",
+        "3",
+        "--back-translate",
+        "--max-tokens",
+        "24",
+    ];
+    let mut args: Vec<&str> = common.to_vec();
+    args.extend(["--output", out_batched.to_str().unwrap(), "--batch", "2"]);
+    let o = run(&args, cache.path());
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{o:?}"
+    );
+    let mut args: Vec<&str> = common.to_vec();
+    args.extend(["--output", out_single.to_str().unwrap(), "--batch", "1"]);
+    let o = run(&args, cache.path());
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "{o:?}"
+    );
+
+    let read = |p: &Path| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let batched = read(&out_batched);
+    let single = read(&out_single);
+    assert_eq!(batched.len(), 2);
+    for (b, s) in batched.iter().zip(&single) {
+        assert_eq!(b["name"], s["name"]);
+        let (bc, sc) = (
+            b["candidates"].as_array().unwrap(),
+            s["candidates"].as_array().unwrap(),
+        );
+        assert!(!bc.is_empty() && bc.len() <= 3);
+        // One batched generation gives what one generation per problem gives.
+        assert_eq!(bc.len(), sc.len());
+        for (x, y) in bc.iter().zip(sc) {
+            assert_eq!(x["text"], y["text"]);
+            let d = x["logprob_norm"].as_f64().unwrap() - y["logprob_norm"].as_f64().unwrap();
+            assert!(d.abs() < 1e-4, "{x} vs {y}");
+        }
+        // Ranked by score; each candidate either elaborates or carries Lean's (or the
+        // reader's) error; each has its reading.
+        let scores: Vec<f64> = bc
+            .iter()
+            .map(|c| c["logprob_norm"].as_f64().unwrap())
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        let mut elaborated = 0;
+        for (i, c) in bc.iter().enumerate() {
+            assert_eq!(c["rank"], i + 1);
+            if c["elaborates"] == true {
+                elaborated += 1;
+                assert!(c["error"].is_null() && c["lean_statement"].is_string());
+            } else {
+                assert!(!c["error"].as_str().unwrap().is_empty());
+            }
+            assert!(c["statement"].is_null() || c["back_translation"].is_string());
+        }
+        assert_eq!(b["elaborated"], elaborated);
+    }
+
+    // --resume skips what is done.
+    let mut args: Vec<&str> = common.to_vec();
+    args.extend(["--output", out_batched.to_str().unwrap(), "--resume"]);
+    let o = run(&args, cache.path());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 problem(s) already done"));
+    assert_eq!(read(&out_batched).len(), 2);
+}
+
+#[test]
+fn cli_prove_with_the_model_policy_runs_its_candidates_in_lean() {
+    let Some(_) = lean_for_test("cli_prove_with_the_model_policy_runs_its_candidates_in_lean")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("peirce.lean");
+    std::fs::write(
+        &file,
+        "theorem peirce (p q : Prop) : ((p → q) → p) → p :=\nbegin\n  sorry\nend\n",
+    )
+    .unwrap();
+    let trees = dir.path().join("trees");
+    let out = dir.path().join("r.jsonl");
+    let o = run(
+        &[
+            "prove",
+            file.to_str().unwrap(),
+            "--policy",
+            "model",
+            "--model",
+            &tiny_model(),
+            "--expansions",
+            "3",
+            "-k",
+            "8",
+            "--output",
+            out.to_str().unwrap(),
+            "--tree-dir",
+            trees.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // Nonsense proves nothing: exit 1, a result with the model's time in it.
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("time split          model/policy"),
+        "{stderr}"
+    );
+    let record: Value = serde_json::from_str(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["policy"], "model");
+    assert_eq!(record["proved"], false);
+    assert!(record["stats"]["policy_time_s"].as_f64().unwrap() > 0.0);
+    // The model's candidates reached Lean, which rejected each with its message.
+    let tree: Value =
+        serde_json::from_str(&std::fs::read_to_string(trees.join("peirce.json")).unwrap()).unwrap();
+    let edges = tree["edges"].as_array().unwrap();
+    assert!(!edges.is_empty(), "{tree}");
+    for e in edges {
+        assert_eq!(e["outcome"], "failed", "{e}");
+        assert!(!e["message"].as_str().unwrap().is_empty());
+        assert!(e["logprob"].as_f64().unwrap() < 0.0);
+    }
+}
