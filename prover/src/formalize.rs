@@ -24,7 +24,7 @@ use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
 use crate::model::Generation;
 use crate::model_policy::{LoadedModel, ModelOpts, prompts};
-use crate::output::{Progress, print_line};
+use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyKind, build_policy};
 use crate::results::ResultsFile;
 
@@ -544,43 +544,27 @@ fn lean_name(name: &str) -> String {
 
 /// The text report for one problem.
 pub fn render(r: &FormalizeRecord) -> String {
-    let mut out = format!(
-        "{}: {}\n",
-        r.name,
-        r.informal.split_whitespace().collect::<Vec<_>>().join(" ")
-    );
+    let mut out = format!("{}: {}\n", r.name, one_line(&r.informal, usize::MAX));
     for c in &r.candidates {
         let mark = if c.elaborates { "✓" } else { "✗" };
-        let shown = c
-            .statement
-            .as_deref()
-            .unwrap_or(&c.text)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let shown = c.statement.as_deref().unwrap_or(&c.text);
         out.push_str(&format!(
             "{:>3}. {mark} {}  (score {:.3})\n",
             c.rank,
-            shorten(&shown, 120),
+            one_line(shown, 120),
             c.logprob_norm
         ));
         if let Some(e) = &c.error {
             out.push_str(&format!("       {}\n", first_line(e)));
         }
         if let Some(b) = &c.back_translation {
-            let b = b.split_whitespace().collect::<Vec<_>>().join(" ");
-            out.push_str(&format!("       reads: {}\n", shorten(&b, 160)));
+            out.push_str(&format!("       reads: {}\n", one_line(b, 160)));
         }
         match &c.proof {
             Some(p) if p.proved => out.push_str(&format!(
                 "       proved in {:.1}s: {}\n",
                 p.time_s,
-                p.proof
-                    .as_deref()
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                one_line(p.proof.as_deref().unwrap_or_default(), usize::MAX)
             )),
             Some(p) => out.push_str(&format!(
                 "       not proved ({} expansions, {:.1}s){}\n",
@@ -605,15 +589,6 @@ pub fn render(r: &FormalizeRecord) -> String {
         }
     ));
     out
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max - 1).collect();
-        format!("{cut}…")
-    }
 }
 
 #[cfg(test)]

@@ -55,3 +55,24 @@ impl Progress {
 pub fn print_line(progress: &Progress, line: &str) {
     progress.bar.suspend(|| println!("{line}"));
 }
+
+/// `text` on one line (runs of white space become one space), cut with `…` past `max`
+/// characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let one = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= max {
+        one
+    } else {
+        let cut: String = one.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_collapses_and_cuts() {
+        assert_eq!(super::one_line("a\n  b\tc", 80), "a b c");
+        assert_eq!(super::one_line("abcdef", 4), "abc…");
+    }
+}

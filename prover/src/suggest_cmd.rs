@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
 use crate::model_policy::{Dropped, ModelOpts};
+use crate::output::one_line;
 use crate::policy::{PolicyKind, build_policy};
 use crate::suggest::{Outcome, SuggestConfig, SuggestError, Suggestions, suggest};
 use crate::tactic_state::statement_from_state;
@@ -268,7 +269,7 @@ pub fn render(s: &Suggestions, dropped: &[Dropped], kind: PolicyKind) -> String 
             Outcome::NoProgress => "·",
             Outcome::Fails { .. } => "✗",
         };
-        let tactic = one_line(&x.tactic);
+        let tactic = one_line(&x.tactic, usize::MAX);
         let what = match &x.outcome {
             Outcome::Fails { message } => first_line(message).to_string(),
             other => other.label(s.num_goals),
@@ -291,10 +292,7 @@ pub fn render(s: &Suggestions, dropped: &[Dropped], kind: PolicyKind) -> String 
             if dropped.len() == 1 { "" } else { "s" }
         ));
         for d in dropped {
-            let mut shown = format!("{:?}", d.text);
-            if shown.chars().count() > 80 {
-                shown = shown.chars().take(79).chain(['…']).collect();
-            }
+            let shown = one_line(&format!("{:?}", d.text), 80);
             out.push_str(&format!(
                 "     ✗ {shown}  {}  (score {:.3})\n",
                 d.reason, d.logprob_norm
@@ -302,10 +300,6 @@ pub fn render(s: &Suggestions, dropped: &[Dropped], kind: PolicyKind) -> String 
         }
     }
     out
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// One JSON object per suggestion, then one per dropped model output (`outcome`: `dropped`).

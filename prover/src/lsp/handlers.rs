@@ -636,10 +636,5 @@ fn documentation(s: &Suggestion, all: &Suggestions) -> String {
 }
 
 fn short(text: &str, max: usize) -> String {
-    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= max {
-        one
-    } else {
-        format!("{}…", one.chars().take(max).collect::<String>())
-    }
+    crate::output::one_line(text, max + 1)
 }
