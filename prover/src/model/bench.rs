@@ -42,6 +42,136 @@ pub struct ModelBenchArgs {
     /// Use a smaller model (for smoke tests).
     #[arg(long)]
     pub tiny: bool,
+    /// Measure on this accelerator instead (`cuda`, `cuda:N`, `metal`; needs a build with that
+    /// feature): decode tokens per second of 7B-shaped random weights (InternLM2-Math-7B's
+    /// shapes) in bf16 at the --gpu-batches, against the memory-bandwidth bound measured in the
+    /// same run by a device-to-device copy.
+    #[arg(long, value_name = "DEVICE")]
+    pub gpu: Option<String>,
+    /// Batch sizes for --gpu.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 32])]
+    pub gpu_batches: Vec<usize>,
+}
+
+/// InternLM2-Math-7B's shapes (its published config.json), or a small model with the same
+/// head layout when `tiny` (for smoke tests).
+fn config_7b(tiny: bool) -> Config {
+    let (hidden, layers, inter, vocab) = if tiny {
+        (512, 2, 1024, 1024)
+    } else {
+        (4096, 32, 14336, 92544)
+    };
+    let json = serde_json::json!({
+        "architectures": ["InternLM2ForCausalLM"],
+        "model_type": "internlm2",
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": inter,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "hidden_act": "silu",
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 1000000.0,
+        "bias": false,
+        "tie_word_embeddings": false,
+        "torch_dtype": "bfloat16",
+    });
+    serde_json::from_value(json).expect("valid 7B config")
+}
+
+/// Decode speed of 7B-shaped random bf16 weights on an accelerator, against the bound set by
+/// reading every weight (and the KV cache) once per step at the copy bandwidth.
+fn gpu_decode(device: &str, args: &ModelBenchArgs) -> Result<()> {
+    let dev = loader::parse_device(device)?;
+    if dev.is_cpu() {
+        bail!("--gpu wants an accelerator (cuda or metal), not the CPU");
+    }
+    // Copy bandwidth: bytes read plus bytes written by a 2 GiB device-to-device copy.
+    let n = 1usize << 30;
+    let x = Tensor::ones(n, DType::BF16, &dev)?;
+    let copy = time(args.repeats.max(3), || {
+        let y = x.copy()?;
+        dev.synchronize()?;
+        drop(y);
+        Ok(())
+    })?;
+    let bandwidth = (2 * n * 2) as f64 / copy;
+    drop(x);
+
+    let cfg = config_7b(args.tiny);
+    let mut tensors = HashMap::new();
+    let mut weight_bytes = 0usize;
+    for (name, shape) in cfg.expected_tensors() {
+        let numel: usize = shape.iter().product();
+        let t = if name.ends_with("norm.weight") {
+            Tensor::ones(shape, DType::BF16, &dev)?
+        } else {
+            Tensor::randn(0f32, 0.02, shape, &dev)?.to_dtype(DType::BF16)?
+        };
+        // A decode step reads every weight once, except the embedding table (one row per token).
+        if !name.contains("tok_embeddings") {
+            weight_bytes += numel * 2;
+        }
+        tensors.insert(name, t);
+    }
+    let params: usize = cfg
+        .expected_tensors()
+        .iter()
+        .map(|(_, s)| s.iter().product::<usize>())
+        .sum();
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, DType::BF16, &dev);
+    let model = Model::load(vb, &cfg)?;
+    println!(
+        "random InternLM2 with 7B shapes: {:.2}B parameters ({} layers, hidden {}, {} heads / {} kv heads, vocab {}), bf16 on {device}",
+        params as f64 / 1e9,
+        cfg.num_hidden_layers,
+        cfg.hidden_size,
+        cfg.num_attention_heads,
+        cfg.num_kv_heads(),
+        cfg.vocab_size
+    );
+    println!(
+        "copy bandwidth {:.0} GB/s (read + write, 2 GiB device-to-device); weights read per step {:.2} GB",
+        bandwidth / 1e9,
+        weight_bytes as f64 / 1e9
+    );
+    let prompt = tokens(args.prompt_tokens, cfg.vocab_size, 0);
+    let head_dim = cfg.hidden_size / cfg.num_attention_heads;
+    println!(
+        "{:<8} {:>10} {:>12} {:>14} {:>12} {:>10}",
+        "batch", "ms/step", "tokens/s", "bound ms/step", "bound tok/s", "of bound"
+    );
+    prefill_and_decode(&model, &prompt, 1, 4)?; // warm-up
+    for &batch in &args.gpu_batches {
+        prefill_and_decode(&model, &prompt, batch, 2)?; // warm-up at this batch
+        let mut steps = Vec::new();
+        for _ in 0..args.repeats.max(1) {
+            let (_, d) = prefill_and_decode(&model, &prompt, batch, args.decode_tokens)?;
+            steps.push(d / args.decode_tokens as f64);
+        }
+        let step = median(steps);
+        // Keys and values read per step, at the mean context length of the measurement.
+        let ctx = args.prompt_tokens + args.decode_tokens / 2;
+        let kv_bytes = 2 * cfg.num_hidden_layers * cfg.num_kv_heads() * head_dim * ctx * batch * 2;
+        let bound = (weight_bytes + kv_bytes) as f64 / bandwidth;
+        println!(
+            "{batch:<8} {:>10.2} {:>12.1} {:>14.2} {:>12.1} {:>9.0}%",
+            step * 1e3,
+            batch as f64 / step,
+            bound * 1e3,
+            batch as f64 / bound,
+            100.0 * bound / step
+        );
+    }
+    println!(
+        "(prompt {} tokens, {} decode steps, median of {}; each step ends with the argmax on the host, as generation does)",
+        args.prompt_tokens,
+        args.decode_tokens,
+        args.repeats.max(1)
+    );
+    Ok(())
 }
 
 fn bench_config(tiny: bool) -> Config {
@@ -192,6 +322,9 @@ fn run_torch(
 }
 
 pub fn run(args: &ModelBenchArgs) -> Result<()> {
+    if let Some(device) = &args.gpu {
+        return gpu_decode(device, args);
+    }
     if args.prompt_tokens == 0 || args.decode_tokens == 0 || args.batch == 0 {
         bail!("--prompt-tokens, --decode-tokens and --batch must be positive");
     }
