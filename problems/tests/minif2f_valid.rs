@@ -82,28 +82,36 @@ fn spot_checks() {
         return;
     };
 
+    // The first theorem of the file, its line, and its statement, each read independently of
+    // the parser from the text (the problems stay in ../shared, not in this test).
     let first = &theorems[0];
-    assert_eq!(first.name, "amc12a_2019_p21");
+    let first_decl = text
+        .lines()
+        .find(|l| l.starts_with("theorem "))
+        .expect("a theorem line");
+    assert_eq!(first_decl, format!("theorem {}", first.name));
     assert!(!first.has_proof());
-    assert_eq!(first.span.line, line_of(&text, "theorem amc12a_2019_p21"));
-    assert_eq!(
-        split_statement(&first.statement).unwrap(),
-        (
-            "(z : ℂ)\n  (h₀ : z = (1 + complex.I) / real.sqrt 2)".to_string(),
-            "(∑ k in finset.Icc 1 12, (z^(k^2))) * (∑ k in finset.Icc 1 12, (1 / z^(k^2))) = 36"
-                .to_string()
-        )
-    );
+    assert_eq!(first.span.line, line_of(&text, first_decl));
+    assert_eq!(first.statement, statement_in_text(&text, &first.name));
+    // Its binders end at the `) :` that ends a line; the goal is what follows.
+    let (binders, goal) = split_statement(&first.statement).unwrap();
+    let colon = first.statement.find(") :\n").expect("binders end a line");
+    assert_eq!(binders, first.statement[..colon + 1]);
+    assert_eq!(goal, first.statement[colon + 3..].trim());
+    assert!(binders.starts_with('(') && binders.lines().count() == 2);
 
-    let t = find(&theorems, "mathd_algebra_182");
-    assert_eq!(t.statement, "(y : ℂ) :\n  7 * (3 * y + 2) = 21 * y + 14");
-    assert!(t.has_proof() && !t.contains_sorry);
-    assert_eq!(step_texts(t), ["ring_nf"]);
+    // A one-step proof, and its declaration rebuilt from the parts.
+    let t = theorems
+        .iter()
+        .find(|t| t.has_proof() && step_texts(t) == ["ring_nf"])
+        .expect("a one-step ring_nf proof");
+    assert_eq!(t.statement, statement_in_text(&text, &t.name));
+    assert!(!t.contains_sorry);
     assert_eq!(
         t.declaration(),
         format!(
-            "theorem mathd_algebra_182 {} :=\nbegin\n  ring_nf,\nend",
-            t.statement
+            "theorem {} {} :=\nbegin\n  ring_nf,\nend",
+            t.name, t.statement
         )
     );
 
@@ -142,6 +150,17 @@ fn spot_checks() {
 
 fn step_texts(t: &Theorem) -> Vec<&str> {
     t.steps().iter().map(|s| s.text.as_str()).collect()
+}
+
+/// The text between `theorem NAME` and the next `:=`, trimmed.
+fn statement_in_text(text: &str, name: &str) -> String {
+    let start = text
+        .find(&format!("theorem {name}\n"))
+        .unwrap_or_else(|| panic!("theorem {name} in the text"))
+        + "theorem ".len()
+        + name.len();
+    let end = start + text[start..].find(":=").expect(":= after the statement");
+    text[start..end].trim().to_string()
 }
 
 /// 1-based line of the first line starting with `prefix`.
