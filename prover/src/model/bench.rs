@@ -56,29 +56,11 @@ pub struct ModelBenchArgs {
 /// InternLM2-Math-7B's shapes (its published config.json), or a small model with the same
 /// head layout when `tiny` (for smoke tests).
 fn config_7b(tiny: bool) -> Config {
-    let (hidden, layers, inter, vocab) = if tiny {
-        (512, 2, 1024, 1024)
+    if tiny {
+        shaped_config(512, 2, 32, 8, 1024, 1024)
     } else {
-        (4096, 32, 14336, 92544)
-    };
-    let json = serde_json::json!({
-        "architectures": ["InternLM2ForCausalLM"],
-        "model_type": "internlm2",
-        "vocab_size": vocab,
-        "hidden_size": hidden,
-        "intermediate_size": inter,
-        "num_hidden_layers": layers,
-        "num_attention_heads": 32,
-        "num_key_value_heads": 8,
-        "hidden_act": "silu",
-        "max_position_embeddings": 32768,
-        "rms_norm_eps": 1e-5,
-        "rope_theta": 1000000.0,
-        "bias": false,
-        "tie_word_embeddings": false,
-        "torch_dtype": "bfloat16",
-    });
-    serde_json::from_value(json).expect("valid 7B config")
+        shaped_config(4096, 32, 32, 8, 14336, 92544)
+    }
 }
 
 /// Decode speed of 7B-shaped random bf16 weights on an accelerator, against the bound set by
@@ -175,27 +157,42 @@ fn gpu_decode(device: &str, args: &ModelBenchArgs) -> Result<()> {
 }
 
 fn bench_config(tiny: bool) -> Config {
-    let (hidden, layers, heads, kv, inter, vocab) = if tiny {
-        (64, 2, 4, 2, 128, 1024)
+    let mut cfg = if tiny {
+        shaped_config(64, 2, 4, 2, 128, 1024)
     } else {
-        (768, 12, 12, 4, 2048, 32000)
+        shaped_config(768, 12, 12, 4, 2048, 32000)
     };
+    // The checkpoint PyTorch loads too: f32, a short rotary table.
+    cfg.max_position_embeddings = 4096;
+    cfg.torch_dtype = Some("float32".into());
+    cfg
+}
+
+/// An InternLM2 config with these shapes (the other fields as the published checkpoints have
+/// them).
+fn shaped_config(
+    hidden: usize,
+    layers: usize,
+    heads: usize,
+    kv_heads: usize,
+    intermediate: usize,
+    vocab: usize,
+) -> Config {
     let json = serde_json::json!({
         "architectures": ["InternLM2ForCausalLM"],
         "model_type": "internlm2",
         "vocab_size": vocab,
         "hidden_size": hidden,
-        "intermediate_size": inter,
+        "intermediate_size": intermediate,
         "num_hidden_layers": layers,
         "num_attention_heads": heads,
-        "num_key_value_heads": kv,
+        "num_key_value_heads": kv_heads,
         "hidden_act": "silu",
-        "max_position_embeddings": 4096,
+        "max_position_embeddings": 32768,
         "rms_norm_eps": 1e-5,
         "rope_theta": 1000000.0,
         "bias": false,
         "tie_word_embeddings": false,
-        "torch_dtype": "float32",
     });
     serde_json::from_value(json).expect("valid bench config")
 }
