@@ -15,8 +15,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use search::{
-    BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, ProofTask, SearchConfig,
-    StopReason,
+    BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, Policy, ProofEnv,
+    ProofTask, SearchConfig, StopReason,
 };
 use serde::{Deserialize, Serialize};
 
@@ -241,54 +241,16 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
             }
             if let Some((env, policy, search)) = &prover {
                 progress.set_message("proving".into());
-                let tasks: Vec<ProofTask> = records
-                    .iter()
-                    .flat_map(|r| {
-                        r.candidates
-                            .iter()
-                            .filter(|c| c.elaborates)
-                            .map(|c| ProofTask {
-                                name: task_name(&r.name, c.rank),
-                                statement: c.statement.clone().unwrap_or_default(),
-                                context: header.context.clone(),
-                            })
-                    })
-                    .collect();
-                let mut found = BTreeMap::new();
-                search::run_many(
+                prove_candidates(
+                    &mut records,
+                    &header.context,
                     search,
                     env.clone(),
                     policy.clone(),
-                    tasks,
                     pool.size(),
                     &cancel,
-                    |o| {
-                        found.insert(o.result.name.clone(), o.result);
-                    },
                 )
                 .await;
-                for r in &mut records {
-                    for c in &mut r.candidates {
-                        if let Some(res) = found.remove(&task_name(&r.name, c.rank))
-                            && res.stop_reason != StopReason::Cancelled
-                        {
-                            let proved = res.success();
-                            c.proof = Some(ProofAttempt {
-                                proved,
-                                proof: res.proof.filter(|_| proved),
-                                error: res.error,
-                                expansions: res.expansions,
-                                time_s: res.time_s,
-                            });
-                        }
-                    }
-                    r.proved = Some(
-                        r.candidates
-                            .iter()
-                            .filter(|c| c.proof.as_ref().is_some_and(|p| p.proved))
-                            .count(),
-                    );
-                }
                 if cancel.is_cancelled() {
                     // Unfinished proof attempts: leave these problems for --resume.
                     break;
@@ -322,6 +284,61 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
     .await;
     pool.shutdown().await;
     result
+}
+
+/// Runs the search on every candidate that elaborates (`concurrent` at a time) and records
+/// each result in the candidate (`proof`) and the count per problem (`proved`). Searches cut
+/// short by `cancel` leave their candidate without a result.
+#[allow(clippy::too_many_arguments)]
+pub async fn prove_candidates<E: ProofEnv, P: Policy>(
+    records: &mut [FormalizeRecord],
+    context: &[String],
+    search: &BestFirstSearch,
+    env: Arc<E>,
+    policy: Arc<P>,
+    concurrent: usize,
+    cancel: &CancellationToken,
+) {
+    let tasks: Vec<ProofTask> = records
+        .iter()
+        .flat_map(|r| {
+            r.candidates
+                .iter()
+                .filter(|c| c.elaborates)
+                .map(|c| ProofTask {
+                    name: task_name(&r.name, c.rank),
+                    statement: c.statement.clone().unwrap_or_default(),
+                    context: context.to_vec(),
+                })
+        })
+        .collect();
+    let mut found = BTreeMap::new();
+    search::run_many(search, env, policy, tasks, concurrent, cancel, |o| {
+        found.insert(o.result.name.clone(), o.result);
+    })
+    .await;
+    for r in records.iter_mut() {
+        for c in &mut r.candidates {
+            if let Some(res) = found.remove(&task_name(&r.name, c.rank))
+                && res.stop_reason != StopReason::Cancelled
+            {
+                let proved = res.success();
+                c.proof = Some(ProofAttempt {
+                    proved,
+                    proof: res.proof.filter(|_| proved),
+                    error: res.error,
+                    expansions: res.expansions,
+                    time_s: res.time_s,
+                });
+            }
+        }
+        r.proved = Some(
+            r.candidates
+                .iter()
+                .filter(|c| c.proof.as_ref().is_some_and(|p| p.proved))
+                .count(),
+        );
+    }
 }
 
 fn task_name(problem: &str, rank: usize) -> String {

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use lean_bridge::testing::lean_for_test;
 use lean_bridge::{LeanPool, PoolConfig};
-use prover::formalize::{StatementCandidate, check_statements};
+use prover::formalize::{FormalizeRecord, StatementCandidate, check_statements, prove_candidates};
 use prover::lean_env::LeanEnv;
 use prover::suggest::{Outcome, SuggestConfig, suggest};
 use prover::suggest_cmd::state_problem;
-use search::CancellationToken;
+use search::heuristic::{HeuristicPolicy, TacticSet};
 use search::testing::{ToyPolicy, candidate};
+use search::{BestFirstSearch, CancellationToken, SearchConfig};
 use serde_json::Value;
 
 const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
@@ -469,4 +470,74 @@ fn cli_prove_with_the_model_policy_runs_its_candidates_in_lean() {
         assert!(!e["message"].as_str().unwrap().is_empty());
         assert!(e["logprob"].as_f64().unwrap() < 0.0);
     }
+}
+
+#[tokio::test]
+async fn formalize_proves_the_candidates_that_elaborate() {
+    let Some(_) = lean_for_test("formalize_proves_the_candidates_that_elaborate") else {
+        return;
+    };
+    let pool = core_pool().await;
+    let make = |rank: usize, statement: &str| StatementCandidate {
+        rank,
+        text: statement.into(),
+        statement: Some(statement.into()),
+        logprob: -1.0,
+        logprob_norm: -0.1 * rank as f64,
+        elaborates: false,
+        error: None,
+        lean_statement: None,
+        back_translation: None,
+        proof: None,
+    };
+    let mut records = vec![FormalizeRecord {
+        name: "and_intro".into(),
+        informal: "If p and q hold, then p and q holds.".into(),
+        elaborated: 0,
+        proved: None,
+        candidates: vec![
+            make(1, "(p q : Prop) (hp : p) (hq : q) : p ∧ q"),
+            make(2, "(n : ℕ) : n = n + 1"),
+            make(3, "(x : ℕ) : frobnicate x"),
+        ],
+    }];
+    check_statements(&pool, &[], &mut records[0].candidates).await;
+    let elaborates: Vec<bool> = records[0].candidates.iter().map(|c| c.elaborates).collect();
+    assert_eq!(elaborates, [true, true, false]);
+
+    let search = BestFirstSearch::new(SearchConfig {
+        max_expansions: 8,
+        time_limit_s: 60.0,
+        ..SearchConfig::default()
+    });
+    let env = Arc::new(LeanEnv::new(pool.clone()));
+    let policy = Arc::new(HeuristicPolicy::new(TacticSet::core()));
+    prove_candidates(
+        &mut records,
+        &[],
+        &search,
+        env,
+        policy,
+        1,
+        &CancellationToken::new(),
+    )
+    .await;
+    let r = &records[0];
+    assert_eq!(r.proved, Some(1));
+    let proved = r.candidates[0].proof.as_ref().expect("attempted");
+    assert!(proved.proved, "{proved:?}");
+    let proof = proved.proof.as_deref().unwrap();
+    // The proof stands on its own: Lean verifies it from its text.
+    let v = pool
+        .verify(&[], r.candidates[0].statement.as_deref().unwrap(), proof)
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
+    let false_one = r.candidates[1].proof.as_ref().expect("attempted");
+    assert!(!false_one.proved && false_one.proof.is_none() && false_one.error.is_some());
+    assert!(
+        r.candidates[2].proof.is_none(),
+        "never attempted: it does not elaborate"
+    );
+    pool.shutdown().await;
 }
