@@ -397,3 +397,65 @@ fn a_long_search_is_cancelled_and_shutdown_leaves_no_lean_behind() {
         assert!(!alive(pid), "Lean process {pid} outlived the server");
     }
 }
+
+#[test]
+fn the_model_policy_serves_the_editor() {
+    let Some(lean) = lean_path("lsp_the_model_policy_serves_the_editor") else {
+        return;
+    };
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tiny-internlm2")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Demo.lean");
+    std::fs::write(&path, DEMO).unwrap();
+    let uri = file_uri(&path);
+
+    // The tiny model alone: its nonsense fails in Lean, so nothing is offered, and nothing
+    // breaks (the search action stays).
+    let mut client = start(&lean, &["--model", &model, "--policy", "model"]);
+    client.initialize(full_capabilities());
+    client.open(&uri, DEMO);
+    let actions = code_actions(&mut client, &uri, 3, 2);
+    // The model loaded and answered (a load failure would be the reason shown instead).
+    assert!(
+        actions.iter().any(|a| a["kind"] == SUGGEST_KIND
+            && a["disabled"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("the policy proposed works here"))),
+        "{actions:#?}"
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a["kind"] == SUGGEST_KIND && a.get("edit").is_some()),
+        "{actions:#?}"
+    );
+    assert!(
+        actions.iter().any(|a| a["kind"] == PROVE_KIND),
+        "{actions:#?}"
+    );
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+
+    // Merged with the heuristic: checked suggestions again, closing ones first and true.
+    let mut client = start(&lean, &["--model", &model, "--policy", "model+heuristic"]);
+    client.initialize(full_capabilities());
+    client.open(&uri, DEMO);
+    let actions = code_actions(&mut client, &uri, 3, 2);
+    let closing: Vec<&Value> = actions
+        .iter()
+        .filter(|a| {
+            a["kind"] == SUGGEST_KIND
+                && a.get("edit").is_some()
+                && goals_left(a["title"].as_str().unwrap()) == 0
+        })
+        .collect();
+    assert!(!closing.is_empty(), "{actions:#?}");
+    for action in closing {
+        let edited = apply_edits(DEMO, &edits_for(&action["edit"], &uri));
+        let (ok, report) = check(&lean, dir.path(), &edited, "lsp_demo");
+        assert!(ok, "{}:\n{edited}\n{report}", action["title"]);
+    }
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+}
