@@ -459,3 +459,26 @@ fn the_model_policy_serves_the_editor() {
     }
     assert!(client.shutdown(Duration::from_secs(60)).success());
 }
+
+#[test]
+fn a_model_that_cannot_load_is_reported_not_crashed_on() {
+    let Some(lean) = lean_path("lsp_a_model_that_cannot_load_is_reported") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Demo.lean");
+    std::fs::write(&path, DEMO).unwrap();
+    let uri = file_uri(&path);
+    let missing = dir.path().join("no-such-model").display().to_string();
+    let mut client = start(&lean, &["--model", &missing, "--policy", "model"]);
+    client.initialize(full_capabilities());
+    client.open(&uri, DEMO);
+    let actions = code_actions(&mut client, &uri, 3, 2);
+    let reason = actions
+        .iter()
+        .find_map(|a| a["disabled"]["reason"].as_str())
+        .unwrap_or_else(|| panic!("a disabled action with the reason: {actions:#?}"));
+    assert!(reason.contains("loading the model"), "{reason}");
+    assert!(reason.contains("no-such-model"), "{reason}");
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+}
