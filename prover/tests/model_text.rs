@@ -239,6 +239,43 @@ fn bench_runs_without_pytorch() {
 }
 
 #[test]
+fn gpu_bench_path_runs_on_the_cpu_when_tiny() {
+    let out = prover()
+        .args(["bench", "model", "--gpu", "cpu", "--tiny", "--repeats", "1"])
+        .args([
+            "--decode-tokens",
+            "4",
+            "--prompt-tokens",
+            "8",
+            "--gpu-batches",
+            "1,2",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("copy bandwidth"), "{stdout}");
+    // One row per batch size, then the beam-search lines.
+    assert!(stdout.lines().any(|l| l.starts_with("2 ")), "{stdout}");
+    assert_eq!(
+        stdout.matches("beam search, width 32").count(),
+        2,
+        "{stdout}"
+    );
+    // Without --tiny the CPU is refused with a reason.
+    let out = prover()
+        .args(["bench", "model", "--gpu", "cpu"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wants an accelerator"));
+}
+
+#[test]
 fn generator_can_be_shared_across_threads() {
     fn shareable<T: Send + Sync + 'static>() {}
     shareable::<Generator>();
