@@ -249,6 +249,8 @@ fn gpu_bench_path_runs_on_the_cpu_when_tiny() {
             "8",
             "--gpu-batches",
             "1,2",
+            "--prefix-tokens",
+            "32",
         ])
         .output()
         .unwrap();
@@ -263,9 +265,10 @@ fn gpu_bench_path_runs_on_the_cpu_when_tiny() {
     assert!(stdout.lines().any(|l| l.starts_with("2 ")), "{stdout}");
     assert_eq!(
         stdout.matches("beam search, width 32").count(),
-        2,
+        3,
         "{stdout}"
     );
+    assert!(stdout.contains("prefix reuse"), "{stdout}");
     // Without --tiny the CPU is refused with a reason.
     let out = prover()
         .args(["bench", "model", "--gpu", "cpu"])

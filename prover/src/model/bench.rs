@@ -184,6 +184,28 @@ fn gpu_decode(device: &str, args: &ModelBenchArgs) -> Result<()> {
             60.0 * states as f64 / secs
         );
     }
+    // As the model policy runs it: a shared few-shot prefix computed once, states after it.
+    let kv = model.build_prefix(&tokens(args.prefix_tokens.max(1), cfg.vocab_size, 2))?;
+    let with_prefix = Decoder {
+        prefix: Some(&kv),
+        ..decoder
+    };
+    let prompts: Vec<Vec<u32>> = (0..4)
+        .map(|i| tokens(args.prompt_tokens, cfg.vocab_size, 30 + i))
+        .collect();
+    let secs = time(args.repeats.max(1), || {
+        with_prefix
+            .generate(&prompts, &params)
+            .map(|_| ())
+            .map_err(Into::into)
+    })?;
+    println!(
+        "beam search, width 32, {new_tokens} new tokens, 4 states after a shared {}-token prefix: {:.3}s per batch, {:.0} expansions/min",
+        args.prefix_tokens.max(1),
+        secs,
+        240.0 / secs
+    );
+    prefix_reuse(&model, args)?;
     Ok(())
 }
 

@@ -848,7 +848,9 @@ impl Model {
 
     /// Output-head logits for hidden states `(.., hidden)` → `(.., vocab)`.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        Ok(hidden.broadcast_matmul(&self.output.t()?)?)
+        // Callers pass rows picked out of a longer sequence (each prompt's last position);
+        // the CUDA matmul needs them contiguous (the CPU one does not care).
+        Ok(hidden.contiguous()?.broadcast_matmul(&self.output.t()?)?)
     }
 
     /// Hidden states → log-probabilities in f32 `(.., vocab)`.
