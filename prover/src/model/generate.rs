@@ -14,6 +14,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
+use std::time::Instant;
 
 use candle_core::{D, IndexOp, Tensor};
 use rand::rngs::StdRng;
@@ -212,8 +213,19 @@ impl Fetch {
     }
 }
 
+/// Time spent in each part of the decoding loop (on an accelerator the forward pass is only
+/// launched; waiting for it shows up in `fetch`).
+#[derive(Default)]
+struct StepClock {
+    steps: usize,
+    choose: std::time::Duration,
+    reorder: std::time::Duration,
+    forward: std::time::Duration,
+    fetch: std::time::Duration,
+}
+
 /// Vocabulary chunk size for [`top_rows`].
-const TOP_CHUNK: usize = 128;
+const TOP_CHUNK: usize = 32;
 
 /// The `n` best entries of every row of `lp` (`rows × vocab`, f32), best first, copying only a
 /// small part of the distribution to the host: the `n` best tokens of a row lie in the `n`
@@ -223,6 +235,9 @@ const TOP_CHUNK: usize = 128;
 fn top_rows(lp: &Tensor, n: usize) -> Result<Vec<Vec<Scored>>> {
     let (rows, vocab) = lp.dims2()?;
     let n = n.min(vocab);
+    if n == 0 {
+        return Ok(vec![Vec::new(); rows]);
+    }
     let chunks = vocab.div_ceil(TOP_CHUNK);
     if n * TOP_CHUNK >= vocab {
         let data = lp.flatten_all()?.to_vec1::<f32>()?;
@@ -267,8 +282,12 @@ fn top_rows(lp: &Tensor, n: usize) -> Result<Vec<Vec<Scored>>> {
                 token: (first + j) as u32,
             }));
         }
+        // Only the n best need ordering: partition around the n-th (linear), then sort those.
+        if best.len() > n {
+            best.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+            best.truncate(n);
+        }
         best.sort_by(|a, b| b.cmp(a));
-        best.truncate(n);
         out.push(best);
     }
     Ok(out)
@@ -698,7 +717,11 @@ impl Decoder<'_> {
         ks: &[usize],
         finished: &mut [Vec<TokenGeneration>],
     ) -> Result<()> {
+        // Where decoding time goes (logged at debug level): choosing tokens on the host,
+        // reordering the cache, the forward pass as launched, and waiting for its results.
+        let mut clock = StepClock::default();
         while !live.is_empty() {
+            let t = Instant::now();
             // (parent row, extended hypothesis) for every hypothesis that stays live.
             let mut next: Vec<(u32, Hyp)> = Vec::with_capacity(live.len());
             match params.strategy {
@@ -732,9 +755,11 @@ impl Decoder<'_> {
                     self.beam_step(live, &logprobs, params, ks, finished, &mut next)?;
                 }
             }
+            clock.choose += t.elapsed();
             if next.is_empty() {
                 break;
             }
+            let t = Instant::now();
             let parents: Vec<u32> = next.iter().map(|(p, _)| *p).collect();
             let identity = parents.len() == cache.rows()
                 && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
@@ -746,11 +771,25 @@ impl Decoder<'_> {
                 .iter()
                 .map(|h| *h.tokens.last().expect("extended"))
                 .collect();
+            clock.reorder += t.elapsed();
+            let t = Instant::now();
             let input = Tensor::from_vec(last, (live.len(), 1), self.model.device())?;
             let hidden = self.model.forward(&input, &mut cache, self.prefix)?;
             let lp = self.model.log_probs(&hidden.i((.., 0, ..))?)?;
+            clock.forward += t.elapsed();
+            let t = Instant::now();
             logprobs = HostLogProbs::from_tensor(&lp, Fetch::for_params(params, ks))?;
+            clock.fetch += t.elapsed();
+            clock.steps += 1;
         }
+        tracing::debug!(
+            steps = clock.steps,
+            choose_s = clock.choose.as_secs_f64(),
+            reorder_s = clock.reorder.as_secs_f64(),
+            forward_s = clock.forward.as_secs_f64(),
+            fetch_s = clock.fetch.as_secs_f64(),
+            "decoding time"
+        );
         Ok(())
     }
 
