@@ -26,7 +26,7 @@ enum Command {
     Check(check::CheckArgs),
     /// Replay known proofs tactic by tactic through the REPL.
     Replay(replay::ReplayArgs),
-    /// Measure speed (bridge, search) side by side in one run.
+    /// Measure speed (bridge, search, model) side by side in one run.
     Bench(bench::BenchArgs),
     /// Generate continuations of a prompt with the language model.
     Generate(prover::model::cli::GenerateArgs),
