@@ -2,64 +2,8 @@
 
 use std::collections::BTreeSet;
 
-/// Interactive tactics the policy knows how to use. Each is probed as
-/// `tactic.interactive.NAME`.
-const TACTICS: &[&str] = &[
-    // Lean 3 core.
-    "apply",
-    "assumption",
-    "by_cases",
-    "by_contradiction",
-    "cases",
-    "cc",
-    "constructor",
-    "contradiction",
-    "exact",
-    "exfalso",
-    "existsi",
-    "induction",
-    "injection",
-    "intro",
-    "intros",
-    "left",
-    "refl",
-    "right",
-    "rw",
-    "rwa",
-    "simp",
-    "specialize",
-    "split",
-    "subst",
-    "symmetry",
-    "trivial",
-    "unfold",
-    "ac_refl",
-    "dsimp",
-    "have",
-    // mathlib.
-    "by_contra",
-    "decide",
-    "field_simp",
-    "linarith",
-    "nlinarith",
-    "norm_num",
-    "omega",
-    "positivity",
-    "push_neg",
-    "rcases",
-    "ring",
-    "ring_nf",
-    "tauto",
-    "use",
-    "interval_cases",
-    "norm_cast",
-    "exact_mod_cast",
-];
-
-/// Lemmas that some candidates mention and that only exist with mathlib.
-const LEMMAS: &[&str] = &["sq_nonneg", "has_lt.lt.ne'", "mul_pos", "sq_abs"];
-
-/// The tactics core Lean 3 (3.51) has, among those the policy knows.
+/// The interactive tactics of Lean 3 core (3.51) that the policy knows how to use. Each tactic
+/// is probed as `tactic.interactive.NAME`.
 const CORE_TACTICS: &[&str] = &[
     "apply",
     "assumption",
@@ -95,6 +39,34 @@ const CORE_TACTICS: &[&str] = &[
     "by_contra",
 ];
 
+/// The mathlib tactics the policy knows how to use.
+const MATHLIB_TACTICS: &[&str] = &[
+    "decide",
+    "field_simp",
+    "linarith",
+    "nlinarith",
+    "norm_num",
+    "omega",
+    "positivity",
+    "push_neg",
+    "rcases",
+    "ring",
+    "ring_nf",
+    "tauto",
+    "use",
+    "interval_cases",
+    "norm_cast",
+    "exact_mod_cast",
+];
+
+/// Every tactic the policy knows.
+fn known_tactics() -> impl Iterator<Item = &'static &'static str> {
+    CORE_TACTICS.iter().chain(MATHLIB_TACTICS)
+}
+
+/// Lemmas that some candidates mention and that only exist with mathlib.
+const LEMMAS: &[&str] = &["sq_nonneg", "has_lt.lt.ne'", "mul_pos", "sq_abs"];
+
 const INTERACTIVE_PREFIX: &str = "tactic.interactive.";
 
 /// The tactics (by interactive name, `linarith`) and mathlib lemmas (`sq_nonneg`) that the
@@ -115,8 +87,7 @@ impl TacticSet {
     /// `linarith` or a lemma name such as `sq_nonneg`) is true.
     pub fn from_predicate(has: impl Fn(&str) -> bool) -> Self {
         TacticSet {
-            available: TACTICS
-                .iter()
+            available: known_tactics()
                 .chain(LEMMAS)
                 .filter(|n| has(n))
                 .map(|n| n.to_string())
@@ -165,15 +136,14 @@ impl TacticSet {
 
     /// Whether a tactic name is one this set tracks.
     pub(crate) fn tracks_tactic(name: &str) -> bool {
-        TACTICS.contains(&name)
+        known_tactics().any(|t| *t == name)
     }
 }
 
 /// `tactic.interactive.NAME` for every tactic, then the lemma names. Built (and leaked) once
 /// per process, so that callers get `&'static str`s to hand to Lean.
 static PROBE_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
-    TACTICS
-        .iter()
+    known_tactics()
         .map(|t| &*format!("{INTERACTIVE_PREFIX}{t}").leak())
         .chain(LEMMAS.iter().copied())
         .collect()
