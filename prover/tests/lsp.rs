@@ -57,6 +57,24 @@ fn start(lean: &str, extra: &[&str]) -> LspClient {
     LspClient::start(&args, &[])
 }
 
+/// `DEMO` written to a fresh directory (kept as long as the guard lives), and its URI.
+fn demo_file() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Demo.lean");
+    std::fs::write(&path, DEMO).unwrap();
+    let uri = file_uri(&path);
+    (dir, uri)
+}
+
+/// A server started with `extra`, initialized as a full-featured editor, with `DEMO` open at
+/// `uri`.
+fn open_demo(lean: &str, extra: &[&str], uri: &str) -> LspClient {
+    let mut client = start(lean, extra);
+    client.initialize(full_capabilities());
+    client.open(uri, DEMO);
+    client
+}
+
 /// `prover check FILE` on `text`: whether theorem `name` verified (it must be among the checked
 /// ones; theorems left as `sorry` are skipped by `check`), with the report for messages.
 fn check(lean: &str, dir: &Path, text: &str, name: &str) -> (bool, String) {
@@ -123,14 +141,8 @@ fn suggestions_are_checked_in_lean_and_ordered_by_outcome() {
     let Some(lean) = lean_path("lsp_suggestions_are_checked_in_lean") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("Demo.lean");
-    std::fs::write(&path, DEMO).unwrap();
-    let uri = file_uri(&path);
-
-    let mut client = start(&lean, &[]);
-    client.initialize(full_capabilities());
-    client.open(&uri, DEMO);
+    let (dir, uri) = demo_file();
+    let mut client = open_demo(&lean, &[], &uri);
 
     let actions = code_actions(&mut client, &uri, 3, 2);
     let suggestions: Vec<&Value> = actions
@@ -407,16 +419,11 @@ fn the_model_policy_serves_the_editor() {
         .join("tests/fixtures/tiny-internlm2")
         .display()
         .to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("Demo.lean");
-    std::fs::write(&path, DEMO).unwrap();
-    let uri = file_uri(&path);
+    let (dir, uri) = demo_file();
 
     // The tiny model alone: its nonsense fails in Lean, so nothing is offered, and nothing
     // breaks (the search action stays).
-    let mut client = start(&lean, &["--model", &model, "--policy", "model"]);
-    client.initialize(full_capabilities());
-    client.open(&uri, DEMO);
+    let mut client = open_demo(&lean, &["--model", &model, "--policy", "model"], &uri);
     let actions = code_actions(&mut client, &uri, 3, 2);
     // The model loaded and answered (a load failure would be the reason shown instead).
     assert!(
@@ -439,9 +446,11 @@ fn the_model_policy_serves_the_editor() {
     assert!(client.shutdown(Duration::from_secs(60)).success());
 
     // Merged with the heuristic: checked suggestions again, closing ones first and true.
-    let mut client = start(&lean, &["--model", &model, "--policy", "model+heuristic"]);
-    client.initialize(full_capabilities());
-    client.open(&uri, DEMO);
+    let mut client = open_demo(
+        &lean,
+        &["--model", &model, "--policy", "model+heuristic"],
+        &uri,
+    );
     let actions = code_actions(&mut client, &uri, 3, 2);
     let closing: Vec<&Value> = actions
         .iter()
@@ -465,14 +474,9 @@ fn a_model_that_cannot_load_is_reported_not_crashed_on() {
     let Some(lean) = lean_path("lsp_a_model_that_cannot_load_is_reported") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("Demo.lean");
-    std::fs::write(&path, DEMO).unwrap();
-    let uri = file_uri(&path);
+    let (dir, uri) = demo_file();
     let missing = dir.path().join("no-such-model").display().to_string();
-    let mut client = start(&lean, &["--model", &missing, "--policy", "model"]);
-    client.initialize(full_capabilities());
-    client.open(&uri, DEMO);
+    let mut client = open_demo(&lean, &["--model", &missing, "--policy", "model"], &uri);
     let actions = code_actions(&mut client, &uri, 3, 2);
     let reason = actions
         .iter()
