@@ -43,6 +43,22 @@ fn json_lines(o: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// A model candidate with this statement, not yet checked.
+fn candidate_for(rank: usize, statement: &str) -> StatementCandidate {
+    StatementCandidate {
+        rank,
+        text: format!("theorem t {statement}"),
+        statement: Some(statement.into()),
+        logprob: -1.0,
+        logprob_norm: -0.1 * rank as f64,
+        elaborates: false,
+        error: None,
+        lean_statement: None,
+        back_translation: None,
+        proof: None,
+    }
+}
+
 async fn core_pool() -> Arc<LeanPool> {
     Arc::new(LeanPool::new(PoolConfig::default()).await.unwrap())
 }
@@ -104,22 +120,10 @@ async fn statements_are_checked_in_lean() {
         return;
     };
     let pool = core_pool().await;
-    let make = |rank: usize, statement: &str| StatementCandidate {
-        rank,
-        text: format!("theorem t {statement}"),
-        statement: Some(statement.into()),
-        logprob: -1.0,
-        logprob_norm: -0.1,
-        elaborates: false,
-        error: None,
-        lean_statement: None,
-        back_translation: None,
-        proof: None,
-    };
     let mut candidates = vec![
-        make(1, "(a b : ℕ) (h₀ : a < b) : b ≠ 0"),
-        make(2, "(x : ℕ) : frobnicate x = 3"),
-        make(3, "(n : ℕ) : n + 0 = \"text\""),
+        candidate_for(1, "(a b : ℕ) (h₀ : a < b) : b ≠ 0"),
+        candidate_for(2, "(x : ℕ) : frobnicate x = 3"),
+        candidate_for(3, "(n : ℕ) : n + 0 = \"text\""),
     ];
     check_statements(&pool, &[], &mut candidates).await;
     pool.shutdown().await;
@@ -478,27 +482,15 @@ async fn formalize_proves_the_candidates_that_elaborate() {
         return;
     };
     let pool = core_pool().await;
-    let make = |rank: usize, statement: &str| StatementCandidate {
-        rank,
-        text: statement.into(),
-        statement: Some(statement.into()),
-        logprob: -1.0,
-        logprob_norm: -0.1 * rank as f64,
-        elaborates: false,
-        error: None,
-        lean_statement: None,
-        back_translation: None,
-        proof: None,
-    };
     let mut records = vec![FormalizeRecord {
         name: "and_intro".into(),
         informal: "If p and q hold, then p and q holds.".into(),
         elaborated: 0,
         proved: None,
         candidates: vec![
-            make(1, "(p q : Prop) (hp : p) (hq : q) : p ∧ q"),
-            make(2, "(n : ℕ) : n = n + 1"),
-            make(3, "(x : ℕ) : frobnicate x"),
+            candidate_for(1, "(p q : Prop) (hp : p) (hq : q) : p ∧ q"),
+            candidate_for(2, "(n : ℕ) : n = n + 1"),
+            candidate_for(3, "(x : ℕ) : frobnicate x"),
         ],
     }];
     check_statements(&pool, &[], &mut records[0].candidates).await;
