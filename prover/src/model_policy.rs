@@ -311,10 +311,6 @@ impl ModelPolicy {
         })
     }
 
-    pub fn style(&self) -> PromptStyle {
-        self.model.style
-    }
-
     /// The generations the last `propose` call dropped before Lean (empty or refused text).
     pub fn take_dropped(&self) -> Vec<Dropped> {
         std::mem::take(&mut *self.last_dropped.lock().unwrap_or_else(|e| e.into_inner()))
