@@ -241,12 +241,22 @@ meta structure proof_record :=
 (type : expr)
 (states : list ℕ)
 
+/-- A theorem of a file, captured where the file states it: its statement as Lean elaborated
+it there (section variables included as Lean includes them), how many leading binders are the
+theorem's parameters, and a tactic state carrying that point's environment and options. -/
+meta structure theorem_record :=
+(type : expr)
+(params : ℕ)
+(ts : tactic_state)
+
 meta structure repl_state :=
 (base_env : environment)
 (contexts : rb_map string environment)
 (states : rb_map ℕ (ℕ × tactic_state))   -- state id ↦ (proof id, tactic state)
 (proofs : rb_map ℕ proof_record)
 (next_id : ℕ)
+(theorems : rb_map ℕ theorem_record)
+(in_file : bool)
 
 meta def repl_state.fresh (σ : repl_state) : ℕ × repl_state :=
 (σ.next_id, { next_id := σ.next_id + 1, ..σ })
@@ -299,14 +309,32 @@ meta def state_body (sid : ℕ) : tactic (list (string × json)) := do
 
 /-! ### Handlers. Each runs as one tactic and returns the response body and the new REPL state. -/
 
-meta def handle_start (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
+/-- The statement a request is about: a captured theorem of a file (`theorem`), or a statement
+given as text (`context`, `binders`, `goal`). Leaves the tactic state in that statement's
+environment and returns the statement's type and parameter count. -/
+meta def request_statement (σ : repl_state) (req : json) : tactic (sum failure (expr × ℕ) × repl_state) :=
+match field req "theorem" with
+| some (json.of_int i) :=
+  match σ.theorems.find i.to_nat with
+  | some rec := do write rec.ts, return (sum.inr (rec.type, rec.params), σ)
+  | none := return (sum.inl ⟨"unknown theorem " ++ to_string i, none⟩, σ)
+  end
+| _ := do
   (env, σ) ← context_env σ (field_strs req "context"),
   set_env_core env,
-  r ← catching (do
-    (t, n) ← elab_statement (field_str req "binders") (field_str req "goal"),
+  r ← catching (elab_statement (field_str req "binders") (field_str req "goal")),
+  return (r, σ)
+end
+
+meta def handle_start (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
+  (st, σ) ← request_statement σ req,
+  r ← match st with
+  | sum.inl f := return (sum.inl f)
+  | sum.inr (t, n) := catching (do
     g ← start_goal t n,
     ts ← read,
-    return (t, g, ts)),
+    return (t, g, ts))
+  end,
   match r with
   | sum.inl f := return (error_body f.msg f.pos, σ)
   | sum.inr (t, g, ts) := do
@@ -376,9 +404,7 @@ meta def handle_check (σ : repl_state) (req : json) : tactic (list (string × j
 /-- Elaborates `proof` (`begin … end`, `by …`, or a term) against the statement with its binders
 in scope, as Lean elaborates a theorem's body, then checks the result with the kernel. -/
 meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
-  (env, σ) ← context_env σ (field_strs req "context"),
-  set_env_core env,
-  st ← catching (elab_statement (field_str req "binders") (field_str req "goal")),
+  (st, σ) ← request_statement σ req,
   match st with
   | sum.inl f := return (error_body ("statement: " ++ f.msg) f.pos, σ)
   | sum.inr (t, n) := do
@@ -426,6 +452,161 @@ match field_str req "cmd" with
 | c := return (error_body ("unknown command: " ++ c) none, σ)
 end
 
+/-! ### Files: a file's own commands, run by Lean's command parser where the REPL serves
+
+The REPL serves from inside a command (`prover_repl_serve`, at the end of the worker's launch
+file, after the imports), so it has the real command parser at hand: the commands of a file are
+parsed and elaborated by it, one after the other, exactly as `lean` processes the file
+(namespaces, sections, `variables`, notation, attributes, earlier declarations, …). At each
+theorem the REPL captures the goal as Lean states it there and checks the file's own proof. A
+worker serves one file: it only moves forward through it. -/
+
+/-- Runs `p`, catching its failure. -/
+meta def pcatching {α : Type} (p : lean.parser α) : lean.parser (sum failure α) :=
+λ s, match p s with
+| interaction_monad.result.success a s' := interaction_monad.result.success (sum.inr a) s'
+| interaction_monad.result.exception msg p s' :=
+    interaction_monad.result.success (sum.inl ⟨render msg, p⟩) s'
+end
+
+/-- Runs every command in `text` with the command parser; stops at the first error and returns
+it together with how many characters of `text` came before the failing command. -/
+meta def run_file_commands : string → ℕ → lean.parser (option (failure × ℕ))
+| text done := if blank text then return none else do
+  r ← pcatching (lean.parser.with_input lean.parser.command_like text),
+  match r with
+  | sum.inl f := return (some (f, done))
+  | sum.inr (_, rest) :=
+    if rest.length < text.length then run_file_commands rest (done + (text.length - rest.length))
+    else return (some (⟨"the command parser did not advance", none⟩, done))
+  end
+
+meta def name_of_parts (parts : list string) : name :=
+parts.foldl (λ n s, name.mk_string s n) name.anonymous
+
+/-- Number of leading `λ` binders. -/
+meta def count_lams : expr → ℕ
+| (expr.lam _ _ _ b) := count_lams b + 1
+| _ := 0
+
+meta def decl_value (d : declaration) : option expr :=
+match d with
+| (declaration.defn _ _ _ v _ _) := some v
+| (declaration.thm _ _ _ v) := some v.get
+| _ := none
+end
+
+/-- A name that is declared, as a tactic (resolving it as the current scope does). -/
+meta def find_decl (env : environment) (n : name) : tactic name :=
+(resolve_constant n) <|> (if env.contains n then return n else fail ("no declaration " ++ to_string n))
+
+/-- Captures a theorem's goal where the file states it: elaborates `theorem prover_repl_captured_goal SIG :=
+sorry` with the command parser (so Lean includes section variables and instances as it does for
+the real theorem), reads the parameter count off the value (one `λ` per parameter; the body is
+`sorry`, never a `λ`), and takes the declaration back out of the environment. Returns the
+statement, its parameter count, and the current namespace. -/
+meta def capture_goal (sig : string) : lean.parser (sum failure (expr × ℕ × name)) := do
+  env0 ← lean.parser.get_env,
+  r ← run_file_commands ("theorem prover_repl_captured_goal " ++ sig ++ " :=\nsorry") 0,
+  res ← match r with
+  | some (f, _) := return (sum.inl f)
+  | none := pcatching (do
+      env ← lean.parser.get_env,
+      full ← lean.parser.of_tactic (find_decl env `prover_repl_captured_goal),
+      d ← lean.parser.of_tactic (returnex (env.get full)),
+      v ← match decl_value d with
+        | some v := return v
+        | none := lean.parser.of_tactic (fail "the statement has no value")
+        end,
+      return (d.type, count_lams v, full.get_prefix))
+  end,
+  lean.parser.set_env env0,
+  return res
+
+/-- Checks the declaration a file just added (the file's own proof, as Lean elaborated it):
+no `sorry`, kernel-checked, standard axioms. -/
+meta def check_file_decl (full : name) : tactic (list string × list name) := do
+  env ← get_env,
+  d ← returnex (env.get full),
+  match decl_value d with
+  | some v := check_proof_term d.type v
+  | none := return (["`" ++ to_string full ++ "` is not a theorem or definition"], [])
+  end
+
+meta def jstrs (xs : list string) : json := json.array (xs.map json.of_string)
+
+meta def failure_body (f : failure) (base : ℕ) : list (string × json) :=
+error_body f.msg f.pos ++ [("base", jnat base)]
+
+/-- `file_reset {closers}`: starts a new file. The previous file's open sections and namespaces
+are closed (`closers`), the variables it declared are dropped with the parser's local scope,
+and the environment goes back to the imports'. Theorems captured earlier stay usable. -/
+meta def handle_file_reset (σ : repl_state) (req : json) : lean.parser (list (string × json) × repl_state) := do
+  when σ.in_file (do
+    _ ← run_file_commands (field_str req "closers") 0,
+    lean.parser.pop_local_scope),
+  lean.parser.set_env σ.base_env,
+  lean.parser.push_local_scope,
+  return ([("ok", json.of_bool tt)], { in_file := tt, ..σ })
+
+/-- `file_commands {text}`: runs the commands of a stretch of the file. -/
+meta def handle_file_commands (σ : repl_state) (req : json) : lean.parser (list (string × json) × repl_state) := do
+  r ← run_file_commands (field_str req "text") 0,
+  match r with
+  | none := return ([("ok", json.of_bool tt)], σ)
+  | some (f, base) := return (failure_body f base, σ)
+  end
+
+/-- `file_theorem {signature, text, name, example}`: at a theorem of the file, captures its goal
+(`signature`: the text between the name and `:=`), then runs its declaration (`text`) as the file
+does and checks the proof Lean made of it. Examples declare nothing, so their proof is checked
+under a temporary name that is removed afterwards. Answers the captured theorem's id, its full
+name and goal, and the check's verdict. -/
+meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list (string × json) × repl_state) := do
+  cap ← capture_goal (field_str req "signature"),
+  match cap with
+  | sum.inl f := do
+    -- The statement does not elaborate: still run the declaration, so that the file goes on
+    -- as Lean would have it (Lean reports the same error and adds nothing usable).
+    _ ← run_file_commands (field_str req "text") 0,
+    return (error_body ("statement: " ++ f.msg) f.pos, σ)
+  | sum.inr (t, n, ns) := do
+    (ts, goals) ← lean.parser.of_tactic (do
+      ts ← read, g ← mk_meta_var t, set_goals [g], intron n, gs ← goal_strings, return (ts, gs)),
+    let (tid, σ) := σ.fresh,
+    let σ := { theorems := σ.theorems.insert tid ⟨t, n, ts⟩, ..σ },
+    let is_example := match field req "example" with | some (json.of_bool tt) := tt | _ := ff end,
+    env_before ← lean.parser.get_env,
+    r ← run_file_commands (field_str req "text") 0,
+    env_after ← lean.parser.get_env,
+    let parts := field_strs req "name",
+    let short := name_of_parts parts,
+    found ← pcatching (lean.parser.of_tactic (
+      if is_example then find_decl env_after short
+      else find_decl env_after (ns ++ short) <|> find_decl env_after short)),
+    check ← match found with
+      | sum.inl f := return (ff,
+          [match r with | some (f', _) := f'.msg | none := "the declaration was not added: " ++ f.msg end],
+          ([] : list name), name.anonymous)
+      | sum.inr full := do
+          c ← pcatching (lean.parser.of_tactic (check_file_decl full)),
+          lean.parser.set_env env_after,
+          match c with
+          | sum.inl f := return (ff, [f.msg], [], full)
+          | sum.inr (errs, axs) :=
+              let errs := (match r with | some (f', _) := [f'.msg] | none := [] end) ++ errs in
+              return (errs.empty, errs, axs, full)
+          end
+      end,
+    let (verified, errs, axs, full) := check,
+    -- An example leaves nothing behind in the file's environment.
+    when is_example (lean.parser.set_env env_before),
+    return ([("ok", json.of_bool tt), ("theorem", jnat tid), ("full_name", json.of_string (to_string full)),
+             ("namespace", json.of_string (if ns = name.anonymous then "" else to_string ns)), ("params", jnat n),
+             ("goals", jstrs goals), ("verified", json.of_bool verified), ("errors", jstrs errs),
+             ("axioms", jstrs (axs.map to_string))], σ)
+  end
+
 /-! ### The loop -/
 
 /-- Runs `t`, printing `tag` and the time it took on stderr (Lean's `timeit`). -/
@@ -437,32 +618,58 @@ meta def respond (body : list (string × json)) : io unit := do
   out ← io.stdout,
   io.fs.flush out
 
-meta def step (σ : repl_state) : io (option repl_state) := do
-  line ← io.get_line,
-  if blank line then return none else
+meta def prespond (body : list (string × json)) : lean.parser unit :=
+lean.parser.of_tactic (tactic.unsafe_run_io (respond body))
+
+/-- Handles one request. Tactic-level requests run in a tactic whose environment changes are
+undone afterwards: only the file's own commands change the parser's environment. -/
+meta def handle_request (σ : repl_state) (req : json) : lean.parser (list (string × json) × repl_state) :=
+match field_str req "cmd" with
+| "file_reset" := handle_file_reset σ req
+| "file_commands" := handle_file_commands σ req
+| "file_theorem" := handle_file_theorem σ req
+| _ := do
+  env ← lean.parser.get_env,
+  let timed := match field req "timed" with | some (json.of_bool tt) := tt | _ := ff end,
+  let tag := "PROVER_TIME " ++ (match field req "id" with | some (json.of_int i) := to_string i | _ := "0" end),
+  let h : tactic (list (string × json) × repl_state) := handle σ req,
+  r ← pcatching (lean.parser.of_tactic (if timed then timed_tactic tag h else h)),
+  lean.parser.set_env env,
+  match r with
+  | sum.inr res := return res
+  | sum.inl f := return (error_body ("internal error: " ++ f.msg) f.pos, σ)
+  end
+end
+
+meta def serve_loop : repl_state → lean.parser unit
+| σ := do
+  line ← lean.parser.of_tactic (tactic.unsafe_run_io io.get_line),
+  if blank line then return () else
   match json.parse line with
-  | none := do respond (error_body "request is not JSON" none), return (some σ)
+  | none := do prespond (error_body "request is not JSON" none), serve_loop σ
   | some req := do
-      let id := field req "id",
-      -- With `timed`, Lean's own `timetac` prints how long the request took on stderr, so
-      -- the bridge can tell its overhead from Lean's work.
-      let timed := match field req "timed" with | some (json.of_bool tt) := tt | _ := ff end,
-      let tag := "PROVER_TIME " ++ (match id with | some (json.of_int i) := to_string i | _ := "0" end),
-      let h : tactic (sum failure (list (string × json) × repl_state)) := catching (handle σ req),
-      r ← io.run_tactic (if timed then timed_tactic tag h else h),
+      let id := (field req "id").get_or_else json.null,
+      r ← pcatching (handle_request σ req),
       match r with
-      | sum.inr (body, σ') := do
-          respond (("id", id.get_or_else json.null) :: body), return (some σ')
+      | sum.inr (body, σ') := do prespond (("id", id) :: body), serve_loop σ'
       | sum.inl f := do
-          respond (("id", id.get_or_else json.null) :: error_body ("internal error: " ++ f.msg) f.pos),
-          return (some σ)
+          prespond (("id", id) :: error_body ("internal error: " ++ f.msg) f.pos),
+          serve_loop σ
       end
   end
 
-meta def main : io unit := do
-  env ← io.run_tactic get_env,
-  respond [("ready", json.of_bool tt)],
-  _ ← io.iterate (⟨env, rb_map.mk _ _, rb_map.mk _ _, rb_map.mk _ _, 0⟩ : repl_state) step,
-  return ()
+/-- Serves requests until standard input ends. -/
+meta def serve : lean.parser unit := do
+  env ← lean.parser.get_env,
+  prespond [("ready", json.of_bool tt)],
+  serve_loop ⟨env, rb_map.mk _ _, rb_map.mk _ _, rb_map.mk _ _, 0, rb_map.mk _ _, ff⟩
 
 end prover_repl
+
+open interactive lean.parser
+
+/-- `prover_repl_serve`: the worker's launch file ends with this command; it serves the bridge's
+requests from here, with the file's commands run by this command parser. -/
+@[user_command]
+meta def prover_repl_serve_cmd (_ : parse (tk "prover_repl_serve")) : lean.parser unit :=
+prover_repl.serve

@@ -6,6 +6,7 @@
 //! Lean run IO or change its environment is refused before it is sent ([`screen`]).
 
 pub mod error;
+pub mod file;
 pub mod locate;
 pub mod pool;
 pub mod repl;
@@ -15,6 +16,7 @@ pub mod testing;
 pub mod worker;
 
 pub use error::LeanError;
+pub use file::{FileTheorem, LeanFile, Segment, SegmentText, TheoremSegment};
 pub use locate::{LeanInstall, LeanProject};
 pub use pool::{
     LeanPool, PoolConfig, ProofStart, StateRef, TacticResult, Timing, Verification, WorkerHealth,

@@ -5,6 +5,7 @@
 //! proof's states goes back to it. Checks that need no state (`verify`, `check_statement`) go
 //! to whichever worker has the fewest requests in flight.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
 use crate::repl::CompiledRepl;
 use crate::screen::{screen, screen_context_line};
 use crate::statement::split_statement;
@@ -149,6 +151,26 @@ pub struct LeanPool {
     install: LeanInstall,
     project: Option<LeanProject>,
     closed: AtomicBool,
+    /// Which file each worker is running and how far it got.
+    files: Vec<tokio::sync::Mutex<WorkerFile>>,
+    /// Theorem segments (by file key) whose proof ran past the time limit: later runs of the
+    /// file use their `sorry` fallback.
+    poisoned: std::sync::Mutex<HashMap<String, HashSet<usize>>>,
+}
+
+/// How far a worker's process has run a file.
+#[derive(Default)]
+struct WorkerFile {
+    /// The process this is about; a restarted worker starts over.
+    incarnation: u64,
+    key: Option<String>,
+    /// Segments run so far.
+    done: usize,
+    /// Closers of the last segment run (to leave the file).
+    closers: String,
+    captured: HashMap<usize, FileTheorem>,
+    /// Segments `start`ed at least once since the process began: their file is still needed.
+    in_use: bool,
 }
 
 impl LeanPool {
@@ -227,6 +249,10 @@ impl LeanPool {
             install,
             project,
             closed: AtomicBool::new(false),
+            files: (0..n)
+                .map(|_| tokio::sync::Mutex::new(WorkerFile::default()))
+                .collect(),
+            poisoned: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -502,6 +528,334 @@ impl LeanPool {
             )));
         }
         Ok(flags)
+    }
+
+    // ---- files ----
+
+    /// Runs `file` on a worker up to and including theorem segment `segment` (each worker runs
+    /// a file once, forwards; a worker that already passed it answers at once) and returns what
+    /// Lean made of that theorem.
+    pub async fn file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+    ) -> Result<FileTheorem, LeanError> {
+        self.check_open()?;
+        if !matches!(file.segments.get(segment), Some(Segment::Theorem(_))) {
+            return Err(LeanError::Protocol(format!(
+                "segment {segment} of the file is not a theorem"
+            )));
+        }
+        // A worker that has it already, else one that can go on to it, else the least busy.
+        let mut choice = None;
+        for (w, f) in self.files.iter().enumerate() {
+            if let Ok(f) = f.try_lock() {
+                let current = f.incarnation == self.workers[w].incarnation();
+                if current && f.key.as_deref() == Some(&file.key) {
+                    if let Some(c) = f.captured.get(&segment) {
+                        return Ok(c.clone());
+                    }
+                    if f.done <= segment {
+                        choice = Some(w);
+                    }
+                }
+            }
+        }
+        let w = match choice {
+            Some(w) => w,
+            None => self.worker_for_new_file(),
+        };
+        let mut state = self.files[w].lock().await;
+        self.run_file_to(w, &mut state, file, segment).await
+    }
+
+    /// A worker to start a new file on: one holding no file in use, else the least loaded.
+    fn worker_for_new_file(&self) -> usize {
+        (0..self.workers.len())
+            .min_by_key(|&i| {
+                let in_use = self.files[i].try_lock().map(|f| f.in_use).unwrap_or(true);
+                (
+                    in_use,
+                    self.live_proofs[i].load(Ordering::SeqCst),
+                    self.workers[i].stats.in_flight.load(Ordering::SeqCst),
+                )
+            })
+            .unwrap_or(0)
+    }
+
+    async fn run_file_to(
+        &self,
+        w: usize,
+        state: &mut WorkerFile,
+        file: &LeanFile,
+        segment: usize,
+    ) -> Result<FileTheorem, LeanError> {
+        let worker = &self.workers[w];
+        // A few rounds: a proof that runs past the time limit restarts the process, and the
+        // file is run again with that proof replaced by `sorry`.
+        for _round in 0..4 {
+            let current = state.incarnation == worker.incarnation() && state.key.is_some();
+            if current && state.key.as_deref() == Some(&file.key) {
+                if let Some(c) = state.captured.get(&segment) {
+                    return Ok(c.clone());
+                }
+            }
+            let same_file = current && state.key.as_deref() == Some(&file.key);
+            if !same_file || state.done > segment {
+                let closers = if current {
+                    std::mem::take(&mut state.closers)
+                } else {
+                    String::new()
+                };
+                let body = object(json!({"cmd": "file_reset", "closers": closers}));
+                let reply = worker
+                    .request(body, self.config.verify_timeout, None)
+                    .await?;
+                *state = WorkerFile {
+                    incarnation: reply.incarnation,
+                    key: Some(file.key.clone()),
+                    ..WorkerFile::default()
+                };
+            }
+            let poisoned = self
+                .poisoned
+                .lock()
+                .unwrap()
+                .get(&file.key)
+                .cloned()
+                .unwrap_or_default();
+            let mut restarted = false;
+            while state.done <= segment {
+                let i = state.done;
+                let seg = &file.segments[i];
+                let (body, first_line) = match seg {
+                    Segment::Commands(t) => (
+                        object(json!({"cmd": "file_commands", "text": t.text})),
+                        t.line,
+                    ),
+                    Segment::Theorem(t) => {
+                        let text = if poisoned.contains(&i) {
+                            &t.fallback
+                        } else {
+                            &t.decl.text
+                        };
+                        (
+                            object(json!({
+                                "cmd": "file_theorem",
+                                "signature": t.signature,
+                                "text": text,
+                                "name": t.name,
+                                "example": t.example,
+                            })),
+                            t.decl.line,
+                        )
+                    }
+                };
+                let reply = match worker.request(body, self.config.verify_timeout, None).await {
+                    Ok(r) => r,
+                    Err(LeanError::Timeout(d)) => {
+                        state.key = None;
+                        if matches!(seg, Segment::Theorem(_)) && !poisoned.contains(&i) {
+                            self.poisoned
+                                .lock()
+                                .unwrap()
+                                .entry(file.key.clone())
+                                .or_default()
+                                .insert(i);
+                            if i == segment {
+                                return Err(LeanError::Timeout(d));
+                            }
+                            restarted = true;
+                            break;
+                        }
+                        return Err(LeanError::Timeout(d));
+                    }
+                    Err(e) => {
+                        state.key = None;
+                        return Err(e);
+                    }
+                };
+                if reply.incarnation != state.incarnation {
+                    // The process was restarted under us (another request timed out).
+                    state.key = None;
+                    restarted = true;
+                    break;
+                }
+                state.done = i + 1;
+                state.closers = seg.text().closers.clone();
+                let b = &reply.body;
+                let messages = relocate_messages(&reply.messages, first_line);
+                if let Segment::Theorem(t) = seg {
+                    let mut captured = FileTheorem {
+                        segment: i,
+                        full_name: get_str(b, "full_name"),
+                        goals: get_strs(b, "goals"),
+                        statement_error: None,
+                        verified: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
+                        errors: get_strs(b, "errors"),
+                        axioms: get_strs(b, "axioms"),
+                        messages,
+                        id: b.get("theorem").and_then(Value::as_u64).unwrap_or(0),
+                        worker: w,
+                        incarnation: reply.incarnation,
+                    };
+                    if !ok(b) {
+                        let message = get_str(b, "error");
+                        captured.statement_error = Some(
+                            message
+                                .strip_prefix("statement: ")
+                                .unwrap_or(&message)
+                                .to_string(),
+                        );
+                        captured.errors = vec![message];
+                    } else if poisoned.contains(&i) {
+                        captured.verified = false;
+                        captured.errors = vec![format!(
+                            "the proof did not elaborate within {:?}",
+                            self.config.verify_timeout
+                        )];
+                    } else if t.example && captured.full_name.is_empty() {
+                        captured.full_name = String::new();
+                    }
+                    state.captured.insert(i, captured);
+                } else if !ok(b) {
+                    tracing::debug!(
+                        "file command at line {first_line} failed: {}",
+                        get_str(b, "error")
+                    );
+                }
+            }
+            if restarted {
+                continue;
+            }
+            if let Some(c) = state.captured.get(&segment) {
+                return Ok(c.clone());
+            }
+        }
+        Err(LeanError::Protocol(
+            "the file could not be run to this theorem".into(),
+        ))
+    }
+
+    /// Starts a proof of a file's theorem at its real goal.
+    pub async fn start_file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+    ) -> Result<ProofStart, LeanError> {
+        for _ in 0..3 {
+            let c = self.file_theorem(file, segment).await?;
+            if let Some(e) = &c.statement_error {
+                return Err(LeanError::Elaboration {
+                    message: e.clone(),
+                    pos: None,
+                });
+            }
+            let w = c.worker;
+            if let Ok(mut f) = self.files[w].try_lock() {
+                f.in_use = true;
+            }
+            let body = object(json!({"cmd": "start", "theorem": c.id}));
+            let reply = match self.workers[w]
+                .request(body, self.config.verify_timeout, Some(c.incarnation))
+                .await
+            {
+                Err(LeanError::StateLost(_)) => continue,
+                r => r?,
+            };
+            let b = &reply.body;
+            if !ok(b) {
+                return Err(LeanError::Elaboration {
+                    message: get_str(b, "error"),
+                    pos: get_pos(b),
+                });
+            }
+            self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
+            return Ok(ProofStart {
+                state: StateRef {
+                    worker: w,
+                    incarnation: reply.incarnation,
+                    proof: get_u64(b, "proof")?,
+                    state: get_u64(b, "state")?,
+                },
+                goals: get_goals(b)?,
+                pp: get_str(b, "pp"),
+            });
+        }
+        Err(LeanError::StateLost(
+            "the worker running the file kept restarting".into(),
+        ))
+    }
+
+    /// Checks a complete proof of a file's theorem where the file states it, as
+    /// [`Self::verify`] does for a statement given as text. `proof` is untrusted (screened).
+    pub async fn verify_file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+        proof: &str,
+    ) -> Result<Verification, LeanError> {
+        self.check_open()?;
+        if let Err(r) = screen(proof) {
+            return Ok(Verification {
+                ok: false,
+                errors: vec![r.to_string()],
+                axioms: Vec::new(),
+                pos: None,
+            });
+        }
+        self.verify_file_theorem_unscreened(file, segment, proof)
+            .await
+    }
+
+    /// [`Self::verify_file_theorem`] for text from the user's own file (trusted, like the rest
+    /// of the file): used to get Lean's message for a proof of the file that failed.
+    pub async fn verify_file_theorem_unscreened(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+        proof: &str,
+    ) -> Result<Verification, LeanError> {
+        for _ in 0..3 {
+            let c = self.file_theorem(file, segment).await?;
+            if let Some(e) = &c.statement_error {
+                return Err(LeanError::Elaboration {
+                    message: e.clone(),
+                    pos: None,
+                });
+            }
+            let body = object(json!({
+                "cmd": "verify",
+                "theorem": c.id,
+                "proof": proof,
+                "heartbeats": self.config.verify_heartbeats,
+            }));
+            let reply = match self.workers[c.worker]
+                .request(body, self.config.verify_timeout, Some(c.incarnation))
+                .await
+            {
+                Err(LeanError::StateLost(_)) => continue,
+                r => r?,
+            };
+            let b = &reply.body;
+            if !ok(b) {
+                return Ok(Verification {
+                    ok: false,
+                    errors: vec![get_str(b, "error")],
+                    axioms: Vec::new(),
+                    pos: get_pos(b),
+                });
+            }
+            return Ok(Verification {
+                ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
+                errors: get_strs(b, "errors"),
+                axioms: get_strs(b, "axioms"),
+                pos: None,
+            });
+        }
+        Err(LeanError::StateLost(
+            "the worker running the file kept restarting".into(),
+        ))
     }
 
     /// Asks every worker how it is. A worker that does not answer within `timeout` is

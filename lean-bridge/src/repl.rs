@@ -120,9 +120,8 @@ impl CompiledRepl {
         for m in imports {
             text.push_str(&format!("import {m}\n"));
         }
-        text.push_str(&format!(
-            "import {REPL_MODULE}\nmeta def main : io unit := {REPL_MODULE}.main\n"
-        ));
+        // The REPL serves from inside this command, with Lean's command parser at hand.
+        text.push_str(&format!("import {REPL_MODULE}\nprover_repl_serve\n"));
         let file = self
             .dir
             .join(format!("launch-{}.lean", key_of(&[text.as_str()])));

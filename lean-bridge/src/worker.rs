@@ -28,7 +28,7 @@ pub struct WorkerSpec {
     pub lean: PathBuf,
     /// `LEAN_PATH`: the project's search path plus the compiled REPL's directory.
     pub search_path: Vec<PathBuf>,
-    /// The launch file (`import …` + `main`).
+    /// The launch file (`import …` + the `prover_repl_serve` command).
     pub launch_file: PathBuf,
     /// Working directory of the process (the project root).
     pub cwd: PathBuf,
@@ -361,8 +361,7 @@ impl WorkerTask {
     async fn launch(&mut self) -> Result<(), LeanError> {
         let spec = &self.spec;
         let mut cmd = Command::new(&spec.lean);
-        cmd.arg("--run")
-            .arg(&spec.launch_file)
+        cmd.arg(&spec.launch_file)
             .arg("-j1")
             .current_dir(&spec.cwd)
             .env("LEAN_PATH", join_path(&spec.search_path))

@@ -28,7 +28,9 @@ mod span;
 mod statement;
 
 pub use load::{LoadError, core_dir, load_file, load_paths, shared_minif2f_valid};
-pub use model::{DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem};
+pub use model::{
+    DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem, Unreadable,
+};
 pub use parse::{ParseError, parse_str};
 pub use span::Span;
 pub use statement::split_statement;

@@ -16,6 +16,30 @@ pub struct ProblemFile {
     pub theorems: Vec<Theorem>,
     /// Every other command (`def`, `#eval`, `section`, `end`, …), kept so nothing is silently lost.
     pub skipped: Vec<SkippedCommand>,
+    /// The text the file was parsed from (spans are offsets into it).
+    #[serde(default, skip_serializing)]
+    pub source: String,
+    /// Byte offset where the file's body starts: just after its `import` lines. Everything from
+    /// here on is what Lean elaborates command by command.
+    #[serde(default)]
+    pub body_start: usize,
+    /// Commands the parser could not read (an unclosed bracket, a declaration without `:=`, …).
+    /// Their text stays part of the file that Lean runs; the rest of the file is read as usual.
+    #[serde(default)]
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A command the parser could not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unreadable {
+    /// The declaration's name, when the command is a `theorem`/`lemma` whose name was found.
+    pub name: Option<String>,
+    /// 1-based line and 0-based column of the problem.
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    /// The whole command, up to the next command keyword.
+    pub span: Span,
 }
 
 /// What comes before the first declaration.
@@ -52,6 +76,10 @@ pub struct Theorem {
     /// The declared name as written (`nat.foo` stays dotted). Examples have no name in Lean; they
     /// get `example_at_line_N` (N = line of the `example` keyword) so every entry has an id.
     pub name: String,
+    /// The name with the enclosing namespaces (`namespace int` … `theorem even_xor_odd` is
+    /// `int.even_xor_odd`); the same as `name` for examples and outside namespaces.
+    #[serde(default)]
+    pub full_name: String,
     pub kind: DeclKind,
     /// The text between the name and `:=` (or the first equation `|`), trimmed, verbatim:
     /// e.g. `"(a b : ℕ) (h₀ : a < b) :\n  b ≠ 0"`.
@@ -69,6 +97,13 @@ pub struct Theorem {
     pub proof_span: Option<Span>,
     /// The text of a `/-- … -/` comment right before the declaration, without the delimiters.
     pub doc: Option<String>,
+    /// Byte offset where the command starts as Lean reads it: the doc comment if there is one,
+    /// else `span.start`.
+    #[serde(default)]
+    pub command_start: usize,
+    /// Byte offset of the name's end (after the keyword for examples): the statement follows.
+    #[serde(default)]
+    pub name_end: usize,
 }
 
 /// A proof as written.
@@ -197,6 +232,11 @@ impl Theorem {
     /// Top-level steps of a `begin … end` proof; empty for other proofs.
     pub fn steps(&self) -> &[ProofStep] {
         self.proof.steps()
+    }
+
+    /// Whether `name` names this theorem: its full name, or the name as written.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name == name || self.full_name == name
     }
 
     /// The leading steps that end on a line before `line` (1-based): what has been written above

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::lexer::{Token, TokenKind, tokenize};
-use crate::model::{DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem};
+use crate::model::{
+    DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem, Unreadable,
+};
 use crate::span::LineIndex;
 
 /// A file that could not be parsed, with the position (1-based line, 0-based char column) of
@@ -168,9 +170,24 @@ struct Parser<'a> {
     significant: Vec<usize>,
 }
 
+/// What [`Parser::file`] has gathered so far.
+#[derive(Default)]
+struct FileState {
+    header: Header,
+    theorems: Vec<Theorem>,
+    skipped: Vec<SkippedCommand>,
+    unreadable: Vec<Unreadable>,
+    context: Vec<String>,
+    scopes: Vec<Scope>,
+    seen_declaration: bool,
+    body_start: usize,
+}
+
 /// Open `section`/`namespace` and how much context existed when it opened.
 struct Scope {
     context_len: usize,
+    /// The namespace's name, for `namespace`.
+    namespace: Option<String>,
 }
 
 impl<'a> Parser<'a> {
@@ -340,9 +357,12 @@ impl<'a> Parser<'a> {
         let mut open: Vec<(usize, &'static str)> = Vec::new();
         let mut j = from;
         loop {
-            // `attribute [instance] foo`: attribute names that are also command keywords.
+            // `attribute [instance] foo`, `attribute [protected] foo`: inside square brackets,
+            // command keywords are attribute names.
             let attribute_name = matches!(open.last(), Some(&(_, "]")))
-                && (self.is_ident(j, "instance") || self.is_ident(j, "class"));
+                && j < self.len()
+                && self.tok(j).kind == TokenKind::Ident
+                && !DECL_KEYWORDS.iter().any(|(k, _)| *k == self.text(j));
             let at_command = j >= self.len() || (self.is_command(j) && !attribute_name);
             if at_command {
                 if let Some(&(opener, _)) = open.last() {
@@ -407,100 +427,147 @@ impl<'a> Parser<'a> {
     // ---- commands ----
 
     fn file(self) -> Result<ProblemFile, ParseError> {
-        let mut header = Header::default();
-        let mut theorems = Vec::new();
-        let mut skipped = Vec::new();
-        let mut context: Vec<String> = Vec::new();
-        let mut scopes: Vec<Scope> = Vec::new();
-        let mut seen_declaration = false;
-
+        let mut out = FileState::default();
         let mut i = 0;
         while i < self.len() {
-            let start = i;
-            let k = self.skip_modifiers(i)?;
-            if k >= self.len() {
-                return Err(self.error_at(start, "expected a declaration after the modifiers"));
+            match self.command(i, &mut out) {
+                Ok(next) => i = next,
+                Err(e) => i = self.recover(i, e, &mut out),
             }
-            let word = self.text(k);
-            let is_word = self.tok(k).kind == TokenKind::Ident;
-
-            if let Some(&(_, kind)) = DECL_KEYWORDS.iter().find(|(w, _)| is_word && *w == word) {
-                let (theorem, next) = self.declaration(start, k, kind, &context)?;
-                theorems.push(theorem);
-                seen_declaration = true;
-                i = next;
-                continue;
-            }
-
-            let is_context = is_word
-                && k == start
-                && (CONTEXT_COMMANDS.contains(&word)
-                    || (word == "noncomputable" && self.is_ident(k + 1, "theory")));
-            // `#eval` is two tokens; `local` is followed by the command it makes local
-            // (`local attribute`, `local notation`, …).
-            let body = if self.is_hash_command(k) || (is_word && word == "local") {
-                (k + 2).min(self.len())
-            } else {
-                k + 1
-            };
-            if !is_word && !self.is_hash_command(k) {
-                return Err(self.error_at(k, format!("expected a command, found `{word}`")));
-            }
-            if is_word && !is_context && !self.is_command(k) && word != "end" {
-                return Err(self.error_at(k, format!("expected a command, found `{word}`")));
-            }
-            let (end, _) = self.scan(body, false)?;
-            let text = self.slice(start, end - 1).to_string();
-
-            if is_context {
-                if !seen_declaration && scopes.is_empty() {
-                    header.context.push(text.clone());
-                }
-                context.push(text);
-            } else if word == "import" {
-                header.imports.extend(
-                    self.src[self.tok(k).end..self.tok(end - 1).end]
-                        .split_whitespace()
-                        .map(String::from),
-                );
-            } else {
-                match word {
-                    "section" | "namespace" => scopes.push(Scope {
-                        context_len: context.len(),
-                    }),
-                    "end" => match scopes.pop() {
-                        Some(scope) => context.truncate(scope.context_len),
-                        None => {
-                            return Err(self.error_at(
-                                k,
-                                "`end` without an open `section`, `namespace` or `begin`",
-                            ));
-                        }
-                    },
-                    _ => seen_declaration = true,
-                }
-                let keyword = if self.is_hash_command(k) {
-                    format!("#{}", self.text(k + 1))
-                } else {
-                    word.to_string()
-                };
-                skipped.push(SkippedCommand {
-                    keyword,
-                    text,
-                    span: self
-                        .lines
-                        .span(self.tok(start).start, self.tok(end - 1).end),
-                });
-            }
-            i = end;
         }
-
+        let FileState {
+            header,
+            theorems,
+            skipped,
+            unreadable,
+            body_start,
+            ..
+        } = out;
         Ok(ProblemFile {
             path: self.path.clone(),
             header,
             theorems,
             skipped,
+            source: self.src.to_string(),
+            body_start,
+            unreadable,
         })
+    }
+
+    /// After a command the parser could not read: records why and resumes at the next command
+    /// keyword, so one construct it does not know never costs the rest of the file. The text in
+    /// between stays part of what Lean runs.
+    fn recover(&self, start: usize, e: ParseError, out: &mut FileState) -> usize {
+        let k = self.skip_modifiers(start).unwrap_or(start).min(self.len());
+        let name = (k < self.len()
+            && DECL_KEYWORDS.iter().any(|(w, _)| self.is_ident(k, w))
+            && k + 1 < self.len()
+            && self.tok(k + 1).kind == TokenKind::Ident)
+            .then(|| self.text(k + 1).to_string());
+        let mut next = (k + 1).max(start + 1);
+        while next < self.len() && !self.is_command(next) {
+            next += 1;
+        }
+        let from = self.tok(start).start;
+        let to = self.tok(next - 1).end;
+        out.unreadable.push(Unreadable {
+            name,
+            line: e.line,
+            col: e.col,
+            message: e.message,
+            span: self.lines.span(from, to),
+        });
+        out.seen_declaration = true;
+        next
+    }
+
+    /// Reads the command starting at `i`; returns where the next one starts.
+    fn command(&self, i: usize, out: &mut FileState) -> Result<usize, ParseError> {
+        let start = i;
+        let k = self.skip_modifiers(i)?;
+        if k >= self.len() {
+            return Err(self.error_at(start, "expected a declaration after the modifiers"));
+        }
+        let word = self.text(k);
+        let is_word = self.tok(k).kind == TokenKind::Ident;
+
+        if let Some(&(_, kind)) = DECL_KEYWORDS.iter().find(|(w, _)| is_word && *w == word) {
+            let (mut theorem, next) = self.declaration(start, k, kind, &out.context)?;
+            let namespace: Vec<&str> = out
+                .scopes
+                .iter()
+                .filter_map(|s| s.namespace.as_deref())
+                .collect();
+            if kind != DeclKind::Example && !namespace.is_empty() {
+                theorem.full_name = format!("{}.{}", namespace.join("."), theorem.name);
+            }
+            out.theorems.push(theorem);
+            out.seen_declaration = true;
+            return Ok(next);
+        }
+
+        let is_context = is_word
+            && k == start
+            && (CONTEXT_COMMANDS.contains(&word)
+                || (word == "noncomputable" && self.is_ident(k + 1, "theory")));
+        // `#eval` is two tokens; `local` is followed by the command it makes local
+        // (`local attribute`, `local notation`, …).
+        let body = if self.is_hash_command(k) || (is_word && word == "local") {
+            (k + 2).min(self.len())
+        } else {
+            k + 1
+        };
+        if !is_word && !self.is_hash_command(k) {
+            return Err(self.error_at(k, format!("expected a command, found `{word}`")));
+        }
+        if is_word && !is_context && !self.is_command(k) && word != "end" {
+            return Err(self.error_at(k, format!("expected a command, found `{word}`")));
+        }
+        let (end, _) = self.scan(body, false)?;
+        let text = self.slice(start, end - 1).to_string();
+
+        if is_context {
+            if !out.seen_declaration && out.scopes.is_empty() {
+                out.header.context.push(text.clone());
+            }
+            out.context.push(text);
+        } else if word == "import" {
+            out.header.imports.extend(
+                self.src[self.tok(k).end..self.tok(end - 1).end]
+                    .split_whitespace()
+                    .map(String::from),
+            );
+            out.body_start = self.tok(end - 1).end;
+        } else {
+            match word {
+                "section" | "namespace" => out.scopes.push(Scope {
+                    context_len: out.context.len(),
+                    namespace: (word == "namespace" && k + 1 < end)
+                        .then(|| self.text(k + 1).to_string()),
+                }),
+                "end" => {
+                    // An `end` with nothing open is Lean's error to report, not a reason to
+                    // stop reading the file.
+                    if let Some(scope) = out.scopes.pop() {
+                        out.context.truncate(scope.context_len);
+                    }
+                }
+                _ => out.seen_declaration = true,
+            }
+            let keyword = if self.is_hash_command(k) {
+                format!("#{}", self.text(k + 1))
+            } else {
+                word.to_string()
+            };
+            out.skipped.push(SkippedCommand {
+                keyword,
+                text,
+                span: self
+                    .lines
+                    .span(self.tok(start).start, self.tok(end - 1).end),
+            });
+        }
+        Ok(end)
     }
 
     /// Skips `@[…]` attribute lists and modifiers (`private`, `noncomputable` but not
@@ -602,8 +669,9 @@ impl<'a> Parser<'a> {
             Proof::Term(text)
         };
 
-        let doc = self.doc_before(start);
+        let (doc, doc_start) = self.doc_before(start).unzip();
         let theorem = Theorem {
+            full_name: name.clone(),
             name,
             kind,
             statement,
@@ -616,6 +684,8 @@ impl<'a> Parser<'a> {
                     .span(self.tok(proof_start).start, self.tok(last).end),
             ),
             doc,
+            command_start: doc_start.unwrap_or(self.tok(start).start),
+            name_end: self.tok(j - 1).end,
         };
         Ok((theorem, proof_end))
     }
@@ -695,7 +765,8 @@ impl<'a> Parser<'a> {
 
     /// The text of a `/-- … -/` comment right before the command starting at `start` (plain
     /// comments in between are skipped, as Lean's scanner does).
-    fn doc_before(&self, start: usize) -> Option<String> {
+    /// Also returns the comment's byte offset.
+    fn doc_before(&self, start: usize) -> Option<(String, usize)> {
         let raw = self.significant[start];
         let prev = self.tokens[..raw]
             .iter()
@@ -706,6 +777,6 @@ impl<'a> Parser<'a> {
         }
         let text = prev.text(self.src);
         let inner = text.strip_prefix("/--")?.strip_suffix("-/")?;
-        Some(inner.trim().to_string())
+        Some((inner.trim().to_string(), prev.start))
     }
 }

@@ -8,7 +8,11 @@ use clap::Args;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports, proof_location, theorem_context};
+use lean_bridge::LeanPool;
+use problems::ProblemFile;
+
+use crate::lean_file::FileRun;
+use crate::lean_opts::{LeanOpts, first_line, group_by_imports, proof_location};
 use crate::output::{Progress, print_line};
 
 /// Verify every theorem that has a proof: elaborated as Lean compiles the file, checked by the
@@ -28,8 +32,8 @@ pub struct CheckArgs {
 }
 
 #[derive(Serialize)]
-struct CheckRecord<'a> {
-    name: &'a str,
+struct CheckRecord {
+    name: String,
     file: String,
     line: usize,
     ok: bool,
@@ -40,11 +44,16 @@ struct CheckRecord<'a> {
 }
 
 /// Runs the check; returns whether every proof verified.
+///
+/// Each file runs through one Lean worker from top to bottom, as `lean` compiles it: the
+/// commands between theorems by Lean's own command parser, each theorem checked where it
+/// stands. Files with the same imports share a pool and run side by side.
 pub async fn run(args: CheckArgs) -> Result<bool> {
     let files = args.lean.load(&args.files)?;
+    let header = args.lean.load_header()?;
     let total: usize = files
         .iter()
-        .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count())
+        .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count() + f.unreadable.len())
         .sum();
     let without: usize = files
         .iter()
@@ -52,67 +61,95 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
         .sum();
     let progress = Progress::new(total as u64, "verifying");
     let mut failed = 0usize;
+    let mut report = |progress: &Progress, rec: CheckRecord| -> Result<()> {
+        if !rec.ok {
+            failed += 1;
+        }
+        if args.jsonl {
+            print_line(progress, &serde_json::to_string(&rec)?);
+        } else if rec.ok {
+            print_line(progress, &format!("{:<44} ok", rec.name));
+        } else {
+            print_line(
+                progress,
+                &format!(
+                    "{:<44} FAILED  {}",
+                    rec.name,
+                    rec.error.clone().unwrap_or_default()
+                ),
+            );
+        }
+        progress.inc(rec.ok);
+        Ok(())
+    };
     for (imports, group) in group_by_imports(&files) {
         let near = group[0].path.as_deref();
         let pool = args.lean.pool(&imports, near).await?;
-        let jobs = group.iter().flat_map(|f| {
-            f.theorems
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.has_proof())
-                .map(move |(i, t)| (*f, i, t))
-        });
-        let pool_ref = &pool;
-        let mut results = futures::stream::iter(jobs)
-            .map(|(file, i, t)| async move {
-                let started = Instant::now();
-                let uses = format!("{}\n{}", t.statement, t.proof.text());
-                let context = theorem_context(file, i, &uses);
-                let v = pool_ref
-                    .verify(&context, &t.statement, t.proof.text())
-                    .await;
-                (file, t, v, started.elapsed())
-            })
-            .buffered(pool.size());
-        while let Some((file, t, v, took)) = results.next().await {
-            let (ok, errors, axioms, pos) = match v {
-                Ok(v) => (v.ok, v.errors, v.axioms, v.pos),
-                Err(e) => (false, vec![e.to_string()], vec![], None),
-            };
-            if !ok {
-                failed += 1;
-            }
-            let location = proof_location(file, t, pos);
-            let error = errors
-                .first()
-                .map(|e| format!("{location}: {}", first_line(e)));
-            if args.jsonl {
-                let rec = CheckRecord {
-                    name: &t.name,
-                    file: file
-                        .path
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                    line: t.span.line,
-                    ok,
-                    error: error.clone(),
-                    errors,
-                    axioms,
-                    time_s: took.as_secs_f64(),
-                };
-                print_line(&progress, &serde_json::to_string(&rec)?);
-            } else if ok {
-                print_line(&progress, &format!("{:<44} ok", t.name));
-            } else {
-                print_line(
-                    &progress,
-                    &format!("{:<44} FAILED  {}", t.name, error.unwrap_or_default()),
+        // A theorem the parser could not read is reported with its reason; Lean still runs it.
+        for f in &group {
+            for u in &f.unreadable {
+                let name = u.name.clone().unwrap_or_else(|| format!("line_{}", u.line));
+                let error = format!(
+                    "{}:{}:{}: cannot read this command: {}",
+                    path_of(f),
+                    u.line,
+                    u.col + 1,
+                    u.message
                 );
+                report(
+                    &progress,
+                    CheckRecord {
+                        name,
+                        file: path_of(f),
+                        line: u.line,
+                        ok: false,
+                        error: Some(error.clone()),
+                        errors: vec![error],
+                        axioms: vec![],
+                        time_s: 0.0,
+                    },
+                )?;
             }
-            progress.inc(ok);
         }
-        drop(results);
+        let pool_ref = &pool;
+        let header = header.as_ref();
+        // Files run side by side, one per worker; each sends its results as they come.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<CheckRecord>();
+        let file_jobs: Vec<_> = group
+            .iter()
+            .map(|f| {
+                let tx = tx.clone();
+                async move {
+                    let run = FileRun::new(f, header);
+                    for (i, t) in f.theorems.iter().enumerate() {
+                        if !t.has_proof() {
+                            continue;
+                        }
+                        let started = Instant::now();
+                        let rec = check_theorem(pool_ref, &run, f, i).await;
+                        let _ = tx.send(CheckRecord {
+                            time_s: started.elapsed().as_secs_f64(),
+                            ..rec
+                        });
+                    }
+                }
+            })
+            .collect();
+        drop(tx);
+        let jobs = futures::stream::iter(file_jobs)
+            .buffer_unordered(pool.size())
+            .collect::<Vec<()>>();
+        tokio::pin!(jobs);
+        let mut jobs_done = false;
+        loop {
+            tokio::select! {
+                rec = rx.recv() => match rec {
+                    Some(rec) => report(&progress, rec)?,
+                    None => break,
+                },
+                _ = &mut jobs, if !jobs_done => jobs_done = true,
+            }
+        }
         pool.shutdown().await;
     }
     progress.finish();
@@ -125,4 +162,95 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
         eprintln!("verified {}/{} proofs{skipped}", total - failed, total);
     }
     Ok(failed == 0)
+}
+
+fn path_of(f: &ProblemFile) -> String {
+    f.path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Lean's verdict on theorem `i` of a file, where the file states it.
+async fn check_theorem(pool: &LeanPool, run: &FileRun, f: &ProblemFile, i: usize) -> CheckRecord {
+    let t = &f.theorems[i];
+    let seg = run.segment_of[i];
+    let name = if t.full_name.is_empty() {
+        t.name.clone()
+    } else {
+        t.full_name.clone()
+    };
+    let mut rec = CheckRecord {
+        name,
+        file: path_of(f),
+        line: t.span.line,
+        ok: false,
+        error: None,
+        errors: vec![],
+        axioms: vec![],
+        time_s: 0.0,
+    };
+    match pool.file_theorem(&run.lean, seg).await {
+        Ok(c) => {
+            if !c.full_name.is_empty() && t.kind != problems::DeclKind::Example {
+                rec.name = c.full_name.clone();
+            }
+            rec.ok = c.verified;
+            rec.axioms = c.axioms.clone();
+            rec.errors = c.errors.clone();
+            if let Some(e) = &c.statement_error {
+                rec.error = Some(format!(
+                    "{}:{}: the statement does not elaborate: {}",
+                    rec.file,
+                    t.span.line,
+                    first_line(e)
+                ));
+            } else if !c.verified {
+                // Lean's own message for the declaration, when it printed one; else ask for
+                // the error by elaborating the proof again at the theorem's goal.
+                let lean_error = c.messages.iter().find(|m| m.contains(": error:")).cloned();
+                let detail = match lean_error {
+                    Some(m) => format!(
+                        "{}:{}",
+                        rec.file,
+                        first_line(&m).replacen(": error:", ":", 1)
+                    ),
+                    None => {
+                        let v = pool
+                            .verify_file_theorem_unscreened(&run.lean, seg, t.proof.text())
+                            .await;
+                        match v {
+                            Ok(v) if !v.ok && !v.errors.is_empty() => format!(
+                                "{}: {}",
+                                proof_location(f, t, v.pos),
+                                first_line(&v.errors[0])
+                            ),
+                            _ => format!(
+                                "{}: {}",
+                                proof_location(f, t, None),
+                                c.errors
+                                    .first()
+                                    .map(|e| first_line(e))
+                                    .unwrap_or("not verified")
+                            ),
+                        }
+                    }
+                };
+                if !c.messages.is_empty() {
+                    rec.errors.extend(c.messages.iter().cloned());
+                }
+                rec.error = Some(detail);
+            }
+        }
+        Err(e) => {
+            rec.error = Some(format!(
+                "{}:{}: {}",
+                rec.file,
+                t.span.line,
+                first_line(&e.to_string())
+            ));
+            rec.errors = vec![e.to_string()];
+        }
+    }
+    rec
 }

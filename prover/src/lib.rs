@@ -1,6 +1,7 @@
 //! The prover's library half: everything the `prover` binary glues together.
 //!
-//! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files.
+//! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files;
+//!   [`lean_file`]: a file cut into the segments a Lean worker runs.
 //! - [`check`], [`replay`]: verifying and replaying known proofs.
 //! - [`prove`]: the proof search over files, with [`lean_env`] (the search's environment over
 //!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod check;
 pub mod formalize;
 pub mod lean_env;
+pub mod lean_file;
 pub mod lean_opts;
 pub mod lsp;
 pub mod model;
