@@ -1,20 +1,36 @@
 //! The search's [`ProofEnv`] over the Lean bridge's worker pool.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use lean_bridge::{LeanError, LeanPool, StateRef, TacticResult};
+use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
 use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 
 /// Runs the search's tactics in Lean. Cheap to clone.
+///
+/// A task whose name is registered with [`LeanEnv::with_files`] is a theorem of a file: its
+/// proof starts at the goal Lean states where the file has it, and a found proof is verified
+/// there. Other tasks (a pasted state, a formalized statement) are elaborated from their text.
 #[derive(Clone)]
 pub struct LeanEnv {
     pool: Arc<LeanPool>,
+    files: Arc<HashMap<String, (Arc<LeanFile>, usize)>>,
 }
 
 impl LeanEnv {
     pub fn new(pool: Arc<LeanPool>) -> Self {
-        LeanEnv { pool }
+        LeanEnv {
+            pool,
+            files: Arc::new(HashMap::new()),
+        }
+    }
+
+    /// Tasks by name → (file, theorem segment).
+    pub fn with_files(pool: Arc<LeanPool>, files: HashMap<String, (Arc<LeanFile>, usize)>) -> Self {
+        LeanEnv {
+            pool,
+            files: Arc::new(files),
+        }
     }
 
     pub fn pool(&self) -> &Arc<LeanPool> {
@@ -36,7 +52,11 @@ impl ProofEnv for LeanEnv {
     type Handle = StateRef;
 
     async fn start(&self, task: &ProofTask) -> Result<EnvState<StateRef>, EnvError> {
-        match self.pool.start(&task.context, &task.statement).await {
+        let started = match self.files.get(&task.name) {
+            Some((file, segment)) => self.pool.start_file_theorem(file, *segment).await,
+            None => self.pool.start(&task.context, &task.statement).await,
+        };
+        match started {
             Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
             Err(e @ (LeanError::Elaboration { .. } | LeanError::Refused(_))) => {
                 Err(EnvError::Statement(e.to_string()))
@@ -80,11 +100,11 @@ impl ProofEnv for LeanEnv {
     }
 
     async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
-        match self
-            .pool
-            .verify(&task.context, &task.statement, proof)
-            .await
-        {
+        let verified = match self.files.get(&task.name) {
+            Some((file, segment)) => self.pool.verify_file_theorem(file, *segment, proof).await,
+            None => self.pool.verify(&task.context, &task.statement, proof).await,
+        };
+        match verified {
             Ok(v) => Ok(Verification {
                 ok: v.ok,
                 errors: v.errors,

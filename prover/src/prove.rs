@@ -1,6 +1,6 @@
 //! `prover prove`: best-first proof search over Lean files.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +14,7 @@ use search::{
 use serde::{Deserialize, Serialize};
 
 use crate::lean_env::LeanEnv;
+use crate::lean_file::FileRun;
 use crate::lean_opts::{LeanOpts, group_by_imports, theorem_context};
 use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
@@ -115,25 +116,36 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
     let mut plan = Vec::new();
     let mut total = 0usize;
     let mut skipped = 0usize;
+    let header = args.lean.load_header()?;
     for (imports, group) in group_by_imports(&files) {
         let mut tasks = Vec::new();
+        let mut located = HashMap::new();
         for f in &group {
+            let run = FileRun::new(f, header.as_ref());
             let file = f
                 .path
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             for (i, t) in f.theorems.iter().enumerate() {
-                if !wanted.is_empty() && !wanted.contains(t.name.as_str()) {
+                if !wanted.is_empty()
+                    && !wanted.contains(t.name.as_str())
+                    && !wanted.contains(t.full_name.as_str())
+                {
                     continue;
                 }
-                if done.contains(&t.name) {
+                if done.contains(&t.full_name) {
                     skipped += 1;
                     continue;
                 }
+                // The search starts from the goal Lean states where the file has the theorem.
+                located.insert(
+                    t.full_name.clone(),
+                    (run.lean.clone(), run.segment_of[i]),
+                );
                 tasks.push((
                     ProofTask {
-                        name: t.name.clone(),
+                        name: t.full_name.clone(),
                         statement: t.statement.clone(),
                         // Earlier lemmas the statement mentions; the proof is not known yet.
                         context: theorem_context(f, i, &t.statement),
@@ -144,7 +156,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         }
         total += tasks.len();
         if !tasks.is_empty() {
-            plan.push((imports, group[0].path.clone(), tasks));
+            plan.push((imports, group[0].path.clone(), tasks, located));
         }
     }
     if skipped > 0 {
@@ -170,12 +182,12 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
     let started = Instant::now();
     let mut attempted = 0usize;
     let mut proved = 0usize;
-    for (imports, near, tasks) in plan {
+    for (imports, near, tasks, located) in plan {
         if cancel.is_cancelled() {
             break;
         }
         let pool = Arc::new(args.lean.pool(&imports, near.as_deref()).await?);
-        let env = Arc::new(LeanEnv::new(pool.clone()));
+        let env = Arc::new(LeanEnv::with_files(pool.clone(), located));
         let policy = build_policy(args.policy, &pool, model.as_ref(), &args.model).await?;
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let files_of: BTreeMap<String, String> = tasks

@@ -10,7 +10,8 @@ use lean_bridge::{LeanPool, TacticResult};
 use problems::{ProblemFile, Proof, Theorem};
 use serde::Serialize;
 
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports, theorem_context};
+use crate::lean_file::FileRun;
+use crate::lean_opts::{LeanOpts, first_line, group_by_imports};
 use crate::output::{Progress, print_line};
 
 /// Run each known proof step by step (the top-level steps of its `begin … end` block; a `by`
@@ -73,11 +74,16 @@ pub fn replay_steps(t: &Theorem) -> Option<Vec<(String, usize)>> {
 }
 
 /// Replays theorem `index` of `file`.
-pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, index: usize) -> ReplayOutcome {
+pub async fn replay_theorem(
+    pool: &LeanPool,
+    file: &ProblemFile,
+    run: &FileRun,
+    index: usize,
+) -> ReplayOutcome {
     let t: &Theorem = &file.theorems[index];
     let started = Instant::now();
     let mut out = ReplayOutcome {
-        name: t.name.clone(),
+        name: t.full_name.clone(),
         file: file
             .path
             .as_ref()
@@ -96,8 +102,8 @@ pub async fn replay_theorem(pool: &LeanPool, file: &ProblemFile, index: usize) -
         return out;
     };
     out.total_steps = steps.len();
-    let context = theorem_context(file, index, &format!("{}\n{}", t.statement, t.proof.text()));
-    let start = match pool.start(&context, &t.statement).await {
+    // The theorem's goal where the file states it (the file runs up to it on a worker).
+    let start = match pool.start_file_theorem(&run.lean, run.segment_of[index]).await {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("statement: {e}"));
@@ -157,15 +163,17 @@ pub async fn run(args: ReplayArgs) -> Result<bool> {
     for (imports, group) in group_by_imports(&files) {
         let pool = args.lean.pool(&imports, group[0].path.as_deref()).await?;
         let pool_ref = &pool;
-        let jobs = group.iter().flat_map(|f| {
+        let header = args.lean.load_header()?;
+        let runs: Vec<FileRun> = group.iter().map(|f| FileRun::new(f, header.as_ref())).collect();
+        let jobs = group.iter().zip(&runs).flat_map(|(f, run)| {
             f.theorems
                 .iter()
                 .enumerate()
                 .filter(|(_, t)| t.has_proof())
-                .map(move |(i, _)| (*f, i))
+                .map(move |(i, _)| (*f, run, i))
         });
         let mut results = futures::stream::iter(jobs)
-            .map(|(f, i)| replay_theorem(pool_ref, f, i))
+            .map(|(f, run, i)| replay_theorem(pool_ref, f, run, i))
             .buffered(pool.size() * 2);
         while let Some(o) = results.next().await {
             if !o.complete {
