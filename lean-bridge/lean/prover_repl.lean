@@ -578,12 +578,21 @@ meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list 
     let is_example := match field req "example" with | some (json.of_bool tt) := tt | _ := ff end,
     env_before ← lean.parser.get_env,
     r ← run_file_commands (field_str req "text") 0,
-    env_after ← lean.parser.get_env,
     let parts := field_strs req "name",
     let short := name_of_parts parts,
-    found ← pcatching (lean.parser.of_tactic (
-      if is_example then find_decl env_after short
-      else find_decl env_after (ns ++ short) <|> find_decl env_after short)),
+    let find : lean.parser name := (do
+      env ← lean.parser.get_env,
+      lean.parser.of_tactic (
+        if is_example then find_decl env short
+        else find_decl env (ns ++ short) <|> find_decl env short)),
+    found ← pcatching find,
+    -- Where Lean's own error recovery would still have added the theorem (with `sorry`), a
+    -- failure here (our parser runs without recovery) adds it from the `sorry` fallback, so the
+    -- rest of the file sees it as Lean's run does.
+    let missing : bool := match found with | sum.inl _ := tt | _ := ff end,
+    when (r.is_some ∧ missing ∧ ¬ is_example) (do
+      _ ← run_file_commands (field_str req "fallback") 0, return ()),
+    env_after ← lean.parser.get_env,
     check ← match found with
       | sum.inl f := return (ff,
           [match r with | some (f', _) := f'.msg | none := "the declaration was not added: " ++ f.msg end],
@@ -601,7 +610,7 @@ meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list 
     let (verified, errs, axs, full) := check,
     -- An example leaves nothing behind in the file's environment.
     when is_example (lean.parser.set_env env_before),
-    return ([("ok", json.of_bool tt), ("theorem", jnat tid), ("full_name", json.of_string (to_string full)),
+    return ([("ok", json.of_bool tt), ("theorem", jnat tid), ("full_name", json.of_string (if full = name.anonymous then "" else to_string full)),
              ("namespace", json.of_string (if ns = name.anonymous then "" else to_string ns)), ("params", jnat n),
              ("goals", jstrs goals), ("verified", json.of_bool verified), ("errors", jstrs errs),
              ("axioms", jstrs (axs.map to_string))], σ)

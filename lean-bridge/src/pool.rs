@@ -644,6 +644,7 @@ impl LeanPool {
                                 "cmd": "file_theorem",
                                 "signature": t.signature,
                                 "text": text,
+                                "fallback": t.fallback,
                                 "name": t.name,
                                 "example": t.example,
                             })),

@@ -163,6 +163,20 @@ pub struct SkippedCommand {
 }
 
 impl ProblemFile {
+    /// The file, or its first unreadable command as an error: for callers that need every
+    /// command read (the language server's diagnostics).
+    pub fn strict(self) -> Result<ProblemFile, crate::ParseError> {
+        match self.unreadable.first() {
+            Some(u) => Err(crate::ParseError {
+                path: self.path.clone(),
+                line: u.line,
+                col: u.col,
+                message: u.message.clone(),
+            }),
+            None => Ok(self),
+        }
+    }
+
     /// The earlier `theorem`s and `lemma`s (with their proofs, as written) that theorem `index`
     /// needs in scope when `uses` (its statement, its proof, or a proof being tried) mentions
     /// them by name, with what those need in turn, in file order. Lean compiles a file top to

@@ -464,7 +464,7 @@ impl<'a> Parser<'a> {
             && k + 1 < self.len()
             && self.tok(k + 1).kind == TokenKind::Ident)
             .then(|| self.text(k + 1).to_string());
-        let mut next = (k + 1).max(start + 1);
+        let mut next = (k + 1).max(start + 1).min(self.len());
         while next < self.len() && !self.is_command(next) {
             next += 1;
         }

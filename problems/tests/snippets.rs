@@ -17,7 +17,7 @@ fn steps(t: &Theorem) -> Vec<&str> {
 }
 
 fn error(text: &str) -> ParseError {
-    match parse_str(text, Some("bad.lean".as_ref())) {
+    match parse_str(text, Some("bad.lean".as_ref())).and_then(ProblemFile::strict) {
         Ok(file) => panic!("expected an error, parsed {:#?}", file.theorems),
         Err(e) => e,
     }

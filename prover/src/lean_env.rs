@@ -102,7 +102,11 @@ impl ProofEnv for LeanEnv {
     async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
         let verified = match self.files.get(&task.name) {
             Some((file, segment)) => self.pool.verify_file_theorem(file, *segment, proof).await,
-            None => self.pool.verify(&task.context, &task.statement, proof).await,
+            None => {
+                self.pool
+                    .verify(&task.context, &task.statement, proof)
+                    .await
+            }
         };
         match verified {
             Ok(v) => Ok(Verification {

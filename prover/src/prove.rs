@@ -139,10 +139,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                     continue;
                 }
                 // The search starts from the goal Lean states where the file has the theorem.
-                located.insert(
-                    t.full_name.clone(),
-                    (run.lean.clone(), run.segment_of[i]),
-                );
+                located.insert(t.full_name.clone(), (run.lean.clone(), run.segment_of[i]));
                 tasks.push((
                     ProofTask {
                         name: t.full_name.clone(),

@@ -103,7 +103,10 @@ pub async fn replay_theorem(
     };
     out.total_steps = steps.len();
     // The theorem's goal where the file states it (the file runs up to it on a worker).
-    let start = match pool.start_file_theorem(&run.lean, run.segment_of[index]).await {
+    let start = match pool
+        .start_file_theorem(&run.lean, run.segment_of[index])
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("statement: {e}"));
@@ -164,7 +167,10 @@ pub async fn run(args: ReplayArgs) -> Result<bool> {
         let pool = args.lean.pool(&imports, group[0].path.as_deref()).await?;
         let pool_ref = &pool;
         let header = args.lean.load_header()?;
-        let runs: Vec<FileRun> = group.iter().map(|f| FileRun::new(f, header.as_ref())).collect();
+        let runs: Vec<FileRun> = group
+            .iter()
+            .map(|f| FileRun::new(f, header.as_ref()))
+            .collect();
         let jobs = group.iter().zip(&runs).flat_map(|(f, run)| {
             f.theorems
                 .iter()

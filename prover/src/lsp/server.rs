@@ -431,7 +431,8 @@ impl Server {
         text: &str,
         path: Option<&std::path::Path>,
     ) -> Result<ProblemFile, problems::ParseError> {
-        let mut file = problems::parse_str(text, path)?;
+        // The editor shows why a command cannot be read (a theorem being written).
+        let mut file = problems::parse_str(text, path)?.strict()?;
         if let Some(h) = &self.settings.header {
             crate::lean_opts::apply_header(h, &mut file);
         }
@@ -671,7 +672,9 @@ mod tests {
     #[test]
     fn parse_errors_point_at_their_line() {
         let text = "theorem t : true :=\nbegin\n  (trivial\nend\n";
-        let e = problems::parse_str(text, None).unwrap_err();
+        let e = problems::parse_str(text, None)
+            .and_then(problems::ProblemFile::strict)
+            .unwrap_err();
         let d = parse_diagnostic(text, &e);
         assert_eq!(d.range.start.line as usize, e.line - 1);
         assert!(d.message.contains(&e.message));

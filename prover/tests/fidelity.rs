@@ -1,0 +1,221 @@
+//! Fidelity on real files: per theorem, `prover check` gives the verdict `lean` gives when it
+//! compiles the same file, and `prover replay` completes the tactic proofs Lean accepts.
+//!
+//! The core corpus (`tests/fidelity/core_constructs.lean`) runs wherever Lean 3 is found. With
+//! a compiled mathlib project (`PROVER_MATHLIB_PROJECT`), mathlib files listed in
+//! `PROVER_FIDELITY_FILES` (paths relative to the project, `:`-separated) run too.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use lean_bridge::testing::{lean_for_test, mathlib_project_for_test};
+use lean_bridge::{LeanInstall, LeanProject};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fidelity/core_constructs.lean")
+}
+
+/// Lines (1-based) where `lean FILE` reports an error.
+fn lean_error_lines(lean: &LeanInstall, file: &Path, project: Option<&Path>) -> Vec<usize> {
+    let (search_path, cwd) = match project {
+        Some(p) => {
+            let proj = LeanProject::load(lean, p).unwrap();
+            (proj.search_path.clone(), proj.root.clone())
+        }
+        None => (
+            lean_bridge::locate::core_search_path(lean).unwrap(),
+            std::env::temp_dir(),
+        ),
+    };
+    let out = Command::new(&lean.lean)
+        .arg(file)
+        .current_dir(cwd)
+        .env("LEAN_PATH", std::env::join_paths(&search_path).unwrap())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let name = file.display().to_string();
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&name)?.strip_prefix(':')?;
+            let mut parts = rest.splitn(3, ':');
+            let line: usize = parts.next()?.parse().ok()?;
+            let _col = parts.next()?;
+            parts
+                .next()?
+                .trim_start()
+                .starts_with("error")
+                .then_some(line)
+        })
+        .collect()
+}
+
+/// `prover check --jsonl` records by theorem line.
+fn prover_check(
+    file: &Path,
+    project: Option<&Path>,
+    cache: &Path,
+) -> BTreeMap<usize, serde_json::Value> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prover"));
+    cmd.args(["check", "--jsonl", "-j", "1"]).arg(file);
+    if let Some(p) = project {
+        cmd.arg("--lean-project").arg(p);
+    }
+    let out = cmd
+        .env("PROVER_CACHE_DIR", cache)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["line"].as_u64().unwrap() as usize, v))
+        .collect()
+}
+
+/// Compares verdicts; returns (agreeing, total, disagreements).
+fn compare(
+    file: &Path,
+    lean_errors: &[usize],
+    records: &BTreeMap<usize, serde_json::Value>,
+    expected_axiom_failures: &[&str],
+) -> (usize, usize, Vec<String>) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let parsed = problems::parse_str(&text, Some(file)).unwrap();
+    let mut agree = 0;
+    let mut total = 0;
+    let mut diffs = Vec::new();
+    for t in parsed.theorems.iter().filter(|t| t.has_proof()) {
+        total += 1;
+        let lean_ok = !lean_errors
+            .iter()
+            .any(|&l| l >= t.span.line && l <= t.span.end_line);
+        let expected = lean_ok && !expected_axiom_failures.contains(&t.full_name.as_str());
+        match records.get(&t.span.line) {
+            Some(r) if r["ok"].as_bool() == Some(expected) => agree += 1,
+            Some(r) => diffs.push(format!(
+                "{} (line {}): lean {}, prover {}: {}",
+                t.full_name, t.span.line, lean_ok, r["ok"], r["error"]
+            )),
+            None => diffs.push(format!("{}: no verdict from prover check", t.full_name)),
+        }
+    }
+    (agree, total, diffs)
+}
+
+#[test]
+fn check_gives_leans_verdict_on_every_theorem_of_the_core_corpus() {
+    let Some(lean) = lean_for_test("check_gives_leans_verdict_on_every_theorem_of_the_core_corpus")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let file = corpus().canonicalize().unwrap();
+    let errors = lean_error_lines(&lean, &file, None);
+    // The corpus is written so that Lean rejects exactly one theorem.
+    assert_eq!(errors.len(), 1, "lean's errors: {errors:?}");
+    let records = prover_check(&file, None, cache.path());
+    let (agree, total, diffs) = compare(&file, &errors, &records, &["by_axiom"]);
+    assert!(total >= 25, "{total} theorems");
+    assert!(
+        diffs.is_empty(),
+        "{agree}/{total} agree:\n{}",
+        diffs.join("\n")
+    );
+    // Full names, as Lean has them.
+    let names: Vec<&str> = records
+        .values()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    for n in [
+        "demo.double_eq",
+        "demo.k_le",
+        "demo.point.swap_swap",
+        "nat.my_succ_le",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let axiom = records.values().find(|r| r["name"] == "by_axiom").unwrap();
+    assert!(
+        axiom["error"].as_str().unwrap().contains("axiom cheat"),
+        "{axiom}"
+    );
+}
+
+#[test]
+fn replay_completes_the_tactic_proofs_lean_accepts_in_the_core_corpus() {
+    let Some(_) =
+        lean_for_test("replay_completes_the_tactic_proofs_lean_accepts_in_the_core_corpus")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let file = corpus();
+    let out = Command::new(env!("CARGO_BIN_EXE_prover"))
+        .args(["replay", "--jsonl", "-j", "1"])
+        .arg(&file)
+        .env("PROVER_CACHE_DIR", cache.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let parsed = problems::parse_str(&text, None).unwrap();
+    let tactic: Vec<&str> = parsed
+        .theorems
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.proof,
+                problems::Proof::Tactic { .. } | problems::Proof::By(_)
+            )
+        })
+        .map(|t| t.full_name.as_str())
+        .collect();
+    assert!(tactic.len() >= 8, "{tactic:?}");
+    for name in tactic {
+        let r = records
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not replayed"));
+        let expect = name != "demo.bad_proof";
+        assert_eq!(r["complete"].as_bool(), Some(expect), "{r}");
+    }
+}
+
+#[test]
+fn check_gives_leans_verdict_on_mathlib_files() {
+    let Some((lean, project)) =
+        mathlib_project_for_test("check_gives_leans_verdict_on_mathlib_files")
+    else {
+        return;
+    };
+    let files = std::env::var("PROVER_FIDELITY_FILES")
+        .unwrap_or_else(|_| "src/data/nat/parity.lean".into());
+    let cache = tempfile::tempdir().unwrap();
+    let mut all_agree = 0;
+    let mut all_total = 0;
+    let mut all_diffs = Vec::new();
+    for rel in files.split(':').filter(|s| !s.is_empty()) {
+        let file = project.join(rel);
+        let errors = lean_error_lines(&lean, &file, Some(&project));
+        let records = prover_check(&file, Some(&project), cache.path());
+        let (agree, total, diffs) = compare(&file, &errors, &records, &[]);
+        eprintln!("{rel}: {agree}/{total} verdicts agree with lean");
+        all_agree += agree;
+        all_total += total;
+        all_diffs.extend(diffs);
+    }
+    assert!(all_total > 0);
+    // At least 99% of verdicts agree; every disagreement is listed.
+    assert!(
+        all_agree * 100 >= all_total * 99,
+        "{all_agree}/{all_total} agree:\n{}",
+        all_diffs.join("\n")
+    );
+}
