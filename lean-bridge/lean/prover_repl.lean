@@ -547,6 +547,10 @@ meta def handle_file_reset (σ : repl_state) (req : json) : lean.parser (list (s
     lean.parser.pop_local_scope),
   lean.parser.set_env σ.base_env,
   lean.parser.push_local_scope,
+  -- The file's own proofs get the deterministic limit Lean's editor gives them, so a proof
+  -- that never ends fails as it does there instead of hanging the worker.
+  let hb := field_nat req "heartbeats",
+  when (hb > 0) (do _ ← run_file_commands ("set_option timeout " ++ to_string hb) 0, return ()),
   return ([("ok", json.of_bool tt)], { in_file := tt, ..σ })
 
 /-- `file_commands {text}`: runs the commands of a stretch of the file. -/

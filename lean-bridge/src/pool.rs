@@ -607,7 +607,11 @@ impl LeanPool {
                 } else {
                     String::new()
                 };
-                let body = object(json!({"cmd": "file_reset", "closers": closers}));
+                let body = object(json!({
+                    "cmd": "file_reset",
+                    "closers": closers,
+                    "heartbeats": self.config.verify_heartbeats * 1000,
+                }));
                 let reply = worker
                     .request(body, self.config.verify_timeout, None)
                     .await?;
