@@ -119,6 +119,36 @@ pub struct Verification {
     pub pos: Option<(u32, u32)>,
 }
 
+impl Verification {
+    /// A proof refused before it reached Lean.
+    fn refused(reason: String) -> Self {
+        Verification {
+            ok: false,
+            errors: vec![reason],
+            axioms: Vec::new(),
+            pos: None,
+        }
+    }
+
+    /// The verdict in a `verify` response that elaborated the statement.
+    fn from_reply(b: &Map<String, Value>) -> Self {
+        if !ok(b) {
+            return Verification {
+                ok: false,
+                errors: vec![get_str(b, "error")],
+                axioms: Vec::new(),
+                pos: get_pos(b),
+            };
+        }
+        Verification {
+            ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
+            errors: get_strs(b, "errors"),
+            axioms: get_strs(b, "axioms"),
+            pos: None,
+        }
+    }
+}
+
 /// Timing of one request, for benchmarks.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timing {
@@ -451,12 +481,7 @@ impl LeanPool {
     ) -> Result<Verification, LeanError> {
         self.check_open()?;
         if let Err(r) = screen(proof) {
-            return Ok(Verification {
-                ok: false,
-                errors: vec![r.to_string()],
-                axioms: Vec::new(),
-                pos: None,
-            });
+            return Ok(Verification::refused(r.to_string()));
         }
         let (binders, goal, mut body) = statement_request("verify", context, statement)?;
         body.insert("proof".into(), proof.into());
@@ -466,24 +491,10 @@ impl LeanPool {
             .request(body, self.config.verify_timeout, None)
             .await?;
         let b = &reply.body;
-        if !ok(b) {
-            let message = get_str(b, "error");
-            if message.starts_with("statement: ") {
-                return Err(elaboration_error(b, statement, &binders, &goal));
-            }
-            return Ok(Verification {
-                ok: false,
-                errors: vec![message],
-                axioms: Vec::new(),
-                pos: get_pos(b),
-            });
+        if !ok(b) && get_str(b, "error").starts_with("statement: ") {
+            return Err(elaboration_error(b, statement, &binders, &goal));
         }
-        Ok(Verification {
-            ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
-            errors: get_strs(b, "errors"),
-            axioms: get_strs(b, "axioms"),
-            pos: None,
-        })
+        Ok(Verification::from_reply(b))
     }
 
     /// Elaborates a statement alone. Returns it as Lean prints it, or the error.
@@ -690,7 +701,7 @@ impl LeanPool {
                 state.closers = seg.text().closers.clone();
                 let b = &reply.body;
                 let messages = relocate_messages(&reply.messages, first_line);
-                if let Segment::Theorem(t) = seg {
+                if let Segment::Theorem(_) = seg {
                     let mut captured = FileTheorem {
                         segment: i,
                         full_name: get_str(b, "full_name"),
@@ -719,8 +730,6 @@ impl LeanPool {
                             "the proof did not elaborate within {:?}",
                             self.config.verify_timeout
                         )];
-                    } else if t.example && captured.full_name.is_empty() {
-                        captured.full_name = String::new();
                     }
                     state.captured.insert(i, captured);
                 } else if !ok(b) {
@@ -802,12 +811,7 @@ impl LeanPool {
     ) -> Result<Verification, LeanError> {
         self.check_open()?;
         if let Err(r) = screen(proof) {
-            return Ok(Verification {
-                ok: false,
-                errors: vec![r.to_string()],
-                axioms: Vec::new(),
-                pos: None,
-            });
+            return Ok(Verification::refused(r.to_string()));
         }
         self.verify_file_theorem_unscreened(file, segment, proof)
             .await
@@ -842,21 +846,7 @@ impl LeanPool {
                 Err(LeanError::StateLost(_)) => continue,
                 r => r?,
             };
-            let b = &reply.body;
-            if !ok(b) {
-                return Ok(Verification {
-                    ok: false,
-                    errors: vec![get_str(b, "error")],
-                    axioms: Vec::new(),
-                    pos: get_pos(b),
-                });
-            }
-            return Ok(Verification {
-                ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
-                errors: get_strs(b, "errors"),
-                axioms: get_strs(b, "axioms"),
-                pos: None,
-            });
+            return Ok(Verification::from_reply(&reply.body));
         }
         Err(LeanError::StateLost(
             "the worker running the file kept restarting".into(),
