@@ -159,12 +159,25 @@ meta def elab_statement (binders goal : string) : tactic (expr × ℕ) := do
     return (count_pis b) },
   return (t, n)
 
+/-- Introduces `n` binders under their own names, as a theorem's parameters are named in its
+body: a later parameter shadows an earlier one of the same name (`intron` would rename it
+`p_1`, and a proof's `induction p` would then pick the other `p`). -/
+meta def intro_params : ℕ → tactic unit
+| 0 := skip
+| (k + 1) := do
+  tgt ← target,
+  match tgt with
+  | (expr.pi n _ _ _) := intro n >> skip
+  | _ := intro1 >> skip
+  end,
+  intro_params k
+
 /-- Makes a goal for the statement and introduces its binders as hypotheses, as a theorem's
 parameters are in scope in its proof. Returns the root metavariable. -/
 meta def start_goal (t : expr) (n : ℕ) : tactic expr := do
   g ← mk_meta_var t,
   set_goals [g],
-  intron n,
+  intro_params n,
   return g
 
 /-! ### Proof checking -/
@@ -193,34 +206,76 @@ meta def deps_of (e : expr) : list name × bool :=
 e.fold ([], ff) (λ x _ acc,
   (if x.is_constant then x.const_name :: acc.1 else acc.1, acc.2 || x.is_sorry.is_some))
 
-/-- The assumptions (axioms) everything in `todo` depends on, transitively, like `#print axioms`.
-A declaration whose value contains `sorry` counts as depending on `sorry_ax` (a lemma proved
-with `sorry` earlier in a file must not make a later proof look complete). -/
-meta def collect_axioms (env : environment) : list name → name_set → list name → list name
-| [] _ acc := acc
-| (n :: todo) seen acc :=
-  if seen.contains n then collect_axioms todo seen acc else
-  match env.get n with
-  | exceptional.success d :=
-      let (ty_deps, _) := deps_of d.type in
-      let vd : list name × bool := (match d with
-        | (declaration.defn _ _ _ v _ _) := deps_of v
-        | (declaration.thm _ _ _ v) := deps_of v.get
-        | _ := ([], ff) end) in
-      let (val_deps, sorry_in_val) := vd in
-      let acc := if is_assumption env d then n :: acc else acc in
-      let acc := if sorry_in_val && bnot (to_bool (`sorry_ax ∈ acc)) then `sorry_ax :: acc else acc in
-      collect_axioms (ty_deps ++ val_deps ++ todo) (seen.insert n) acc
-  | _ := collect_axioms todo (seen.insert n) acc
-  end
+meta def dedup_names (l : list name) : list name :=
+(l.foldl (λ (acc : list name × name_set) n,
+  if acc.2.contains n then acc else (n :: acc.1, acc.2.insert n)) ([], mk_name_set)).1.reverse
+
+/-- What one declaration contributes to an axiom closure: the constants its type and value
+mention, whether its value contains `sorry`, and whether it is itself an assumption. -/
+meta def decl_info (env : environment) (n : name) : list name × bool × bool :=
+match env.get n with
+| exceptional.success d :=
+    let (ty_deps, _) := deps_of d.type in
+    let vd : list name × bool := (match d with
+      | (declaration.defn _ _ _ v _ _) := deps_of v
+      | (declaration.thm _ _ _ v) := deps_of v.get
+      | _ := ([], ff) end) in
+    (dedup_names (ty_deps ++ vd.1), vd.2, is_assumption env d)
+| _ := ([], ff, ff)
+end
+
+/-- Transitive axioms per declaration, kept between requests for the declarations of the
+worker's imports (they never change), so that checking a proof after the first costs the walk
+over what is new, not over all of mathlib again. -/
+@[reducible] meta def axiom_memo := rb_map name (list name)
+
+meta def axiom_union (a b : list name) : list name := a ++ b.filter (λ x, x ∉ a)
+
+meta def memo_find (known fresh : axiom_memo) (n : name) : option (list name) :=
+fresh.find n <|> known.find n
+
+/-- Post-order walk over the dependency graph (a stack, not recursion: mathlib's chains are
+deep), filling `fresh` for every declaration reached that `known` does not have. A declaration
+whose value contains `sorry` counts as depending on `sorry_ax` (a lemma proved with `sorry`
+earlier in a file must not make a later proof look complete). Names seen but not finished are
+cycles (recursive meta code) and contribute nothing. -/
+meta def axiom_walk (env : environment) (known : axiom_memo) :
+  list (name × option (list name × bool × bool)) → name_set → axiom_memo → axiom_memo
+| [] _ fresh := fresh
+| ((n, some (deps, has_sorry, is_ax)) :: st) seen fresh :=
+    let from_deps := deps.foldl
+      (λ acc d, axiom_union acc ((memo_find known fresh d).get_or_else [])) [] in
+    let own := (if is_ax then [n] else []) ++ (if has_sorry then [`sorry_ax] else []) in
+    axiom_walk st seen (fresh.insert n (axiom_union own from_deps))
+| ((n, none) :: st) seen fresh :=
+    if seen.contains n ∨ (memo_find known fresh n).is_some then axiom_walk st seen fresh else
+    let info := decl_info env n in
+    let todo := (info.1.filter (λ d, (memo_find known fresh d).is_none)).map
+      (λ d, (d, (none : option (list name × bool × bool)))) in
+    axiom_walk (todo ++ (n, some info) :: st) (seen.insert n) fresh
+
+/-- The assumptions (axioms) everything in `roots` depends on, transitively, like
+`#print axioms`. `known` holds the closures of the imports' declarations (`base`) found so far
+and comes back with the ones found here. -/
+meta def collect_axioms (env base : environment) (known : axiom_memo) (roots : list name) :
+    list name × axiom_memo :=
+let roots := dedup_names roots in
+let fresh := axiom_walk env known (roots.map (λ r, (r, none))) mk_name_set (rb_map.mk _ _) in
+let axs := roots.foldl (λ acc r, axiom_union acc ((memo_find known fresh r).get_or_else [])) [] in
+-- Only the imports' declarations are remembered: a file or context may define a name that
+-- another file defines differently.
+let known := fresh.fold known (λ n a m, if base.contains n then m.insert n a else m) in
+(axs, known)
 
 meta def allowed_axioms : list name := [`propext, `quot.sound, `classical.choice]
 
 /-- Checks a finished proof term of `t`: no holes, no `sorry`, accepted by the kernel, and only
-the standard axioms. Returns the errors (empty when verified) and the axioms used. -/
-meta def check_proof_term (t pf : expr) : tactic (list string × list name) := do
+the standard axioms. Returns the errors (empty when verified), the axioms used, and `known`
+with the closures found on the way. -/
+meta def check_proof_term (base : environment) (known : axiom_memo) (t pf : expr) :
+    tactic (list string × list name × axiom_memo) := do
   env ← get_env,
-  if pf.has_meta_var then return (["the proof is incomplete: it leaves goals or holes"], [])
+  if pf.has_meta_var then return (["the proof is incomplete: it leaves goals or holes"], [], known)
   else do
   let sorry_errs := if has_sorry pf then ["the proof uses sorry"] else [],
   kernel ← catching (add_decl (declaration.thm `_prover_repl_verify
@@ -228,11 +283,11 @@ meta def check_proof_term (t pf : expr) : tactic (list string × list name) := d
   let kernel_errs := match kernel with
     | sum.inl f := ["kernel: " ++ f.msg]
     | sum.inr _ := [] end,
-  let axs := (collect_axioms env (consts_of pf ++ consts_of t) mk_name_set []).reverse,
+  let (axs, known) := collect_axioms env base known (consts_of pf ++ consts_of t),
   let bad := axs.filter (λ a, a ∉ allowed_axioms),
   let ax_errs := bad.map (λ a, "the proof depends on the axiom " ++ to_string a ++
     (if a = `sorry_ax then " (sorry)" else "")),
-  return (sorry_errs ++ kernel_errs ++ ax_errs, axs)
+  return (sorry_errs ++ kernel_errs ++ ax_errs, axs, known)
 
 /-! ### REPL state -/
 
@@ -257,6 +312,7 @@ meta structure repl_state :=
 (next_id : ℕ)
 (theorems : rb_map ℕ theorem_record)
 (in_file : bool)
+(closures : axiom_memo)
 
 meta def repl_state.fresh (σ : repl_state) : ℕ × repl_state :=
 (σ.next_id, { next_id := σ.next_id + 1, ..σ })
@@ -345,9 +401,12 @@ meta def handle_start (σ : repl_state) (req : json) : tactic (list (string × j
       return (("proof", jnat pid) :: body, σ)
   end
 
-/-- Runs tactic text on a state, at most `hb` thousand heartbeats (0: no limit). -/
-meta def run_text (tac : string) (hb : ℕ) : tactic unit := do
-  rv ← parse_all lean.parser.itactic_reflected ("{ " ++ tac ++ "\n}"),
+/-- Runs tactic text on the current goals, at most `hb` thousand heartbeats (0: no limit).
+`levels`: the universe names of the statement, in scope for the text as they are in a
+theorem's body (`Type (max u v)`). -/
+meta def run_text (tac : string) (hb : ℕ) (levels : list name) : tactic unit := do
+  rv ← parse_all (do levels.mmap' lean.parser.add_local_level, lean.parser.itactic_reflected)
+    ("{ " ++ tac ++ "\n}"),
   t ← eval_expr (tactic unit) rv.expr,
   if hb = 0 then t else try_for hb t
 
@@ -357,7 +416,10 @@ match σ.states.find sid with
 | none := return (error_body ("unknown state " ++ to_string sid) none, σ)
 | some (pid, ts) := do
     write ts,
-    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats")),
+    let levels := match σ.proofs.find pid with
+      | some rec := rec.type.collect_univ_params
+      | none := [] end,
+    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats") levels),
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr _ := do
@@ -378,6 +440,29 @@ match σ.states.find sid with
             return (body, σ)
         | (e :: _) := return (error_body e none, σ)
         end
+    end
+end
+
+/-- `focus {state}`: a new proof whose one goal is the state's main goal, as inside a
+`{ … }` block (closing it completes that proof). -/
+meta def handle_focus (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
+let sid := field_nat req "state" in
+match σ.states.find sid with
+| none := return (error_body ("unknown state " ++ to_string sid) none, σ)
+| some (_, ts) := do
+    write ts,
+    gs ← get_goals,
+    match gs with
+    | [] := return (error_body "no goals: nothing to focus on" none, σ)
+    | (g :: _) := do
+        set_goals [g],
+        ty ← infer_type g,
+        let (pid, σ) := σ.fresh,
+        let σ := { proofs := σ.proofs.insert pid ⟨g, ty, []⟩, ..σ },
+        ts' ← read,
+        let (sid', σ) := σ.add_state pid ts',
+        body ← state_body sid',
+        return (("proof", jnat pid) :: body, σ)
     end
 end
 
@@ -419,10 +504,11 @@ meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × 
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr pf := do
-        (errs, axs) ← check_proof_term t pf,
+        (errs, axs, known) ← check_proof_term σ.base_env σ.closures t pf,
         return ([("ok", json.of_bool tt), ("verified", json.of_bool errs.empty),
                  ("errors", json.array (errs.map json.of_string)),
-                 ("axioms", json.array (axs.map (λ a, json.of_string (to_string a))))], σ)
+                 ("axioms", json.array (axs.map (λ a, json.of_string (to_string a))))],
+                { closures := known, ..σ })
     end
   end
 
@@ -444,6 +530,7 @@ meta def handle (σ : repl_state) (req : json) : tactic (list (string × json) �
 match field_str req "cmd" with
 | "start" := handle_start σ req
 | "run" := handle_run σ req
+| "focus" := handle_focus σ req
 | "drop" := handle_drop σ req
 | "check" := handle_check σ req
 | "verify" := handle_verify σ req
@@ -471,15 +558,21 @@ end
 
 /-- Runs every command in `text` with the command parser; stops at the first error and returns
 it together with how many characters of `text` came before the failing command. -/
-meta def run_file_commands : string → ℕ → lean.parser (option (failure × ℕ))
+meta def run_commands_from : string → ℕ → lean.parser (option (failure × ℕ))
 | text done := if blank text then return none else do
   r ← pcatching (lean.parser.with_input lean.parser.command_like text),
   match r with
   | sum.inl f := return (some (f, done))
   | sum.inr (_, rest) :=
-    if rest.length < text.length then run_file_commands rest (done + (text.length - rest.length))
+    if rest.length < text.length then run_commands_from rest (done + (text.length - rest.length))
     else return (some (⟨"the command parser did not advance", none⟩, done))
   end
+
+/-- Runs commands with Lean's command parser. The text gets a final newline: a command that
+ends its input on a token that looks ahead (`theorem t : ∅ ⊆ s.`, an empty match) would
+otherwise read past it, out of the REPL's own input. -/
+meta def run_file_commands (text : string) (done : ℕ) : lean.parser (option (failure × ℕ)) :=
+run_commands_from (text ++ "\n") done
 
 meta def name_of_parts (parts : list string) : name :=
 parts.foldl (λ n s, name.mk_string s n) name.anonymous
@@ -525,12 +618,13 @@ meta def capture_goal (sig : string) : lean.parser (sum failure (expr × ℕ × 
 
 /-- Checks the declaration a file just added (the file's own proof, as Lean elaborated it):
 no `sorry`, kernel-checked, standard axioms. -/
-meta def check_file_decl (full : name) : tactic (list string × list name) := do
+meta def check_file_decl (σ : repl_state) (full : name) :
+    tactic (list string × list name × axiom_memo) := do
   env ← get_env,
   d ← returnex (env.get full),
   match decl_value d with
-  | some v := check_proof_term d.type v
-  | none := return (["`" ++ to_string full ++ "` is not a theorem or definition"], [])
+  | some v := check_proof_term σ.base_env σ.closures d.type v
+  | none := return (["`" ++ to_string full ++ "` is not a theorem or definition"], [], σ.closures)
   end
 
 meta def jstrs (xs : list string) : json := json.array (xs.map json.of_string)
@@ -574,11 +668,8 @@ meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list 
     -- as Lean would have it (Lean reports the same error and adds nothing usable).
     _ ← run_file_commands (field_str req "text") 0,
     return (error_body ("statement: " ++ f.msg) f.pos, σ)
-  | sum.inr (t, n, ns) := do
-    (ts, goals) ← lean.parser.of_tactic (do
-      ts ← read, g ← mk_meta_var t, set_goals [g], intron n, gs ← goal_strings, return (ts, gs)),
-    let (tid, σ) := σ.fresh,
-    let σ := { theorems := σ.theorems.insert tid ⟨t, n, ts⟩, ..σ },
+  | sum.inr (t0, n0, ns) := do
+    ts0 ← lean.parser.of_tactic read,
     let is_example := match field req "example" with | some (json.of_bool tt) := tt | _ := ff end,
     env_before ← lean.parser.get_env,
     r ← run_file_commands (field_str req "text") 0,
@@ -600,18 +691,34 @@ meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list 
     check ← match found with
       | sum.inl f := return (ff,
           [match r with | some (f', _) := f'.msg | none := "the declaration was not added: " ++ f.msg end],
-          ([] : list name), name.anonymous)
+          ([] : list name), name.anonymous, σ.closures)
       | sum.inr full := do
-          c ← pcatching (lean.parser.of_tactic (check_file_decl full)),
+          c ← pcatching (lean.parser.of_tactic (check_file_decl σ full)),
           lean.parser.set_env env_after,
           match c with
-          | sum.inl f := return (ff, [f.msg], [], full)
-          | sum.inr (errs, axs) :=
+          | sum.inl f := return (ff, [f.msg], [], full, σ.closures)
+          | sum.inr (errs, axs, known) :=
               let errs := (match r with | some (f', _) := [f'.msg] | none := [] end) ++ errs in
-              return (errs.empty, errs, axs, full)
+              return (errs.empty, errs, axs, full, known)
           end
       end,
-    let (verified, errs, axs, full) := check,
+    let (verified, errs, axs, full, known) := check,
+    let σ := { closures := known, ..σ },
+    -- Lean also includes the section variables that only the proof mentions: where the real
+    -- declaration has more leading binders than the captured statement, its type is the goal.
+    real_type ← pcatching (do
+      env ← lean.parser.get_env,
+      d ← lean.parser.of_tactic (returnex (env.get full)),
+      return d.type),
+    let (t, n) := (match real_type with
+      | sum.inr ty := if count_pis ty > count_pis t0 then (ty, n0 + (count_pis ty - count_pis t0)) else (t0, n0)
+      | _ := (t0, n0) end : expr × ℕ),
+    -- The proof starts in the environment before the declaration (it cannot use itself).
+    goals ← lean.parser.of_tactic (do
+      write ts0, g ← mk_meta_var t, set_goals [g], intro_params n, goal_strings),
+    lean.parser.set_env env_after,
+    let (tid, σ) := σ.fresh,
+    let σ := { theorems := σ.theorems.insert tid ⟨t, n, ts0⟩, ..σ },
     -- An example leaves nothing behind in the file's environment.
     when is_example (lean.parser.set_env env_before),
     return ([("ok", json.of_bool tt), ("theorem", jnat tid), ("full_name", json.of_string (if full = name.anonymous then "" else to_string full)),
@@ -675,7 +782,7 @@ meta def serve_loop : repl_state → lean.parser unit
 meta def serve : lean.parser unit := do
   env ← lean.parser.get_env,
   prespond [("ready", json.of_bool tt)],
-  serve_loop ⟨env, rb_map.mk _ _, rb_map.mk _ _, rb_map.mk _ _, 0, rb_map.mk _ _, ff⟩
+  serve_loop ⟨env, rb_map.mk _ _, rb_map.mk _ _, rb_map.mk _ _, 0, rb_map.mk _ _, ff, rb_map.mk _ _⟩
 
 end prover_repl
 

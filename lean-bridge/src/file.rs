@@ -91,13 +91,24 @@ pub struct FileTheorem {
 }
 
 /// Rewrites the positions of Lean's messages (`FILE:L:C: …`, relative to the text sent) to
-/// positions in the user's file (`L:C: …` with `first_line` added).
+/// positions in the user's file (`L:C: …` with `first_line` added). Lean counts columns from
+/// 0; the prover's reports count them from 1, as editors and compilers do.
 pub(crate) fn relocate_messages(messages: &[String], first_line: u32) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // Continuation lines of a message that is dropped are dropped with it.
+    let mut dropping = false;
     for m in messages {
+        if locate_message(m).is_some() {
+            // The REPL's own stand-in for the goal (`prover_repl_captured_goal … := sorry`)
+            // is not the user's business.
+            dropping = m.contains("prover_repl_captured_goal");
+        }
+        if dropping {
+            continue;
+        }
         match locate_message(m) {
             Some((line, col, rest)) => {
-                out.push(format!("{}:{col}: {rest}", line + first_line - 1));
+                out.push(format!("{}:{}: {rest}", line + first_line - 1, col + 1));
             }
             None => match out.last_mut() {
                 // Continuation lines of a multi-line message.
@@ -134,13 +145,15 @@ mod tests {
             "state:".to_string(),
             "⊢ false".to_string(),
             "/tmp/x/launch.lean:1:0: warning: declaration uses sorry".to_string(),
+            "/tmp/x/launch.lean:1:0: warning: declaration 'prover_repl_captured_goal' uses sorry"
+                .to_string(),
         ];
         let out = relocate_messages(&msgs, 10);
         assert_eq!(
             out,
             vec![
-                "12:2: error: invalid apply tactic\nstate:\n⊢ false".to_string(),
-                "10:0: warning: declaration uses sorry".to_string(),
+                "12:3: error: invalid apply tactic\nstate:\n⊢ false".to_string(),
+                "10:1: warning: declaration uses sorry".to_string(),
             ]
         );
     }

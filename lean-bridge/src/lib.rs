@@ -11,7 +11,6 @@ pub mod locate;
 pub mod pool;
 pub mod repl;
 pub mod screen;
-pub mod statement;
 pub mod testing;
 pub mod worker;
 
@@ -21,5 +20,5 @@ pub use locate::{LeanInstall, LeanProject};
 pub use pool::{
     LeanPool, PoolConfig, ProofStart, StateRef, TacticResult, Timing, Verification, WorkerHealth,
 };
-pub use statement::split_statement;
+pub use problems::split_statement;
 pub use worker::{LeanWorker, WorkerSpec};

@@ -5,7 +5,7 @@
 //! proof's states goes back to it. Checks that need no state (`verify`, `check_statement`) go
 //! to whichever worker has the fewest requests in flight.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,9 +16,9 @@ use serde_json::{Map, Value, json};
 use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
 use crate::repl::CompiledRepl;
 use crate::screen::{screen, screen_context_line};
-use crate::statement::split_statement;
 use crate::worker::{LeanWorker, Reply, WorkerSpec};
 use crate::{LeanError, LeanInstall, LeanProject};
+use problems::split_statement;
 
 /// Everything a pool needs to start its workers.
 #[derive(Clone, Debug)]
@@ -143,7 +143,7 @@ impl Verification {
         Verification {
             ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
             errors: get_strs(b, "errors"),
-            axioms: get_strs(b, "axioms"),
+            axioms: sorted_axioms(b),
             pos: None,
         }
     }
@@ -185,7 +185,7 @@ pub struct LeanPool {
     files: Vec<tokio::sync::Mutex<WorkerFile>>,
     /// Theorem segments (by file key) whose proof ran past the time limit: later runs of the
     /// file use their `sorry` fallback.
-    poisoned: std::sync::Mutex<HashMap<String, HashSet<usize>>>,
+    poisoned: std::sync::Mutex<HashMap<String, HashMap<usize, String>>>,
 }
 
 /// How far a worker's process has run a file.
@@ -432,6 +432,39 @@ impl LeanPool {
         ))
     }
 
+    /// A new proof whose one goal is the main goal of `state`: the state inside a `{ … }`
+    /// block written there. Closing its goal completes it. Free it with [`Self::drop_proof`]
+    /// like a started proof.
+    pub async fn focus(&self, state: &StateRef) -> Result<ProofStart, LeanError> {
+        self.check_open()?;
+        let worker = self
+            .workers
+            .get(state.worker)
+            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
+        let body = object(json!({"cmd": "focus", "state": state.state}));
+        let reply = worker
+            .request(body, self.config.tactic_timeout, Some(state.incarnation))
+            .await?;
+        let b = &reply.body;
+        if !ok(b) {
+            let message = get_str(b, "error");
+            if message.starts_with("unknown state") {
+                return Err(LeanError::StateLost(message));
+            }
+            return Err(LeanError::Elaboration { message, pos: None });
+        }
+        self.live_proofs[state.worker].fetch_add(1, Ordering::SeqCst);
+        Ok(ProofStart {
+            state: StateRef {
+                proof: get_u64(b, "proof")?,
+                state: get_u64(b, "state")?,
+                ..state.clone()
+            },
+            goals: get_goals(b)?,
+            pp: get_str(b, "pp"),
+        })
+    }
+
     /// Frees states (best effort: states of a restarted worker are gone already).
     pub async fn drop_states(&self, states: &[StateRef]) {
         for (w, worker) in self.workers.iter().enumerate() {
@@ -606,10 +639,11 @@ impl LeanPool {
         // file is run again with that proof replaced by `sorry`.
         for _round in 0..4 {
             let current = state.incarnation == worker.incarnation() && state.key.is_some();
-            if current && state.key.as_deref() == Some(&file.key) {
-                if let Some(c) = state.captured.get(&segment) {
-                    return Ok(c.clone());
-                }
+            if current
+                && state.key.as_deref() == Some(&file.key)
+                && let Some(c) = state.captured.get(&segment)
+            {
+                return Ok(c.clone());
             }
             let same_file = current && state.key.as_deref() == Some(&file.key);
             if !same_file || state.done > segment {
@@ -649,7 +683,7 @@ impl LeanPool {
                         t.line,
                     ),
                     Segment::Theorem(t) => {
-                        let text = if poisoned.contains(&i) {
+                        let text = if poisoned.contains_key(&i) {
                             &t.fallback
                         } else {
                             &t.decl.text
@@ -669,22 +703,30 @@ impl LeanPool {
                 };
                 let reply = match worker.request(body, self.config.verify_timeout, None).await {
                     Ok(r) => r,
-                    Err(LeanError::Timeout(d)) => {
+                    // A proof that runs past the limit or takes Lean down with it: the file is
+                    // run again with that theorem's `sorry` fallback, so that the theorems after
+                    // it can still be reached.
+                    Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. }))
+                        if matches!(seg, Segment::Theorem(_)) && !poisoned.contains_key(&i) =>
+                    {
                         state.key = None;
-                        if matches!(seg, Segment::Theorem(_)) && !poisoned.contains(&i) {
-                            self.poisoned
-                                .lock()
-                                .unwrap()
-                                .entry(file.key.clone())
-                                .or_default()
-                                .insert(i);
-                            if i == segment {
-                                return Err(LeanError::Timeout(d));
+                        let reason = match &e {
+                            LeanError::Timeout(d) => {
+                                format!("the proof did not elaborate within {d:?}")
                             }
-                            restarted = true;
-                            break;
+                            other => format!("Lean stopped on this proof: {other}"),
+                        };
+                        self.poisoned
+                            .lock()
+                            .unwrap()
+                            .entry(file.key.clone())
+                            .or_default()
+                            .insert(i, reason);
+                        if i == segment {
+                            return Err(e);
                         }
-                        return Err(LeanError::Timeout(d));
+                        restarted = true;
+                        break;
                     }
                     Err(e) => {
                         state.key = None;
@@ -709,7 +751,7 @@ impl LeanPool {
                         statement_error: None,
                         verified: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
                         errors: get_strs(b, "errors"),
-                        axioms: get_strs(b, "axioms"),
+                        axioms: sorted_axioms(b),
                         messages,
                         id: b.get("theorem").and_then(Value::as_u64).unwrap_or(0),
                         worker: w,
@@ -724,12 +766,9 @@ impl LeanPool {
                                 .to_string(),
                         );
                         captured.errors = vec![message];
-                    } else if poisoned.contains(&i) {
+                    } else if let Some(reason) = poisoned.get(&i) {
                         captured.verified = false;
-                        captured.errors = vec![format!(
-                            "the proof did not elaborate within {:?}",
-                            self.config.verify_timeout
-                        )];
+                        captured.errors = vec![reason.clone()];
                     }
                     state.captured.insert(i, captured);
                 } else if !ok(b) {
@@ -942,6 +981,13 @@ fn get_str(b: &Map<String, Value>, k: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+/// The axioms a proof uses, in name order (the REPL lists them in the order its walk met them).
+fn sorted_axioms(b: &Map<String, Value>) -> Vec<String> {
+    let mut axioms = get_strs(b, "axioms");
+    axioms.sort();
+    axioms
 }
 
 fn get_strs(b: &Map<String, Value>, k: &str) -> Vec<String> {

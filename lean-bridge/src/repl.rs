@@ -105,12 +105,11 @@ impl CompiledRepl {
     /// Writes (once) the launch file for a list of imports and returns its path.
     pub fn launch_file(&self, imports: &[String]) -> Result<PathBuf, LeanError> {
         for m in imports {
+            // One plain dotted name, by Lean's lexical rules (no `«»` escapes).
             let ok = !m.is_empty()
                 && m.split('.').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .chars()
-                            .all(|c| c.is_alphanumeric() || c == '_' || c == '\'')
+                    part.starts_with(|c: char| problems::lexer::is_id_first(c) && c != '«')
+                        && part.chars().all(problems::lexer::is_id_rest)
                 });
             if !ok {
                 return Err(LeanError::Refused(format!("`{m}` is not a module name")));

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use problems::lexer::{TokenKind, tokenize};
+
 /// Why a text was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
@@ -88,17 +90,6 @@ const DENIED_SEQUENCES: &[(&str, &str)] = &[
     ("»", "escaped identifiers can spell any name"),
 ];
 
-fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || c == '_'
-        || c == '\''
-        || c == '!'
-        || c == '?'
-        // subscripts and Greek letters are alphanumeric already; ₀-₉ are not
-        || ('\u{2080}'..='\u{209C}').contains(&c)
-        || ('\u{1D62}'..='\u{1D6A}').contains(&c)
-}
-
 /// Screens one text: a tactic, a proof (`begin … end`, `by …` or a term) or a statement.
 pub fn screen(text: &str) -> Result<(), Refusal> {
     if text.chars().count() > MAX_TEXT_CHARS {
@@ -124,22 +115,14 @@ pub fn screen(text: &str) -> Result<(), Refusal> {
             });
         }
     }
-    // Split into dotted identifiers and check every component.
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        if !is_ident_char(c) {
-            continue;
-        }
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, d)) = chars.peek() {
-            if is_ident_char(d) || d == '.' {
-                end = i + d.len_utf8();
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let word = &text[start..end];
+    // Every component of every identifier, as Lean's lexer reads the text (the workspace's one
+    // copy of its rules): names in comments and string literals are not names.
+    let tokens = tokenize(text).map_err(|e| Refusal {
+        found: e.message,
+        reason: "the text does not read as Lean (an unterminated comment or string)",
+    })?;
+    for t in tokens.iter().filter(|t| t.kind == TokenKind::Ident) {
+        let word = t.text(text);
         for part in word.split('.') {
             if let Some((_, reason)) = DENIED_WORDS.iter().find(|(w, _)| *w == part) {
                 return Err(Refusal {
@@ -242,6 +225,19 @@ mod tests {
             let r = screen(t).expect_err(t);
             assert_eq!(r.found, found, "{t}");
         }
+    }
+
+    #[test]
+    fn names_in_comments_and_strings_are_not_names() {
+        for t in [
+            "simp -- sorry, io.cmd and run_cmd are words here",
+            "/- meta: axiom -/ norm_num",
+            "exact (\"io.cmd\".length)",
+        ] {
+            assert_eq!(screen(t), Ok(()), "{t}");
+        }
+        // A comment that never ends hides nothing: refused.
+        assert!(screen("simp /- io.cmd").is_err());
     }
 
     #[test]

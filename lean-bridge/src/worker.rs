@@ -296,12 +296,18 @@ impl WorkerTask {
                 }
                 Ok(Ok(None)) => return Err(self.lost(String::new()).await),
                 Ok(Ok(Some(line))) => {
-                    let Some(json) = line.strip_prefix(RESPONSE_MARKER) else {
+                    // A file's own IO may have printed part of a line just before the answer
+                    // (`io.put_str "hi"` without a newline): the marker need not start it.
+                    let Some(at) = line.find(RESPONSE_MARKER) else {
                         if !is_noise(&line) {
                             messages.push(line);
                         }
                         continue;
                     };
+                    if at > 0 {
+                        messages.push(line[..at].to_string());
+                    }
+                    let json = &line[at + RESPONSE_MARKER.len()..];
                     let round_trip = started.elapsed();
                     let value: Value = match serde_json::from_str(json) {
                         Ok(v) => v,
@@ -439,7 +445,7 @@ impl WorkerTask {
                         ),
                     });
                 }
-                Ok(Ok(Some(line))) if line.starts_with(RESPONSE_MARKER) => return Ok(()),
+                Ok(Ok(Some(line))) if line.contains(RESPONSE_MARKER) => return Ok(()),
                 Ok(Ok(Some(line))) => messages.push(line),
                 Ok(_) => {
                     let err = self.lost(String::new()).await;

@@ -6,7 +6,7 @@
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenKind {
+pub enum TokenKind {
     Ident,
     Number,
     String,
@@ -21,7 +21,7 @@ pub(crate) enum TokenKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token {
+pub struct Token {
     pub kind: TokenKind,
     /// Byte range in the source.
     pub start: usize,
@@ -29,11 +29,11 @@ pub(crate) struct Token {
 }
 
 impl Token {
-    pub(crate) fn text<'a>(&self, src: &'a str) -> &'a str {
+    pub fn text<'a>(&self, src: &'a str) -> &'a str {
         &src[self.start..self.end]
     }
 
-    pub(crate) fn is_comment(&self) -> bool {
+    pub fn is_comment(&self) -> bool {
         matches!(
             self.kind,
             TokenKind::Comment | TokenKind::DocComment | TokenKind::ModDoc
@@ -43,7 +43,7 @@ impl Token {
 
 /// A lexing failure: what went wrong and the byte offset where the offending token starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LexError {
+pub struct LexError {
     pub offset: usize,
     pub message: String,
 }
@@ -71,11 +71,13 @@ fn is_subscript(c: char) -> bool {
         || (0x1d62..=0x1d6a).contains(&u)
 }
 
-pub(crate) fn is_id_first(c: char) -> bool {
+/// Whether `c` may start a name part (Lean 3's `is_id_first`).
+pub fn is_id_first(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_' || c == ID_BEGIN_ESCAPE || is_letter_like(c)
 }
 
-fn is_id_rest(c: char) -> bool {
+/// Whether `c` may continue a name part (Lean 3's `is_id_rest`).
+pub fn is_id_rest(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '\'' || is_letter_like(c) || is_subscript(c)
 }
 
@@ -83,7 +85,7 @@ fn is_id_rest(c: char) -> bool {
 const MULTI_SYMBOLS: &[&str] = &["...", ":=", "::", ".."];
 
 /// Splits `src` into tokens (comments included, whitespace dropped).
-pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
+pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
     Lexer { src, pos: 0 }.run()
 }
 

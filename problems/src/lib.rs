@@ -5,7 +5,9 @@
 //! [`Proof`] with top-level [`ProofStep`]s, context lines, [`Span`]s) and the other commands as
 //! [`SkippedCommand`]s. [`split_statement`] separates binders from the goal. [`core_dir`] is our
 //! own problem set that needs only Lean 3 core; [`shared_minif2f_valid`] finds MiniF2F's
-//! `valid.lean` when the shared checkout is present.
+//! `valid.lean` when the shared checkout is present. [`lexer`] is the workspace's one copy of
+//! Lean 3's lexical rules (identifiers, comments, strings): the bridge's screen and the
+//! heuristic's term reader use it too.
 //!
 //! ```
 //! let file = problems::parse_str(
@@ -20,7 +22,7 @@
 //! assert_eq!(steps, ["split", "exact hp", "exact hp"]);
 //! ```
 
-mod lexer;
+pub mod lexer;
 mod load;
 mod model;
 mod parse;
@@ -29,7 +31,8 @@ mod statement;
 
 pub use load::{LoadError, core_dir, load_file, load_paths, shared_minif2f_valid};
 pub use model::{
-    DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem, Unreadable,
+    CursorMove, DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem,
+    Unreadable,
 };
 pub use parse::{ParseError, parse_str};
 pub use span::Span;

@@ -150,6 +150,72 @@ pub struct ProofStep {
     /// Verbatim, without the separating comma and without leading/trailing comments.
     pub text: String,
     pub span: Span,
+    /// A step that is one `{ … }` block: the steps inside it (nested blocks likewise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<ProofStep>,
+    /// A step `t₁; t₂; …`: the `;` at its top level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub semicolons: Vec<Span>,
+}
+
+/// One move on the way to the state at a cursor (see [`Theorem::moves_before`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorMove {
+    /// Run this tactic text (a step, or the part of a `t₁; t₂` chain before the cursor).
+    Run { text: String, line: usize },
+    /// Keep the main goal alone, as a `{ … }` block (or the left of `;`) does.
+    Focus { line: usize },
+}
+
+/// Whether position (`line`, `col`) is at or after the end of `span`. Without a column, a line
+/// is after a span that ends on an earlier line.
+fn after_end(span: &Span, line: usize, col: Option<usize>) -> bool {
+    match col {
+        Some(c) => (span.end_line, span.end_col) <= (line, c),
+        None => span.end_line < line,
+    }
+}
+
+/// Whether position (`line`, `col`) is after the start of `span` (inside it, when not after
+/// its end). Without a column, only lines below the span's first line are.
+fn after_start(span: &Span, line: usize, col: Option<usize>) -> bool {
+    match col {
+        Some(c) => (span.line, span.col) < (line, c),
+        None => span.line < line,
+    }
+}
+
+fn moves_in(steps: &[ProofStep], line: usize, col: Option<usize>, out: &mut Vec<CursorMove>) {
+    for s in steps {
+        if after_end(&s.span, line, col) {
+            out.push(CursorMove::Run {
+                text: s.text.clone(),
+                line: s.span.line,
+            });
+            continue;
+        }
+        if !after_start(&s.span, line, col) {
+            return;
+        }
+        // Inside this step.
+        if !s.inner.is_empty() {
+            out.push(CursorMove::Focus { line: s.span.line });
+            moves_in(&s.inner, line, col, out);
+        } else if let Some(semi) = s
+            .semicolons
+            .iter()
+            .rev()
+            .find(|semi| after_end(semi, line, col))
+        {
+            // After `t₁;`: the goals `t₁` made from the main goal, which `t₂` will run on.
+            out.push(CursorMove::Focus { line: s.span.line });
+            out.push(CursorMove::Run {
+                text: s.text[..semi.start - s.span.start].trim_end().to_string(),
+                line: s.span.line,
+            });
+        }
+        return;
+    }
 }
 
 /// A command that is not a theorem and not context.
@@ -255,6 +321,29 @@ impl Theorem {
 
     /// The leading steps that end on a line before `line` (1-based): what has been written above
     /// a cursor on that line.
+    /// How to reach the state Lean shows at (`line`, `col`) of a tactic proof (1-based line,
+    /// 0-based column; without a column, the start of the line): the steps that end before it,
+    /// and where it is inside a `{ … }` block, a focus on the main goal and the block's steps
+    /// before it, at any depth; after the `;` of `t₁; t₂`, a focus and `t₁`.
+    pub fn moves_before(&self, line: usize, col: Option<usize>) -> Vec<CursorMove> {
+        let mut out = Vec::new();
+        moves_in(self.steps(), line, col, &mut out);
+        out
+    }
+
+    /// The steps of the innermost `{ … }` block that `line` is inside (below its first line),
+    /// or the top-level steps: the list a tactic written on that line joins.
+    pub fn block_steps_at(&self, line: usize) -> &[ProofStep] {
+        let mut steps = self.steps();
+        while let Some(block) = steps
+            .iter()
+            .find(|s| !s.inner.is_empty() && s.span.line < line && line <= s.span.end_line)
+        {
+            steps = &block.inner;
+        }
+        steps
+    }
+
     pub fn steps_before_line(&self, line: usize) -> &[ProofStep] {
         let steps = self.steps();
         let n = steps.partition_point(|s| s.span.end_line < line);

@@ -119,11 +119,49 @@ const OTHER_COMMANDS: &[&str] = &[
     "restate_axiom",
     "initialize_simps_projections",
     "declare_trace",
+    // mathlib's other user commands (`@[user_command]`): a proof never contains these words.
+    "alias",
+    "mk_simp_attribute",
+    "setup_tactic_parser",
+    "run_parser",
+    "reassoc_axiom",
+    "mk_iff_of_inductive_prop",
+    "import_private",
+    "def_replacer",
+    "copy_doc_string",
+    "coinductive",
+    "assert_not_exists",
+    "assert_no_instance",
+    "assert_instance",
+    "assert_exists",
+    "add_hint_tactic",
 ];
 
 /// `#check`, `#eval`, …: written as `#` immediately followed by one of these.
 const HASH_COMMANDS: &[&str] = &[
-    "check", "eval", "print", "reduce", "exit", "help", "unify", "compile", "lint", "find",
+    "check",
+    "eval",
+    "print",
+    "reduce",
+    "exit",
+    "help",
+    "unify",
+    "compile",
+    "lint",
+    "find",
+    // mathlib's
+    "simp",
+    "norm_num",
+    "push_neg",
+    "where",
+    "explode",
+    "sample",
+    "print_sorry_in",
+    "list_unused_decls",
+    "list_linters",
+    "lint_mathlib",
+    "lint_all",
+    "lint_my_project",
 ];
 
 const BRACKETS: &[(&str, &str)] = &[
@@ -159,6 +197,9 @@ enum Stop {
     Assign,
     /// The first `|` of pattern-matching equations.
     EquationBar,
+    /// A `.` ending the statement: equations with no case at all (`theorem t : ∅ ⊆ s.`, an
+    /// empty match).
+    NoEquations,
 }
 
 struct Parser<'a> {
@@ -322,10 +363,13 @@ impl<'a> Parser<'a> {
 
     /// Whether the `|` at `i` begins pattern-matching equations rather than an absolute value:
     /// it starts its line, and a `:=` follows at the same depth before any other `|`.
-    fn is_equation_bar(&self, i: usize) -> bool {
+    /// Whether the `|` at `i` starts pattern-matching equations: it is followed by patterns
+    /// and `:=` before any other `|`, and either starts its line or follows the statement on
+    /// the same line with no `|x|` open (`theorem t : ¬ surjective f | h := …`).
+    fn is_equation_bar(&self, i: usize, no_abs_open: bool) -> bool {
         let start = self.tok(i).start;
         let line_start = self.src[..start].rfind('\n').map_or(0, |p| p + 1);
-        if !self.src[line_start..start].trim().is_empty() {
+        if !self.src[line_start..start].trim().is_empty() && !no_abs_open {
             return false;
         }
         let mut depth = 0usize;
@@ -355,6 +399,8 @@ impl<'a> Parser<'a> {
     /// `until_assign`, also stops at a top-level `:=` or equation `|`.
     fn scan(&self, from: usize, until_assign: bool) -> Result<(usize, Stop), ParseError> {
         let mut open: Vec<(usize, &'static str)> = Vec::new();
+        // `|` seen with nothing open: an odd count means an `|x|` is open.
+        let mut bars = 0usize;
         let mut j = from;
         loop {
             // `attribute [instance] foo`, `attribute [protected] foo`: inside square brackets,
@@ -382,8 +428,17 @@ impl<'a> Parser<'a> {
                 if until_assign && self.is_symbol(j, ":=") {
                     return Ok((j, Stop::Assign));
                 }
-                if until_assign && self.is_symbol(j, "|") && self.is_equation_bar(j) {
-                    return Ok((j, Stop::EquationBar));
+                if until_assign && self.is_symbol(j, "|") {
+                    if self.is_equation_bar(j, bars.is_multiple_of(2)) {
+                        return Ok((j, Stop::EquationBar));
+                    }
+                    bars += 1;
+                }
+                if until_assign
+                    && self.is_symbol(j, ".")
+                    && (j + 1 >= self.len() || self.is_command(j + 1))
+                {
+                    return Ok((j, Stop::NoEquations));
                 }
             }
             if let Some(closer) = self.closer_for(j) {
@@ -630,7 +685,7 @@ impl<'a> Parser<'a> {
         let (stop, how) = self.scan(j, true)?;
         let proof_start = match how {
             Stop::Assign => stop + 1,
-            Stop::EquationBar => stop,
+            Stop::EquationBar | Stop::NoEquations => stop,
             Stop::Command | Stop::Eof => {
                 return Err(self.error_at(
                     k,
@@ -645,14 +700,18 @@ impl<'a> Parser<'a> {
             .trim()
             .to_string();
 
-        let (proof_end, _) = self.scan(proof_start, false)?;
+        let (proof_end, _) = if how == Stop::NoEquations {
+            (stop + 1, Stop::NoEquations)
+        } else {
+            self.scan(proof_start, false)?
+        };
         if proof_end == proof_start {
             return Err(self.error_at(stop, format!("`{name}`: missing proof after `:=`")));
         }
         let last = proof_end - 1;
         let text = self.slice(proof_start, last).to_string();
         let contains_sorry = (proof_start..proof_end).any(|p| self.is_ident(p, "sorry"));
-        let proof = if how == Stop::EquationBar {
+        let proof = if matches!(how, Stop::EquationBar | Stop::NoEquations) {
             Proof::Equations(text)
         } else if self.is_sorry_only(proof_start, proof_end) {
             Proof::Sorry(text)
@@ -720,6 +779,37 @@ impl<'a> Parser<'a> {
     }
 
     /// Splits the tokens `from..to` (inside `begin … end`) into top-level tactics at commas.
+    /// The step of tokens `first..=last` (bytes `a..b`), with its block's steps when it is one
+    /// `{ … }` block and the `;` at its top level.
+    fn step(&self, first: usize, last: usize, a: usize, b: usize) -> ProofStep {
+        let inner = if self.is_symbol(first, "{")
+            && last > first
+            && self.is_symbol(last, "}")
+            && self.matching_end(first) == Some(last)
+        {
+            self.steps(first + 1, last)
+        } else {
+            Vec::new()
+        };
+        let mut semicolons = Vec::new();
+        let mut depth = 0usize;
+        for j in first..=last {
+            if self.closer_for(j).is_some() {
+                depth += 1;
+            } else if self.is_closer(j) {
+                depth = depth.saturating_sub(1);
+            } else if depth == 0 && self.is_symbol(j, ";") {
+                semicolons.push(self.lines.span(self.tok(j).start, self.tok(j).end));
+            }
+        }
+        ProofStep {
+            text: self.src[a..b].to_string(),
+            span: self.lines.span(a, b),
+            inner,
+            semicolons,
+        }
+    }
+
     fn steps(&self, from: usize, to: usize) -> Vec<ProofStep> {
         let mut steps = Vec::new();
         let mut depth = 0usize;
@@ -728,10 +818,7 @@ impl<'a> Parser<'a> {
         let mut step_start: Option<usize> = None;
         let mut push = |first: usize, last: usize| {
             let (a, b) = (self.tok(first).start, self.tok(last).end);
-            steps.push(ProofStep {
-                text: self.src[a..b].to_string(),
-                span: self.lines.span(a, b),
-            });
+            steps.push(self.step(first, last, a, b));
         };
         for j in from..to {
             if depth == 0 && self.is_symbol(j, ",") {

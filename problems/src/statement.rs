@@ -65,6 +65,23 @@ mod tests {
     }
 
     #[test]
+    fn strings_comments_and_let_are_not_structure() {
+        // A `(` inside a string or char literal opens nothing (the bridge's own splitter used
+        // to count it); neither does a `:` in a block comment or a `:=`.
+        assert_eq!(
+            split("(s : string) (h : s = \"(\") (c : char := '(') : s.length = 1"),
+            pair(
+                "(s : string) (h : s = \"(\") (c : char := '(')",
+                "s.length = 1"
+            )
+        );
+        assert_eq!(
+            split("(x : ℕ) /- a : b -/ (h : let y := 2 in y = 2) : true"),
+            pair("(x : ℕ) /- a : b -/ (h : let y := 2 in y = 2)", "true")
+        );
+    }
+
+    #[test]
     fn no_separator_gives_none() {
         assert_eq!(split("(a : ℕ) (b : ℕ)"), None);
         assert_eq!(split("a = b /- : unterminated"), None);

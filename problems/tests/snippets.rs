@@ -1,6 +1,6 @@
 //! The parser on small, tricky inputs.
 
-use problems::{DeclKind, ParseError, ProblemFile, Proof, Theorem, parse_str};
+use problems::{CursorMove, DeclKind, ParseError, ProblemFile, Proof, Theorem, parse_str};
 
 fn parse(text: &str) -> ProblemFile {
     parse_str(text, None).unwrap_or_else(|e| panic!("{e}"))
@@ -300,6 +300,113 @@ rfl
     assert_eq!(abs_like.statement, "(x : ℤ) :\n  |x| = |x|");
     let kinds: Vec<&str> = file.skipped.iter().map(|s| s.keyword.as_str()).collect();
     assert_eq!(kinds, ["section", "end", "namespace", "end"]);
+}
+
+#[test]
+fn a_dot_after_the_statement_is_an_empty_match() {
+    // mathlib's `data/set/basic.lean`: no equations at all, the goal's hypothesis is empty.
+    let file = parse(
+        "@[simp] theorem empty_subset (s : set α) : ∅ ⊆ s.\n\n\
+         theorem next (s : set α) : s ⊆ s := λ x h, h\n",
+    );
+    let [empty, next] = &file.theorems[..] else {
+        panic!("{:#?}", file.theorems);
+    };
+    assert_eq!(empty.statement, "(s : set α) : ∅ ⊆ s");
+    assert_eq!(empty.proof, Proof::Equations(".".into()));
+    assert_eq!(empty.span.end_line, 1);
+    assert_eq!(next.name, "next");
+    assert!(file.unreadable.is_empty(), "{:#?}", file.unreadable);
+    // A dot inside the statement is not an end: `s.1` and `nat.succ`.
+    let t = only("theorem t (s : ℕ × ℕ) : s.1 = nat.succ 0 . ");
+    assert_eq!(t.statement, "(s : ℕ × ℕ) : s.1 = nat.succ 0");
+}
+
+#[test]
+fn mathlib_user_commands_end_a_proof() {
+    let file = parse(
+        "lemma right_eq_sup : true := trivial\n\nalias right_eq_sup ↔ _ foo\n\
+         theorem t : true := trivial\nmk_simp_attribute my_simps \"doc\"\n#lint_mathlib\n",
+    );
+    let [a, b] = &file.theorems[..] else {
+        panic!("{:#?}", file.theorems);
+    };
+    assert_eq!(a.proof, Proof::Term("trivial".into()));
+    assert_eq!(b.proof, Proof::Term("trivial".into()));
+}
+
+#[test]
+fn the_way_to_a_cursor_goes_into_blocks_and_after_semicolons() {
+    let t = only(
+        "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q :=
+begin
+  split,
+  { have h := hp,
+    exact h },
+  { split; simp,
+    { exact hq } }
+end",
+    );
+    let run = |text: &str, line: usize| CursorMove::Run {
+        text: text.into(),
+        line,
+    };
+    let focus = |line: usize| CursorMove::Focus { line };
+    let block1 = "{ have h := hp,\n    exact h }";
+    assert_eq!(t.steps()[1].inner.len(), 2);
+    // Lines alone: a block's first line is before it, its later lines inside it.
+    assert_eq!(t.moves_before(3, None), []);
+    assert_eq!(t.moves_before(4, None), [run("split", 3)]);
+    assert_eq!(
+        t.moves_before(5, None),
+        [run("split", 3), focus(4), run("have h := hp", 4)]
+    );
+    assert_eq!(t.moves_before(6, None), [run("split", 3), run(block1, 4)]);
+    // Columns: just inside `{ ` on line 4, and after `split;` on line 6.
+    assert_eq!(t.moves_before(4, Some(4)), [run("split", 3), focus(4)]);
+    assert_eq!(
+        t.moves_before(6, Some(10)),
+        [
+            run("split", 3),
+            run(block1, 4),
+            focus(6),
+            focus(6),
+            run("split", 6)
+        ]
+    );
+    // Two blocks deep.
+    assert_eq!(
+        t.moves_before(7, Some(6)),
+        [
+            run("split", 3),
+            run(block1, 4),
+            focus(6),
+            run("split; simp", 6),
+            focus(7)
+        ]
+    );
+    // After the proof: every top-level step.
+    assert_eq!(t.moves_before(8, None).len(), 3);
+}
+
+#[test]
+fn equations_may_follow_the_statement_on_its_line() {
+    // mathlib's `logic/function/basic.lean`.
+    let t = only(
+        "theorem cantor_surjective {α} (f : α → set α) : ¬ function.surjective f | h :=\n\
+         let ⟨D, e⟩ := h {a | ¬ a ∈ f a} in\n\
+         (iff_not_self (D ∈ f D)).1 $ iff_of_eq (congr_arg ((∈) D) e)",
+    );
+    assert_eq!(t.statement, "{α} (f : α → set α) : ¬ function.surjective f");
+    assert!(matches!(&t.proof, Proof::Equations(p) if p.starts_with("| h :=")));
+    // Absolute values are not equations, wherever their bars are.
+    for text in [
+        "theorem a (x : ℤ) : 0 ≤ |x| := abs_nonneg x",
+        "theorem b (x y : ℤ) : |x| + |y| = |y| + |x| := add_comm _ _",
+    ] {
+        let t = only(text);
+        assert!(matches!(t.proof, Proof::Term(_)), "{text}: {:?}", t.proof);
+    }
 }
 
 #[test]

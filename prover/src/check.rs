@@ -84,8 +84,8 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
     };
     for (imports, group) in group_by_imports(&files) {
         let near = group[0].path.as_deref();
-        let pool = args.lean.pool(&imports, near).await?;
-        // A theorem the parser could not read is reported with its reason; Lean still runs it.
+        // A theorem the parser could not read is reported with its reason, before Lean starts
+        // (so it is reported even where Lean is missing); Lean still runs it.
         for f in &group {
             for u in &f.unreadable {
                 let name = u.name.clone().unwrap_or_else(|| format!("line_{}", u.line));
@@ -111,6 +111,7 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
                 )?;
             }
         }
+        let pool = args.lean.pool(&imports, near).await?;
         let pool_ref = &pool;
         let header = header.as_ref();
         // Files run side by side, one per worker; each sends its results as they come.

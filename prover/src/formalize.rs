@@ -540,22 +540,27 @@ async fn back_translate(
     Ok(())
 }
 
-/// A Lean identifier from a problem name (other characters become `_`).
+/// A Lean identifier from a problem name: characters Lean does not allow in a name become `_`
+/// ([`problems::lexer`]'s rules, `«»` escapes excluded).
 fn lean_name(name: &str) -> String {
+    use problems::lexer::{is_id_first, is_id_rest};
     let s: String = name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '_' || c == '.' {
+            if (is_id_rest(c) || c == '.') && c != '«' && c != '»' {
                 c
             } else {
                 '_'
             }
         })
         .collect();
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("problem_{s}")
-    } else {
+    // Every dotted part must start like a name.
+    if s.split('.')
+        .all(|part| part.starts_with(|c: char| is_id_first(c) && c != '«'))
+    {
         s
+    } else {
+        format!("problem_{}", s.replace('.', "_"))
     }
 }
 
@@ -694,5 +699,17 @@ mod tests {
         std::fs::write(&bad, "{\"name\": \"p\"}\n").unwrap();
         assert!(format!("{:#}", read_problems(&bad).unwrap_err()).contains("bad.jsonl:1"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn problem_names_become_lean_names() {
+        assert_eq!(lean_name("amc12a_2019_p21"), "amc12a_2019_p21");
+        assert_eq!(lean_name("mathd-algebra 10"), "mathd_algebra_10");
+        assert_eq!(lean_name("α_β.x₁'"), "α_β.x₁'");
+        // Not Lean name characters: Cyrillic, escapes; a part that starts with a digit.
+        assert_eq!(lean_name("задача"), "______");
+        assert_eq!(lean_name("«x»"), "_x_");
+        assert_eq!(lean_name("2019.p1"), "problem_2019_p1");
+        assert_eq!(lean_name(""), "problem_");
     }
 }

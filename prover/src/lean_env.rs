@@ -3,7 +3,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::lean_file::FileRun;
 use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
+use problems::{Header, ProblemFile};
 use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 
 /// Runs the search's tactics in Lean. Cheap to clone.
@@ -29,6 +31,25 @@ impl LeanEnv {
     pub fn with_files(pool: Arc<LeanPool>, files: HashMap<String, (Arc<LeanFile>, usize)>) -> Self {
         LeanEnv {
             pool,
+            files: Arc::new(files),
+        }
+    }
+
+    /// This env with one more file theorem: the task named `name` starts where `file`
+    /// states its theorem `index` (for suggestions inside a file being edited); `header` as
+    /// in [`FileRun::new`].
+    pub fn with_theorem(
+        &self,
+        name: &str,
+        file: &ProblemFile,
+        index: usize,
+        header: Option<&Header>,
+    ) -> Self {
+        let run = FileRun::new(file, header);
+        let mut files = (*self.files).clone();
+        files.insert(name.to_string(), (run.lean.clone(), run.segment_of[index]));
+        LeanEnv {
+            pool: self.pool.clone(),
             files: Arc::new(files),
         }
     }
@@ -85,6 +106,14 @@ impl ProofEnv for LeanEnv {
                     message: e.to_string(),
                 })
             }
+            Err(e) => Err(EnvError::Other(e.to_string())),
+        }
+    }
+
+    async fn focus(&self, handle: &StateRef) -> Result<EnvState<StateRef>, EnvError> {
+        match self.pool.focus(handle).await {
+            Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
+            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
             Err(e) => Err(EnvError::Other(e.to_string())),
         }
     }

@@ -24,14 +24,14 @@ impl FileRun {
         let mut segments = Vec::new();
         let mut segment_of = Vec::new();
         let scopes = ScopeTracker::new(file);
-        if let Some(h) = header {
-            if !h.context.is_empty() {
-                segments.push(Segment::Commands(SegmentText {
-                    text: h.context.join("\n"),
-                    line: 1,
-                    closers: String::new(),
-                }));
-            }
+        if let Some(h) = header
+            && !h.context.is_empty()
+        {
+            segments.push(Segment::Commands(SegmentText {
+                text: h.context.join("\n"),
+                line: 1,
+                closers: String::new(),
+            }));
         }
         let mut pos = file.body_start.min(src.len());
         for t in &file.theorems {

@@ -23,7 +23,8 @@ pub struct ReplayArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// One JSON object per theorem (name, file, line, complete, steps, failed_step, error, time_s).
+    /// One JSON object per theorem (name, file, line, proof kind, complete, steps, failed_step,
+    /// error, time_s).
     #[arg(long)]
     pub jsonl: bool,
 
@@ -37,6 +38,8 @@ pub struct ReplayOutcome {
     pub name: String,
     pub file: String,
     pub line: usize,
+    /// How the file proves it: `tactic` (`begin … end`), `by`, `term`, `equations`, `sorry`.
+    pub proof: &'static str,
     /// Reached "proof complete".
     pub complete: bool,
     /// Steps that ran.
@@ -90,6 +93,13 @@ pub async fn replay_theorem(
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         line: t.span.line,
+        proof: match &t.proof {
+            Proof::Tactic { .. } => "tactic",
+            Proof::By(_) => "by",
+            Proof::Term(_) => "term",
+            Proof::Equations(_) => "equations",
+            Proof::Sorry(_) => "sorry",
+        },
         complete: false,
         steps: 0,
         total_steps: 0,

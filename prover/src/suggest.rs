@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
-use problems::{ProblemFile, ProofStep};
+use problems::{CursorMove, ProblemFile};
 use search::{
     CancellationToken, EnvError, EnvState, Policy, PolicyError, PolicyRequest, ProofEnv, ProofTask,
     TacticOutcome,
@@ -200,17 +200,31 @@ pub fn suggestion_task(file: &ProblemFile, index: usize) -> ProofTask {
     theorem_task(file, index, &format!("{}\n{}", t.statement, t.proof.text()))
 }
 
-/// Checked suggestions for the state of theorem `index` of `file` before cursor line `line`
-/// (1-based): the steps above the line are run, the policy proposes `config.candidates`
-/// tactics, and each is run on that state. Every state it makes is released before it
-/// returns, also when cancelled.
+/// A place in a proof: 1-based line, 0-based column (none: the start of the line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub line: usize,
+    pub col: Option<usize>,
+}
+
+impl From<usize> for Cursor {
+    fn from(line: usize) -> Self {
+        Cursor { line, col: None }
+    }
+}
+
+/// Checked suggestions for the state of theorem `index` of `file` at `cursor` (a line, or a
+/// line and column): the steps before it are run, inside the `{ … }` blocks it is in too
+/// ([`problems::Theorem::moves_before`]), the policy proposes `config.candidates` tactics, and
+/// each is run on that state. Every state it makes is released before it returns, also when
+/// cancelled.
 #[allow(clippy::too_many_arguments)]
 pub async fn suggest<E, P>(
     env: &E,
     policy: &P,
     file: &ProblemFile,
     index: usize,
-    line: usize,
+    cursor: impl Into<Cursor>,
     config: &SuggestConfig,
     cancel: &CancellationToken,
     mut progress: impl FnMut(Stage) + Send,
@@ -219,15 +233,16 @@ where
     E: ProofEnv,
     P: Policy,
 {
+    let Cursor { line, col } = cursor.into();
     let theorem = &file.theorems[index];
-    let steps = theorem.steps_before_line(line);
+    let steps = theorem.moves_before(line, col);
     let task = Arc::new(suggestion_task(file, index));
     let mut held = Vec::new();
     let result = run(
         env,
         policy,
         &task,
-        steps,
+        &steps,
         line,
         config,
         cancel,
@@ -240,7 +255,10 @@ where
     Ok(Suggestions {
         theorem: theorem.name.clone(),
         line,
-        steps_run: steps.len(),
+        steps_run: steps
+            .iter()
+            .filter(|m| matches!(m, CursorMove::Run { .. }))
+            .count(),
         goals: state.goals,
         num_goals: state.num_goals,
         suggestions,
@@ -253,7 +271,7 @@ async fn run<E: ProofEnv, P: Policy>(
     env: &E,
     policy: &P,
     task: &Arc<ProofTask>,
-    steps: &[ProofStep],
+    steps: &[CursorMove],
     line: usize,
     config: &SuggestConfig,
     cancel: &CancellationToken,
@@ -325,11 +343,12 @@ async fn run<E: ProofEnv, P: Policy>(
     Ok((state, suggestions))
 }
 
-/// Starts the proof and runs `steps`; every state made is pushed to `held`.
+/// Starts the proof and makes `moves` (steps, and focusing on the main goal where a block
+/// starts); every state made is pushed to `held`.
 async fn reach<E: ProofEnv>(
     env: &E,
     task: &ProofTask,
-    steps: &[ProofStep],
+    moves: &[CursorMove],
     cancel: &CancellationToken,
     progress: &mut (impl FnMut(Stage) + Send),
     held: &mut Vec<E::Handle>,
@@ -341,22 +360,44 @@ async fn reach<E: ProofEnv>(
         Err(e) => return Err(SuggestError::Env(e.to_string())),
     };
     held.push(state.handle.clone());
-    for (i, step) in steps.iter().enumerate() {
+    let mut run_index = 0;
+    for (i, m) in moves.iter().enumerate() {
+        let line = match m {
+            CursorMove::Run { line, .. } | CursorMove::Focus { line } => *line,
+        };
         progress(Stage::Step {
             index: i + 1,
-            total: steps.len(),
-            line: step.span.line,
+            total: moves.len(),
+            line,
         });
-        match unless_cancelled(cancel, env.run_tactic(&state.handle, &step.text)).await? {
+        let text = match m {
+            CursorMove::Run { text, .. } => text,
+            CursorMove::Focus { line } => {
+                // A block where no goal is left: Lean says so at the block too.
+                if state.num_goals == 0 {
+                    return Err(SuggestError::NoGoals { line: *line });
+                }
+                match unless_cancelled(cancel, env.focus(&state.handle)).await? {
+                    Ok(next) => {
+                        held.push(next.handle.clone());
+                        state = next;
+                    }
+                    Err(e) => return Err(SuggestError::Env(e.to_string())),
+                }
+                continue;
+            }
+        };
+        run_index += 1;
+        match unless_cancelled(cancel, env.run_tactic(&state.handle, text)).await? {
             Ok(TacticOutcome::Success(next)) => {
                 held.push(next.handle.clone());
                 state = next;
             }
             Ok(TacticOutcome::Failed { message }) => {
                 return Err(SuggestError::StepFailed {
-                    index: i + 1,
-                    line: step.span.line,
-                    tactic: step.text.clone(),
+                    index: run_index,
+                    line,
+                    tactic: text.clone(),
                     message,
                 });
             }

@@ -48,10 +48,16 @@ pub struct SuggestArgs {
     #[arg(long, value_name = "NAME", requires = "file")]
     pub theorem: Option<String>,
 
-    /// Line of --file (1-based): the state after the proof's top-level steps that end above
-    /// it. Default: the start of the proof.
+    /// Line of --file (1-based): the state Lean shows at the start of that line: after the
+    /// steps that end above it, inside the `{ … }` blocks the line is in. Default: the start of
+    /// the proof.
     #[arg(long, value_name = "L", requires = "file")]
     pub line: Option<usize>,
+
+    /// Column on --line (1-based, in characters): the state there, e.g. inside a `{ … }` that
+    /// starts on the line, or after the `;` of `t₁; t₂` (the goals `t₁` makes).
+    #[arg(long, value_name = "C", requires = "line")]
+    pub column: Option<usize>,
 
     /// Tactics to ask the policy for (each one is run in Lean).
     #[arg(
@@ -88,6 +94,13 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
         bail!("--policy {} needs --model DIR|ID", kind.name());
     }
     let (file, index, line) = input(&args)?;
+    if args.column == Some(0) {
+        bail!("--column counts from 1");
+    }
+    let cursor = crate::suggest::Cursor {
+        line,
+        col: args.column.map(|c| c - 1),
+    };
 
     let model = if kind.needs_model() {
         let opts = args.model.clone();
@@ -104,7 +117,19 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
     );
     let result = async {
         let policy = build_policy(kind, &pool, model.as_ref(), &args.model).await?;
-        let env = LeanEnv::new(pool.clone());
+        // A theorem of a file starts where the file states it (its namespace, variables and
+        // definitions in scope); a pasted state starts from its statement text.
+        let env = if args.file.is_some() {
+            let header = args.lean.load_header()?;
+            LeanEnv::new(pool.clone()).with_theorem(
+                &file.theorems[index].name,
+                &file,
+                index,
+                header.as_ref(),
+            )
+        } else {
+            LeanEnv::new(pool.clone())
+        };
         let spinner = spinner();
         let config = SuggestConfig {
             candidates: args.candidates,
@@ -115,7 +140,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
             &policy,
             &file,
             index,
-            line,
+            cursor,
             &config,
             &cancel,
             |stage| spinner.set_message(stage.message()),
@@ -150,7 +175,11 @@ fn input(args: &SuggestArgs) -> Result<(ProblemFile, usize, usize)> {
         let mut files = args.lean.load(std::slice::from_ref(path))?;
         let file = files.remove(0);
         let name = args.theorem.as_deref().unwrap_or_default();
-        let Some(index) = file.theorems.iter().position(|t| t.name == name) else {
+        let Some(index) = file
+            .theorems
+            .iter()
+            .position(|t| t.name == name || t.full_name == name)
+        else {
             let names: Vec<&str> = file.theorems.iter().map(|t| t.name.as_str()).collect();
             bail!(
                 "no theorem named {name} in {}; it has: {}",

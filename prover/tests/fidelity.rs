@@ -224,3 +224,116 @@ fn check_gives_leans_verdict_on_mathlib_files() {
         all_diffs.join("\n")
     );
 }
+
+/// `prover replay --jsonl` records of a file.
+fn prover_replay(file: &Path, project: Option<&Path>, cache: &Path) -> Vec<serde_json::Value> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prover"));
+    cmd.args(["replay", "--jsonl", "-j", "1"]).arg(file);
+    if let Some(p) = project {
+        cmd.arg("--lean-project").arg(p);
+    }
+    let out = cmd
+        .env("PROVER_CACHE_DIR", cache)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn replay_completes_the_tactic_proofs_of_mathlib_files() {
+    let Some((lean, project)) =
+        mathlib_project_for_test("replay_completes_the_tactic_proofs_of_mathlib_files")
+    else {
+        return;
+    };
+    let files = std::env::var("PROVER_FIDELITY_FILES")
+        .unwrap_or_else(|_| "src/data/nat/parity.lean".into());
+    let cache = tempfile::tempdir().unwrap();
+    let (mut complete, mut total) = (0, 0);
+    let mut failures = Vec::new();
+    for rel in files.split(':').filter(|s| !s.is_empty()) {
+        let file = project.join(rel);
+        let errors = lean_error_lines(&lean, &file, Some(&project));
+        for r in prover_replay(&file, Some(&project), cache.path()) {
+            // Tactic proofs (`begin … end`, `by …`) that Lean accepts.
+            let line = r["line"].as_u64().unwrap() as usize;
+            if !matches!(r["proof"].as_str(), Some("tactic" | "by")) || errors.contains(&line) {
+                continue;
+            }
+            total += 1;
+            if r["complete"] == true {
+                complete += 1;
+            } else {
+                failures.push(format!("{} (line {line}): {}", r["name"], r["error"]));
+            }
+        }
+        eprintln!("{rel}: {complete}/{total} tactic proofs replayed so far");
+    }
+    assert!(total > 0);
+    assert!(
+        complete * 100 >= total * 95,
+        "{complete}/{total} complete:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn suggest_inside_a_mathlib_proof_offers_tactics_that_work_there() {
+    let Some((_, project)) =
+        mathlib_project_for_test("suggest_inside_a_mathlib_proof_offers_tactics_that_work_there")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let file = project.join("src/data/nat/parity.lean");
+    let suggest = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_prover"))
+            .args(["suggest", "--jsonl", "--file"])
+            .arg(&file)
+            .args(["--theorem", "nat.even_xor_odd", "--lean-project"])
+            .arg(&project)
+            .args(extra)
+            .env("PROVER_CACHE_DIR", cache.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.success(), lines, err)
+    };
+    // After `cases even_or_odd n with h`: two goals, in `namespace nat` with its `variables`.
+    let (ok, lines, err) = suggest(&["--line", "64"]);
+    assert!(ok, "{err}");
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(
+        state.starts_with("2 goals") && state.contains("h : even n"),
+        "{state}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["outcome"] == "closes" || l["outcome"] == "leaves"),
+        "{lines:?}"
+    );
+    // Inside the first `{ … }`: its one goal.
+    let (ok, lines, err) = suggest(&["--line", "64", "--column", "5"]);
+    assert!(ok, "{err}");
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(
+        !state.contains("goals") && state.contains("h : even n"),
+        "{state}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["outcome"] == "closes" || l["outcome"] == "leaves"),
+        "{lines:?}"
+    );
+}

@@ -486,3 +486,80 @@ fn a_model_that_cannot_load_is_reported_not_crashed_on() {
     assert!(reason.contains("no-such-model"), "{reason}");
     assert!(client.shutdown(Duration::from_secs(60)).success());
 }
+
+/// A theorem inside a namespace, using the file's section variable and definition.
+const SCOPED: &str = "\
+namespace demo
+
+variables (n : ℕ)
+
+def double (m : ℕ) : ℕ := m + m
+
+theorem double_eq : double n = n + n :=
+begin
+  
+end
+
+end demo
+";
+
+#[test]
+fn suggestions_start_where_the_document_states_the_theorem() {
+    let Some(lean) = lean_path("lsp_suggestions_start_where_the_document_states_the_theorem")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Scoped.lean");
+    std::fs::write(&path, SCOPED).unwrap();
+    let uri = file_uri(&path);
+    let mut client = start(&lean, &[]);
+    client.initialize(full_capabilities());
+    client.open(&uri, SCOPED);
+    let actions = code_actions(&mut client, &uri, 8, 2);
+    let closing: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["kind"] == SUGGEST_KIND && a.get("edit").is_some())
+        .filter(|a| goals_left(a["title"].as_str().unwrap()) == 0)
+        .collect();
+    // `refl` closes it only where the file's `double` and `n` are in scope.
+    assert!(!closing.is_empty(), "no closing suggestion: {actions:#?}");
+    let edited = apply_edits(SCOPED, &edits_for(&closing[0]["edit"], &uri));
+    let (ok, report) = check(&lean, dir.path(), &edited, "demo.double_eq");
+    assert!(ok, "{edited}\n{report}");
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+}
+
+#[test]
+fn suggestions_inside_a_mathlib_file_with_variables_and_a_namespace() {
+    let Some((lean, project)) = lean_bridge::testing::mathlib_project_for_test(
+        "lsp_suggestions_inside_a_mathlib_file_with_variables_and_a_namespace",
+    ) else {
+        return;
+    };
+    // mathlib's own file, opened from outside the project: `namespace nat`, `variables {m n : ℕ}`.
+    let text = std::fs::read_to_string(project.join("src/data/nat/parity.lean")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Parity.lean");
+    std::fs::write(&path, &text).unwrap();
+    let uri = file_uri(&path);
+    let project = project.display().to_string();
+    let mut client = start(
+        &lean.lean.display().to_string(),
+        &["--lean-project", &project],
+    );
+    client.initialize(full_capabilities());
+    client.open(&uri, &text);
+    // Line 64 (1-based) of `nat.even_xor_odd`, after `cases even_or_odd n with h,`.
+    let line = text
+        .lines()
+        .position(|l| l.contains("{ exact or.inl ⟨h, even_iff_not_odd.mp h⟩ },"))
+        .unwrap() as u32;
+    let actions = code_actions(&mut client, &uri, line, 2);
+    let suggestions: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["kind"] == SUGGEST_KIND && a.get("edit").is_some())
+        .collect();
+    assert!(!suggestions.is_empty(), "no suggestions: {actions:#?}");
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+}

@@ -22,7 +22,9 @@ fn unparsable_document_gets_a_diagnostic_on_the_right_line_and_loses_it_when_fix
     let path = dir.path().join("Broken.lean");
     let text = "theorem ok (p : Prop) (hp : p) : p :=\nbegin\n  exact hp\nend\n\n\
                 theorem broken (p : Prop) (hp : p) : p :=\nbegin\n  exact (hp\nend\n";
-    let expected = problems::parse_str(text, None).unwrap_err();
+    let expected = problems::parse_str(text, None)
+        .and_then(problems::ProblemFile::strict)
+        .unwrap_err();
     let uri = file_uri(&path);
 
     let mut client = LspClient::start(&[], &[]);

@@ -316,6 +316,90 @@ fn cli_suggest_takes_the_state_before_a_line_of_a_file() {
 }
 
 #[test]
+fn cli_suggest_inside_a_block_and_after_a_semicolon() {
+    let Some(_) = lean_for_test("cli_suggest_inside_a_block_and_after_a_semicolon") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested.lean");
+    std::fs::write(
+        &file,
+        "theorem nested (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  split,\n  \
+         { have h := hp,\n    exact h },\n  { exact hq }\nend\n\n\
+         theorem semi (p q : Prop) (hp : p) (hq : q) : p ∧ q :=\nbegin\n  split; assumption\nend\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let suggest = |args: &[&str]| {
+        let mut all = vec!["suggest", "--file", &path, "--jsonl"];
+        all.extend_from_slice(args);
+        let o = run(&all, cache.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        json_lines(&o)
+    };
+    // Inside the first block, after `have`: its one goal, with `h`, as Lean shows it there;
+    // closing it closes the block's goal.
+    let lines = suggest(&["--theorem", "nested", "--line", "5"]);
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(!state.contains("goals"), "{state}");
+    assert!(state.contains("h : p") && state.contains("⊢ p"), "{state}");
+    assert!(lines.iter().any(|l| l["outcome"] == "closes"), "{lines:?}");
+    // After `split;`: the two goals `split` made, which `assumption` then runs on.
+    let lines = suggest(&["--theorem", "semi", "--line", "11", "--column", "9"]);
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(state.starts_with("2 goals"), "{state}");
+    // At the start of that line: before `split`, one goal.
+    let lines = suggest(&["--theorem", "semi", "--line", "11"]);
+    let state = lines[0]["state"].as_str().unwrap();
+    assert!(state.contains("⊢ p ∧ q"), "{state}");
+}
+
+#[test]
+fn cli_suggest_on_a_file_starts_where_the_file_states_the_theorem() {
+    let Some(_) = lean_for_test("cli_suggest_on_a_file_starts_where_the_file_states_the_theorem")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scoped.lean");
+    // A namespace, a section variable and a definition of the file: none of them is in the
+    // theorem's own text.
+    std::fs::write(
+        &file,
+        "namespace demo\n\nvariables (n : ℕ)\n\ndef double (m : ℕ) : ℕ := m + m\n\n\
+         theorem double_eq : double n = n + n :=\nbegin\n  unfold double,\nend\n\nend demo\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    for name in ["demo.double_eq", "double_eq"] {
+        let o = run(
+            &[
+                "suggest",
+                "--file",
+                &path,
+                "--theorem",
+                name,
+                "--line",
+                "8",
+                "--jsonl",
+            ],
+            cache.path(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let lines = json_lines(&o);
+        let state = lines[0]["state"].as_str().unwrap();
+        assert!(state.contains("n : ℕ"), "{state}");
+        assert!(state.contains("⊢ double n = n + n"), "{state}");
+        assert!(
+            lines.iter().any(|l| l["outcome"] == "closes"),
+            "`refl` closes it by unfolding the file's definition: {lines:?}"
+        );
+    }
+}
+
+#[test]
 fn cli_formalize_checks_batches_and_resumes() {
     let Some(_) = lean_for_test("cli_formalize_checks_batches_and_resumes") else {
         return;

@@ -91,6 +91,20 @@ pub trait ProofEnv: Send + Sync + 'static {
     /// Frees states the search no longer needs (best effort).
     fn release(&self, states: Vec<Self::Handle>) -> impl Future<Output = ()> + Send;
 
+    /// The state's first goal alone, as a proof of its own (the state inside a block that
+    /// focuses on it). Environments that cannot do this say so.
+    fn focus(
+        &self,
+        state: &Self::Handle,
+    ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
+        let _ = state;
+        async {
+            Err(EnvError::Other(
+                "this environment cannot focus on a goal".into(),
+            ))
+        }
+    }
+
     /// Checks a complete proof (`begin … end` or `by …`) of the task as Lean compiles a file.
     fn verify(
         &self,
@@ -120,6 +134,13 @@ impl<E: ProofEnv> ProofEnv for Arc<E> {
 
     fn release(&self, states: Vec<Self::Handle>) -> impl Future<Output = ()> + Send {
         E::release(self, states)
+    }
+
+    fn focus(
+        &self,
+        state: &Self::Handle,
+    ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
+        E::focus(self, state)
     }
 
     fn verify(

@@ -53,8 +53,9 @@ pub fn place(file: &ProblemFile, text: &str, offset: usize) -> Place {
         return Place::Theorem { index };
     }
     let line = text[..offset].matches('\n').count() + 1;
+    // Inside `{ … }` blocks, the steps of the innermost one are the ones the cursor is between.
     if let Some(step) = t
-        .steps()
+        .block_steps_at(line)
         .iter()
         .find(|s| s.span.line < line && line <= s.span.end_line)
     {
@@ -91,9 +92,9 @@ pub fn at_tactic_start(line_before_cursor: &str) -> bool {
 /// The steps of theorem `t` around cursor line `line` (1-based): the last one ending above it
 /// and whether one starts on or below it.
 fn neighbours(t: &Theorem, line: usize) -> (Option<&ProofStep>, bool) {
-    let before = t.steps_before_line(line);
-    let after = t.steps().len() > before.len();
-    (before.last(), after)
+    let steps = t.block_steps_at(line);
+    let n = steps.partition_point(|s| s.span.end_line < line);
+    (n.checked_sub(1).map(|i| &steps[i]), steps.len() > n)
 }
 
 /// An edit adding the comma that must separate the step ending above `upto` from what follows,
@@ -111,12 +112,18 @@ fn comma_after(text: &str, previous: Option<&ProofStep>, upto: usize) -> Option<
 }
 
 /// The indentation tactics of theorem `t` are written with.
-fn indentation(t: &Theorem, text: &str) -> String {
-    t.steps()
+fn indentation(t: &Theorem, text: &str, line: usize) -> String {
+    t.block_steps_at(line)
         .first()
         .map(|s| {
-            let line = line_text(text, (s.span.line - 1) as u32);
-            line[..line.len() - line.trim_start().len()].to_string()
+            let first_line = line_text(text, (s.span.line - 1) as u32);
+            let indent = &first_line[..first_line.len() - first_line.trim_start().len()];
+            if indent.chars().count() == s.span.col {
+                indent.to_string()
+            } else {
+                // The block's first step follows its `{` on the same line.
+                " ".repeat(s.span.col)
+            }
         })
         .filter(|i| !i.is_empty())
         .unwrap_or_else(|| "  ".into())
@@ -132,18 +139,18 @@ pub fn insert_tactic(t: &Theorem, text: &str, line: usize, tactic: &str) -> Vec<
     let (previous, more) = neighbours(t, line);
     let mut edits: Vec<TextEdit> = comma_after(text, previous, start).into_iter().collect();
     let sep = if more { "," } else { "" };
-    let tactic = indent_continuations(tactic, &indentation(t, text));
+    let tactic = indent_continuations(tactic, &indentation(t, text, line));
     if current.trim().is_empty() {
         edits.push(TextEdit {
             range: range_of(text, start, start + current.len()),
-            new_text: format!("{}{tactic}{sep}", indentation(t, text)),
+            new_text: format!("{}{tactic}{sep}", indentation(t, text, line)),
         });
     } else {
         // Above a non-blank line (a step, a comment, `end`): keep that line's indentation
         // unless it is the block's `end`.
         let own = &current[..current.len() - current.trim_start().len()];
         let indent = if current.trim_start().starts_with("end") || own.is_empty() {
-            indentation(t, text)
+            indentation(t, text, line)
         } else {
             own.to_string()
         };
@@ -176,7 +183,7 @@ pub fn complete_tactic(
         range: range_of(text, word_start, cursor),
         new_text: format!(
             "{}{sep}",
-            indent_continuations(tactic, &indentation(t, text))
+            indent_continuations(tactic, &indentation(t, text, line))
         ),
     };
     (
@@ -236,13 +243,15 @@ mod tests {
             place(&file, TEXT, at(3, 0)),
             Place::Steps { index: 0, line: 4 }
         );
+        // Inside the `{ … }` block: between its steps, which suggestions run into.
         assert_eq!(
             place(&file, TEXT, at(6, 4)),
-            Place::InsideStep {
-                index: 0,
-                line: 7,
-                step_line: 6
-            }
+            Place::Steps { index: 0, line: 7 }
+        );
+        let t = &file.theorems[0];
+        assert_eq!(
+            apply(TEXT, insert_tactic(t, TEXT, 7, "exact hq")),
+            TEXT.replace("    },", "    exact hq\n    },")
         );
         assert_eq!(
             place(&file, TEXT, at(8, 0)),

@@ -332,7 +332,10 @@ async fn prove(
     let limit = server.settings.search.time_limit_s;
     let started = Instant::now();
     let outcome = {
-        let run = search.run(&backend.env, &*backend.policy, task, cancel);
+        // The theorem starts where the document states it: its namespace, variables and the
+        // definitions above it in scope.
+        let env = backend.env.with_theorem(&t.name, &file, index, None);
+        let run = search.run(&env, &*backend.policy, task, cancel);
         tokio::pin!(run);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
@@ -534,8 +537,11 @@ async fn run_suggestions(
         Err(Failure::Cancelled) => return RunEnd::Cancelled,
         Err(Failure::Message(m)) => return RunEnd::Failed(m),
     };
+    let env = backend
+        .env
+        .with_theorem(&file.theorems[index].name, &file, index, None);
     let result = suggest::suggest(
-        &backend.env,
+        &env,
         &*backend.policy,
         &file,
         index,
@@ -571,11 +577,20 @@ fn cache_key(
             .backends
             .key(&file.header.imports, snap.path.as_deref()),
         context: suggest::suggestion_task(file, index).context,
+        // The goal depends on everything above the theorem (variables, notation, definitions).
+        above: {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(
+                &file.source[..t.command_start.min(file.source.len())],
+                &mut h,
+            );
+            std::hash::Hasher::finish(&h)
+        },
         statement: t.statement.clone(),
         steps: t
-            .steps_before_line(line)
+            .moves_before(line, None)
             .iter()
-            .map(|s| s.text.clone())
+            .map(|m| format!("{m:?}"))
             .collect(),
         candidates: server.settings.suggest.candidates,
     }

@@ -57,6 +57,8 @@ struct OpenDocument {
 pub struct CacheKey {
     pub pool: PoolKey,
     pub context: Vec<String>,
+    /// Hash of the document's text above the theorem.
+    pub above: u64,
     pub statement: String,
     pub steps: Vec<String>,
     pub candidates: usize,

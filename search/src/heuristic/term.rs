@@ -24,89 +24,75 @@ pub enum TokenKind {
     Sym,
 }
 
-/// Characters that may appear inside a name after its first character.
-fn is_ident_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || c == '_'
-        || c == '\''
-        || c == '!'
-        || ('₀'..='₉').contains(&c)
-        || ('ₐ'..='ₜ').contains(&c)
-        || ('ᵢ'..='ᵪ').contains(&c)
-        || c == 'ᾰ'
-}
+/// Symbols the term reader keeps together (Lean's lexer gives them char by char; they are
+/// notation, not lexical structure), longest first.
+const LONG_SYMBOLS: &[&str] = &["<->", "++", "->", "<=", ">=", "⁻¹"];
 
-/// Characters that may start a name. Greek letters used as notation are excluded.
-fn is_ident_start(c: char) -> bool {
-    (c.is_alphabetic() || c == '_' || c == 'ᾰ') && !matches!(c, 'λ' | 'Π' | 'Σ')
-}
-
-/// Multi-character symbols, longest first.
-const LONG_SYMBOLS: &[&str] = &[":=", "++", "::", "->", "<->", "<=", ">=", "⁻¹"];
-
-/// Splits a term into tokens.
+/// Splits a term into tokens, with Lean's lexical rules ([`problems::lexer`]: names, numerals,
+/// comments and strings as Lean reads them). On top of them: a name keeps its field indices
+/// (`h.1`, which Lean lexes as `h` and `.1`), and a few multi-character operators are one
+/// token. Text after a lexing error (an unterminated comment) is dropped.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some(&(start, c)) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
+    use problems::lexer::{TokenKind as Lex, tokenize as lex};
+    let lexed = match lex(text) {
+        Ok(t) => t,
+        Err(e) => lex(&text[..e.offset]).unwrap_or_default(),
+    };
+    let mut out: Vec<Token> = Vec::new();
+    let mut i = 0;
+    while i < lexed.len() {
+        let t = lexed[i];
+        i += 1;
+        if t.is_comment() {
             continue;
         }
-        let kind;
-        if is_ident_start(c) {
-            chars.next();
-            // A dot continues a name when a name character follows (`nat.succ`, `h.1`).
-            while let Some(&(i, d)) = chars.peek() {
-                let dotted = d == '.'
-                    && text[i + 1..]
-                        .chars()
-                        .next()
-                        .is_some_and(|n| is_ident_char(n) && n != '!');
-                if is_ident_char(d) || dotted {
-                    chars.next();
-                } else {
-                    break;
+        let s = t.text(text);
+        let kind = match t.kind {
+            Lex::Ident => TokenKind::Ident,
+            Lex::Number => TokenKind::Num,
+            Lex::Symbol if matches!(s, "(" | "[" | "{" | "⟨" | "⦃") => TokenKind::Open,
+            Lex::Symbol if matches!(s, ")" | "]" | "}" | "⟩" | "⦄") => TokenKind::Close,
+            _ => TokenKind::Sym,
+        };
+        let mut token = Token {
+            kind,
+            start: t.start,
+            end: t.end,
+        };
+        if kind == TokenKind::Ident {
+            // `h.1.2`: field indices right after the name.
+            while i + 1 < lexed.len()
+                && lexed[i].start == token.end
+                && lexed[i].text(text) == "."
+                && lexed[i + 1].kind == Lex::Number
+                && lexed[i + 1].start == lexed[i].end
+                && lexed[i + 1].text(text).bytes().all(|b| b.is_ascii_digit())
+            {
+                token.end = lexed[i + 1].end;
+                i += 2;
+            }
+        } else if kind == TokenKind::Sym {
+            let rest = &text[t.start..];
+            if let Some(sym) = LONG_SYMBOLS.iter().find(|sym| rest.starts_with(**sym)) {
+                // Take the following symbol tokens that make up `sym`, when they touch.
+                let end = t.start + sym.len();
+                let mut j = i;
+                while j < lexed.len()
+                    && lexed[j].end <= end
+                    && lexed[j].start == lexed[j - 1].end
+                    && lexed[j].kind == Lex::Symbol
+                {
+                    j += 1;
+                }
+                if lexed[j - 1].end == end {
+                    token.end = end;
+                    i = j;
                 }
             }
-            kind = TokenKind::Ident;
-        } else if c.is_ascii_digit() {
-            chars.next();
-            while let Some(&(i, d)) = chars.peek() {
-                let decimal_point = d == '.'
-                    && text[i + 1..]
-                        .chars()
-                        .next()
-                        .is_some_and(|n| n.is_ascii_digit());
-                if d.is_ascii_digit() || decimal_point {
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            kind = TokenKind::Num;
-        } else if matches!(c, '(' | '[' | '{' | '⟨' | '⦃') {
-            chars.next();
-            kind = TokenKind::Open;
-        } else if matches!(c, ')' | ']' | '}' | '⟩' | '⦄') {
-            chars.next();
-            kind = TokenKind::Close;
-        } else {
-            let rest = &text[start..];
-            if let Some(sym) = LONG_SYMBOLS.iter().find(|s| rest.starts_with(**s)) {
-                let end = start + sym.len();
-                while chars.peek().is_some_and(|&(i, _)| i < end) {
-                    chars.next();
-                }
-            } else {
-                chars.next();
-            }
-            kind = TokenKind::Sym;
         }
-        let end = chars.peek().map_or(text.len(), |&(i, _)| i);
-        tokens.push(Token { kind, start, end });
+        out.push(token);
     }
-    tokens
+    out
 }
 
 /// Symbols that bind everything to their right up to the end of the enclosing term.
@@ -434,6 +420,13 @@ mod tests {
         );
         assert_eq!(texts("l₁ ++ a :: l"), ["l₁", "++", "a", "::", "l"]);
         assert_eq!(texts("(f x).2"), ["(", "f", "x", ")", ".", "2"]);
+        // Lean's lexical rules: comments are not tokens, `!` is not part of a name, `<->` and
+        // `->` only when the characters touch.
+        assert_eq!(texts("a -- note: b\n+ n! /- c -/"), ["a", "+", "n", "!"]);
+        assert_eq!(
+            texts("p <-> q -> r < - s"),
+            ["p", "<->", "q", "->", "r", "<", "-", "s"]
+        );
     }
 
     #[test]
