@@ -590,8 +590,10 @@ impl LeanPool {
                 "segment {segment} of the file is not a theorem"
             )));
         }
-        // A worker that has it already, else one that can go on to it, else the least busy.
-        let mut choice = None;
+        // A worker that has it already, else the least busy of those that can go on to it
+        // (proofs of one file spread over the workers that follow it), else one for a new
+        // file.
+        let mut can_go_on = Vec::new();
         for (w, f) in self.files.iter().enumerate() {
             if let Ok(f) = f.try_lock() {
                 let current = f.incarnation == self.workers[w].incarnation();
@@ -600,13 +602,20 @@ impl LeanPool {
                         return Ok(c.clone());
                     }
                     if f.done <= segment {
-                        choice = Some(w);
+                        can_go_on.push((w, segment - f.done));
                     }
                 }
             }
         }
+        let choice = can_go_on.into_iter().min_by_key(|&(w, gap)| {
+            (
+                self.live_proofs[w].load(Ordering::SeqCst),
+                self.workers[w].stats.in_flight.load(Ordering::SeqCst),
+                gap,
+            )
+        });
         let w = match choice {
-            Some(w) => w,
+            Some((w, _)) => w,
             None => self.worker_for_new_file(),
         };
         let mut state = self.files[w].lock().await;
