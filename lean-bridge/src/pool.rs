@@ -646,6 +646,7 @@ impl LeanPool {
         let worker = &self.workers[w];
         // A few rounds: a proof that runs past the time limit restarts the process, and the
         // file is run again with that proof replaced by `sorry`.
+        let mut crashed_once = false;
         for _round in 0..4 {
             let current = state.incarnation == worker.incarnation() && state.key.is_some();
             if current
@@ -715,6 +716,17 @@ impl LeanPool {
                     // A proof that runs past the limit or takes Lean down with it: the file is
                     // run again with that theorem's `sorry` fallback, so that the theorems after
                     // it can still be reached.
+                    // The theorem asked for crashed once: the cause may lie outside it (memory
+                    // left behind by an earlier proof, another process's pressure); a fresh
+                    // process tries once more before it counts against the proof.
+                    Err(LeanError::Crashed { .. })
+                        if i == segment && !crashed_once && !poisoned.contains_key(&i) =>
+                    {
+                        crashed_once = true;
+                        state.key = None;
+                        restarted = true;
+                        break;
+                    }
                     Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. }))
                         if matches!(seg, Segment::Theorem(_)) && !poisoned.contains_key(&i) =>
                     {

@@ -163,7 +163,16 @@ fn bad_proofs_are_rejected_with_the_right_reason() {
     }
 
     // Replay stops at the failing step and says which.
-    let o = run(&["replay", file.to_str().unwrap(), "--jsonl"], dir.path());
+    let o = run(
+        &[
+            "replay",
+            file.to_str().unwrap(),
+            "--jsonl",
+            "--verify-timeout",
+            "20",
+        ],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let replays: Vec<serde_json::Value> = stdout(&o)
         .lines()
