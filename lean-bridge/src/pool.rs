@@ -811,6 +811,22 @@ impl LeanPool {
         ))
     }
 
+    /// [`Self::file_theorem`], with a statement that does not elaborate as the error.
+    async fn elaborated_file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+    ) -> Result<FileTheorem, LeanError> {
+        let c = self.file_theorem(file, segment).await?;
+        match &c.statement_error {
+            Some(e) => Err(LeanError::Elaboration {
+                message: e.clone(),
+                pos: None,
+            }),
+            None => Ok(c),
+        }
+    }
+
     /// Starts a proof of a file's theorem at its real goal.
     pub async fn start_file_theorem(
         &self,
@@ -818,13 +834,7 @@ impl LeanPool {
         segment: usize,
     ) -> Result<ProofStart, LeanError> {
         for _ in 0..3 {
-            let c = self.file_theorem(file, segment).await?;
-            if let Some(e) = &c.statement_error {
-                return Err(LeanError::Elaboration {
-                    message: e.clone(),
-                    pos: None,
-                });
-            }
+            let c = self.elaborated_file_theorem(file, segment).await?;
             let w = c.worker;
             if let Ok(mut f) = self.files[w].try_lock() {
                 f.in_use = true;
@@ -886,13 +896,7 @@ impl LeanPool {
         proof: &str,
     ) -> Result<Verification, LeanError> {
         for _ in 0..3 {
-            let c = self.file_theorem(file, segment).await?;
-            if let Some(e) = &c.statement_error {
-                return Err(LeanError::Elaboration {
-                    message: e.clone(),
-                    pos: None,
-                });
-            }
+            let c = self.elaborated_file_theorem(file, segment).await?;
             let body = object(json!({
                 "cmd": "verify",
                 "theorem": c.id,

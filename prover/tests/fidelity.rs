@@ -52,14 +52,15 @@ fn lean_error_lines(lean: &LeanInstall, file: &Path, project: Option<&Path>) -> 
         .collect()
 }
 
-/// `prover check --jsonl` records by theorem line.
-fn prover_check(
+/// `prover SUBCOMMAND --jsonl -j 1 FILE` (with the project when given): its records.
+fn prover_jsonl(
+    subcommand: &str,
     file: &Path,
     project: Option<&Path>,
     cache: &Path,
-) -> BTreeMap<usize, serde_json::Value> {
+) -> Vec<serde_json::Value> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_prover"));
-    cmd.args(["check", "--jsonl", "-j", "1"]).arg(file);
+    cmd.args([subcommand, "--jsonl", "-j", "1"]).arg(file);
     if let Some(p) = project {
         cmd.arg("--lean-project").arg(p);
     }
@@ -70,7 +71,18 @@ fn prover_check(
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `prover check --jsonl` records by theorem line.
+fn prover_check(
+    file: &Path,
+    project: Option<&Path>,
+    cache: &Path,
+) -> BTreeMap<usize, serde_json::Value> {
+    prover_jsonl("check", file, project, cache)
+        .into_iter()
         .map(|v| (v["line"].as_u64().unwrap() as usize, v))
         .collect()
 }
@@ -153,17 +165,7 @@ fn replay_completes_the_tactic_proofs_lean_accepts_in_the_core_corpus() {
     };
     let cache = tempfile::tempdir().unwrap();
     let file = corpus();
-    let out = Command::new(env!("CARGO_BIN_EXE_prover"))
-        .args(["replay", "--jsonl", "-j", "1"])
-        .arg(&file)
-        .env("PROVER_CACHE_DIR", cache.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = prover_jsonl("replay", &file, None, cache.path());
     let text = std::fs::read_to_string(&file).unwrap();
     let parsed = problems::parse_str(&text, None).unwrap();
     let tactic: Vec<&str> = parsed
@@ -225,24 +227,6 @@ fn check_gives_leans_verdict_on_mathlib_files() {
     );
 }
 
-/// `prover replay --jsonl` records of a file.
-fn prover_replay(file: &Path, project: Option<&Path>, cache: &Path) -> Vec<serde_json::Value> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_prover"));
-    cmd.args(["replay", "--jsonl", "-j", "1"]).arg(file);
-    if let Some(p) = project {
-        cmd.arg("--lean-project").arg(p);
-    }
-    let out = cmd
-        .env("PROVER_CACHE_DIR", cache)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn replay_completes_the_tactic_proofs_of_mathlib_files() {
     let Some((lean, project)) =
@@ -258,7 +242,7 @@ fn replay_completes_the_tactic_proofs_of_mathlib_files() {
     for rel in files.split(':').filter(|s| !s.is_empty()) {
         let file = project.join(rel);
         let errors = lean_error_lines(&lean, &file, Some(&project));
-        for r in prover_replay(&file, Some(&project), cache.path()) {
+        for r in prover_jsonl("replay", &file, Some(&project), cache.path()) {
             // Tactic proofs (`begin … end`, `by …`) that Lean accepts.
             let line = r["line"].as_u64().unwrap() as usize;
             if !matches!(r["proof"].as_str(), Some("tactic" | "by")) || errors.contains(&line) {
