@@ -344,10 +344,12 @@ impl Theorem {
         steps
     }
 
-    pub fn steps_before_line(&self, line: usize) -> &[ProofStep] {
-        let steps = self.steps();
+    /// The steps of [`Self::block_steps_at`] `line` that end above it, and whether more of
+    /// that list start on or below it.
+    pub fn steps_before_line(&self, line: usize) -> (&[ProofStep], bool) {
+        let steps = self.block_steps_at(line);
         let n = steps.partition_point(|s| s.span.end_line < line);
-        &steps[..n]
+        (&steps[..n], n < steps.len())
     }
 
     fn head(&self) -> String {

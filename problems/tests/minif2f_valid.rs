@@ -132,8 +132,8 @@ fn spot_checks() {
     let calc_line = line_of(&text, "  calc f 600 = f (500");
     assert_eq!(t.steps()[3].span.line, calc_line);
     assert_eq!(t.steps()[3].span.end_line, calc_line + 3);
-    assert_eq!(t.steps_before_line(calc_line).len(), 3);
-    assert_eq!(t.steps_before_line(calc_line + 4).len(), 4);
+    assert_eq!(t.steps_before_line(calc_line).0.len(), 3);
+    assert_eq!(t.steps_before_line(calc_line + 4).0.len(), 4);
 
     // Commented-out tactics around a lone `sorry` still make a sorry-only proof.
     let t = find(&theorems, "mathd_numbertheory_211");

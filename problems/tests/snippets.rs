@@ -109,10 +109,10 @@ end";
         (proof.line, proof.col, proof.end_line, proof.end_col),
         (2, 0, 9, 3)
     );
-    assert_eq!(t.steps_before_line(1).len(), 0);
-    assert_eq!(t.steps_before_line(5).len(), 2);
-    assert_eq!(t.steps_before_line(6).len(), 3);
-    assert_eq!(t.steps_before_line(100).len(), 5);
+    assert_eq!(t.steps_before_line(1).0.len(), 0);
+    assert_eq!(t.steps_before_line(5).0.len(), 2);
+    assert_eq!(t.steps_before_line(6).0.len(), 3);
+    assert_eq!(t.steps_before_line(100).0.len(), 5);
     assert_eq!(
         t.with_proof("by simp"),
         "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q ∧ (∀ x : ℕ, x = x) :=\nby simp"

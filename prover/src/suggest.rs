@@ -1,9 +1,9 @@
 //! Checked tactic suggestions at a point of a proof, for the editor (`prover lsp`) and the
 //! command line.
 //!
-//! The state at a cursor comes from Lean: the theorem is started and the top-level steps of
-//! its `begin … end` block that end above the cursor line are run
-//! ([`problems::Theorem::steps_before_line`]). The policy then proposes candidates for that
+//! The state at a cursor comes from Lean: the theorem is started and the steps before the
+//! cursor are run, focusing on the main goal where the cursor is inside a `{ … }` block
+//! ([`problems::Theorem::moves_before`]). The policy then proposes candidates for that
 //! state and each one is run in Lean on it, so that every suggestion carries what it really
 //! does: closes the goals, leaves these goals, changes nothing, or fails with Lean's error.
 //!

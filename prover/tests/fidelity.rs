@@ -195,6 +195,23 @@ fn replay_completes_the_tactic_proofs_lean_accepts_in_the_core_corpus() {
     }
 }
 
+/// The mathlib files of the suite (`PROVER_FIDELITY_FILES`, `:`-separated paths relative to
+/// the project; default `src/data/nat/parity.lean`), each with the lines where `lean` reports
+/// an error.
+fn mathlib_files(lean: &LeanInstall, project: &Path) -> Vec<(String, PathBuf, Vec<usize>)> {
+    let files = std::env::var("PROVER_FIDELITY_FILES")
+        .unwrap_or_else(|_| "src/data/nat/parity.lean".into());
+    files
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(|rel| {
+            let file = project.join(rel);
+            let errors = lean_error_lines(lean, &file, Some(project));
+            (rel.to_string(), file, errors)
+        })
+        .collect()
+}
+
 #[test]
 fn check_gives_leans_verdict_on_mathlib_files() {
     let Some((lean, project)) =
@@ -202,15 +219,11 @@ fn check_gives_leans_verdict_on_mathlib_files() {
     else {
         return;
     };
-    let files = std::env::var("PROVER_FIDELITY_FILES")
-        .unwrap_or_else(|_| "src/data/nat/parity.lean".into());
     let cache = tempfile::tempdir().unwrap();
     let mut all_agree = 0;
     let mut all_total = 0;
     let mut all_diffs = Vec::new();
-    for rel in files.split(':').filter(|s| !s.is_empty()) {
-        let file = project.join(rel);
-        let errors = lean_error_lines(&lean, &file, Some(&project));
+    for (rel, file, errors) in mathlib_files(&lean, &project) {
         let records = prover_check(&file, Some(&project), cache.path());
         let (agree, total, diffs) = compare(&file, &errors, &records, &[]);
         eprintln!("{rel}: {agree}/{total} verdicts agree with lean");
@@ -234,14 +247,10 @@ fn replay_completes_the_tactic_proofs_of_mathlib_files() {
     else {
         return;
     };
-    let files = std::env::var("PROVER_FIDELITY_FILES")
-        .unwrap_or_else(|_| "src/data/nat/parity.lean".into());
     let cache = tempfile::tempdir().unwrap();
     let (mut complete, mut total) = (0, 0);
     let mut failures = Vec::new();
-    for rel in files.split(':').filter(|s| !s.is_empty()) {
-        let file = project.join(rel);
-        let errors = lean_error_lines(&lean, &file, Some(&project));
+    for (rel, file, errors) in mathlib_files(&lean, &project) {
         for r in prover_jsonl("replay", &file, Some(&project), cache.path()) {
             // Tactic proofs (`begin … end`, `by …`) that Lean accepts.
             let line = r["line"].as_u64().unwrap() as usize;

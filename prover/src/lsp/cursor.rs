@@ -92,9 +92,8 @@ pub fn at_tactic_start(line_before_cursor: &str) -> bool {
 /// The steps of theorem `t` around cursor line `line` (1-based): the last one ending above it
 /// and whether one starts on or below it.
 fn neighbours(t: &Theorem, line: usize) -> (Option<&ProofStep>, bool) {
-    let steps = t.block_steps_at(line);
-    let n = steps.partition_point(|s| s.span.end_line < line);
-    (n.checked_sub(1).map(|i| &steps[i]), steps.len() > n)
+    let (before, more) = t.steps_before_line(line);
+    (before.last(), more)
 }
 
 /// An edit adding the comma that must separate the step ending above `upto` from what follows,
