@@ -401,14 +401,73 @@ meta def handle_start (σ : repl_state) (req : json) : tactic (list (string × j
       return (("proof", jnat pid) :: body, σ)
   end
 
-/-- Runs tactic text on the current goals, at most `hb` thousand heartbeats (0: no limit).
-`levels`: the universe names of the statement, in scope for the text as they are in a
-theorem's body (`Type (max u v)`). -/
-meta def run_text (tac : string) (hb : ℕ) (levels : list name) : tactic unit := do
+/-- A declaration's value, if it has one. -/
+meta def decl_value (d : declaration) : option expr :=
+match d with
+| (declaration.defn _ _ _ v _ _) := some v
+| (declaration.thm _ _ _ v) := some v.get
+| _ := none
+end
+
+/-- The tactic text as one block, parsed (universe names `levels` in scope). -/
+meta def parse_tactic (tac : string) (levels : list name) : tactic expr := do
   rv ← parse_all (do levels.mmap' lean.parser.add_local_level, lean.parser.itactic_reflected)
     ("{ " ++ tac ++ "\n}"),
-  t ← eval_expr (tactic unit) rv.expr,
-  if hb = 0 then t else try_for hb t
+  return rv.expr
+
+/-- Inside the elaboration of a definition: parses tactic text and records the parsed tactic as
+the value of the declaration `out` (the way a parsed tactic leaves that definition). -/
+meta def reflect_step (out : name) (tac : string) (levels : list name) : tactic unit := do
+  e ← parse_tactic tac levels,
+  add_decl (declaration.defn out [] `(tactic unit) e reducibility_hints.opaque ff),
+  exact `(())
+
+meta def is_infix_chars : list char → list char → bool
+| needle [] := needle = []
+| needle hay@(_ :: rest) := (needle.is_prefix_of hay : bool) || is_infix_chars needle rest
+
+/-- Lean 3 fixes how a pattern match (`λ ⟨a, b⟩, …`, `match … end`) names its auxiliary
+definition when the text is parsed, from the declaration being parsed; outside any declaration
+(where the REPL parses a step) that fails with "failed to register private name '_match_1'".
+Inside a definition's elaboration the names are the definition's own, as in a theorem of a file. -/
+meta def needs_declaration (f : failure) : bool :=
+is_infix_chars "failed to register private name".to_list f.msg.to_list
+
+/-- Parses tactic text inside a fresh definition in a fresh namespace `prover_repl_step_<k>` (of
+the tactic state's environment, which is left as it was), so that its pattern matches get
+names of their own there (`prover_repl_step_<k>._match_1`: the namespace, because the
+definition's own name is not in scope while its body is elaborated). -/
+meta def parse_tactic_in_declaration (tac : string) (levels : list name) (k : ℕ) : tactic expr := do
+  let base := "prover_repl_step_" ++ to_string k,
+  let out : name := mk_simple_name (base ++ "_tactic"),
+  let lvls := "[" ++ string.intercalate ", " (levels.map (λ l, "`" ++ to_string l)) ++ "]",
+  env ← lean.parser.run (do
+    _ ← lean.parser.with_input lean.parser.command_like "prelude",
+    _ ← lean.parser.with_input lean.parser.command_like ("namespace " ++ base),
+    _ ← lean.parser.with_input lean.parser.command_like
+      ("def step : unit :=\nby prover_repl.reflect_step `" ++ to_string out ++ " "
+        ++ repr tac ++ " " ++ lvls ++ "\n"),
+    lean.parser.get_env),
+  d ← returnex (env.get out),
+  match decl_value d with
+  | some v := return v
+  | none := fail "the step was not parsed"
+  end
+
+/-- Runs tactic text on the current goals, at most `hb` thousand heartbeats (0: no limit).
+`levels`: the universe names of the statement, in scope for the text as they are in a
+theorem's body (`Type (max u v)`). `k`: a number not used before in this process, naming the
+definition the text is parsed in where it needs one. -/
+meta def run_text (tac : string) (hb : ℕ) (levels : list name) (k : ℕ) : tactic unit :=
+let run_expr : expr → tactic unit := λ e, do
+  t ← eval_expr (tactic unit) e,
+  if hb = 0 then t else try_for hb t in
+λ s, match (parse_tactic tac levels >>= run_expr) s with
+| interaction_monad.result.exception msg p s' :=
+  if needs_declaration ⟨render msg, p⟩ then (parse_tactic_in_declaration tac levels k >>= run_expr) s
+  else interaction_monad.result.exception msg p s'
+| r := r
+end
 
 meta def handle_run (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
 let sid := field_nat req "state" in
@@ -419,7 +478,8 @@ match σ.states.find sid with
     let levels := match σ.proofs.find pid with
       | some rec := rec.type.collect_univ_params
       | none := [] end,
-    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats") levels),
+    let (k, σ) := σ.fresh,
+    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats") levels k),
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr _ := do
@@ -494,13 +554,29 @@ meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × 
   | sum.inl f := return (error_body ("statement: " ++ f.msg) f.pos, σ)
   | sum.inr (t, n) := do
     let hb := field_nat req "heartbeats",
-    r ← catching (do
+    let (k, σ) := σ.fresh,
+    let proof := field_str req "proof",
+    let attempt : tactic expr := (do
       g ← start_goal t n,
       tgt ← target,
-      p ← parse_term_with_locals (field_str req "proof"),
+      p ← parse_term_with_locals proof,
       let elab : tactic unit := (to_expr ``(%%p : %%tgt) tt ff >>= exact),
       if hb = 0 then elab else try_for hb elab,
       instantiate_mvars g),
+    -- A proof with a pattern match needs a declaration to be parsed in (see
+    -- `needs_declaration`): it is then elaborated as the tactic `exact (proof)`.
+    let in_declaration : tactic expr := (do
+      g ← start_goal t n,
+      run_text ("exact (" ++ proof ++ "\n)") hb t.collect_univ_params k,
+      gs ← get_goals,
+      when (gs ≠ []) (fail "the proof leaves goals"),
+      instantiate_mvars g),
+    r ← catching (λ s, match attempt s with
+      | interaction_monad.result.exception msg p s' :=
+        if needs_declaration ⟨render msg, p⟩ then in_declaration s
+        else interaction_monad.result.exception msg p s'
+      | r := r
+      end),
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr pf := do
@@ -581,13 +657,6 @@ parts.foldl (λ n s, name.mk_string s n) name.anonymous
 meta def count_lams : expr → ℕ
 | (expr.lam _ _ _ b) := count_lams b + 1
 | _ := 0
-
-meta def decl_value (d : declaration) : option expr :=
-match d with
-| (declaration.defn _ _ _ v _ _) := some v
-| (declaration.thm _ _ _ v) := some v.get
-| _ := none
-end
 
 /-- A name that is declared, as a tactic (resolving it as the current scope does). -/
 meta def find_decl (env : environment) (n : name) : tactic name :=

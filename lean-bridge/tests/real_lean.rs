@@ -263,6 +263,62 @@ async fn verify_accepts_real_proofs_and_rejects_the_rest() {
     pool.shutdown().await;
 }
 
+/// Pattern matches in tactic text (`λ ⟨a, b⟩, …`, `match … end`) work as in a theorem of a
+/// file: Lean 3 names their auxiliary definitions after the declaration being parsed, and the
+/// REPL parses such text inside one.
+#[tokio::test]
+async fn pattern_matching_terms_work_in_tactics_and_proofs() {
+    let Some(_) = lean_for_test("pattern_matching_terms_work_in_tactics_and_proofs") else {
+        return;
+    };
+    let pool = LeanPool::new(config(1)).await.unwrap();
+    let stmt = "(f : ℕ × ℕ → ℕ) : ∀ p : ℕ × ℕ, p.1 + p.2 = p.2 + p.1";
+    let start = pool.start(&[], stmt).await.unwrap();
+    let s = &start.state;
+    for tactic in [
+        "exact λ ⟨a, b⟩, nat.add_comm a b",
+        "intro p, exact match p with ⟨a, b⟩ := nat.add_comm a b end",
+        "intro p, have h : ∀ q : ℕ × ℕ, q.1 + q.2 = q.2 + q.1 := λ ⟨a, b⟩, nat.add_comm a b, exact h p",
+    ] {
+        let r = pool.run(s, tactic).await.unwrap();
+        assert!(r.is_complete(), "{tactic}: {r:?}");
+    }
+    // Two matches in a row on one branch: each gets its own auxiliary name.
+    let r = pool
+        .run(s, "intro p, have h := (λ ⟨a, b⟩, nat.add_comm a b : ∀ q : ℕ × ℕ, q.1 + q.2 = q.2 + q.1) p")
+        .await
+        .unwrap();
+    let TacticResult::Success { state: s1, .. } = r else {
+        panic!("{r:?}")
+    };
+    let r = pool
+        .run(
+            &s1,
+            "exact (λ ⟨n, hn⟩, h : (∃ n : ℕ, n = n) → p.1 + p.2 = p.2 + p.1) ⟨0, rfl⟩",
+        )
+        .await
+        .unwrap();
+    assert!(r.is_complete(), "{r:?}");
+    // A wrong one still fails with Lean's message.
+    let r = pool
+        .run(s, "exact λ ⟨a, b⟩, nat.add_comm b a")
+        .await
+        .unwrap();
+    assert!(failure(&r).contains("add_comm"), "{r:?}");
+    // And a whole proof with a match verifies.
+    let v = pool
+        .verify(&[], stmt, "λ ⟨a, b⟩, nat.add_comm a b")
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
+    let v = pool
+        .verify(&[], stmt, "λ ⟨a, b⟩, nat.add_comm b a")
+        .await
+        .unwrap();
+    assert!(!v.ok, "{v:?}");
+    pool.shutdown().await;
+}
+
 #[tokio::test]
 async fn start_run_drop_cycles_do_not_grow_memory() {
     let Some(_) = lean_for_test("start_run_drop_cycles_do_not_grow_memory") else {
