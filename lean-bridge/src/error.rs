@@ -42,6 +42,10 @@ pub enum LeanError {
         pos: Option<(u32, u32)>,
     },
 
+    /// Lean cannot be started in the sandbox `--sandbox` asks for.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+
     /// Text was refused before it reached Lean.
     #[error("{0}")]
     Refused(String),

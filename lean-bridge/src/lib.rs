@@ -10,6 +10,7 @@ pub mod file;
 pub mod locate;
 pub mod pool;
 pub mod repl;
+pub mod sandbox;
 pub mod screen;
 pub mod testing;
 pub mod worker;
@@ -21,4 +22,5 @@ pub use pool::{
     LeanPool, PoolConfig, ProofStart, StateRef, TacticResult, Timing, Verification, WorkerHealth,
 };
 pub use problems::split_statement;
+pub use sandbox::{Confinement, Protections, SandboxMode};
 pub use worker::{LeanWorker, WorkerSpec};

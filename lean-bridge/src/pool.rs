@@ -6,7 +6,7 @@
 //! to whichever worker has the fewest requests in flight.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
 use crate::repl::CompiledRepl;
+use crate::sandbox::{Confinement, SandboxMode};
 use crate::screen::{screen, screen_context_line};
 use crate::worker::{LeanWorker, Reply, WorkerSpec};
 use crate::{LeanError, LeanInstall, LeanProject};
@@ -46,6 +47,8 @@ pub struct PoolConfig {
     pub verify_heartbeats: u64,
     /// Measure Lean's own time per request (for benchmarks).
     pub timed: bool,
+    /// `--sandbox`: how much operating-system confinement the workers must run in.
+    pub sandbox: SandboxMode,
 }
 
 impl Default for PoolConfig {
@@ -62,6 +65,7 @@ impl Default for PoolConfig {
             verify_timeout: Duration::from_secs(120),
             verify_heartbeats: 100_000,
             timed: false,
+            sandbox: SandboxMode::Auto,
         }
     }
 }
@@ -233,6 +237,12 @@ impl LeanPool {
     pub async fn prepare(config: PoolConfig) -> Result<Self, LeanError> {
         let lean_opt = config.lean.clone();
         let project_opt = config.project.clone();
+        let sandbox = config.sandbox;
+        crate::sandbox::warn_missing_once(sandbox);
+        if sandbox == SandboxMode::Require {
+            // Refused here, before any process starts, with what is missing.
+            crate::sandbox::Prepared::new(sandbox, &Confinement::default())?;
+        }
         let (install, project, repl) = tokio::task::spawn_blocking(move || {
             let install = LeanInstall::find(lean_opt.as_deref())?;
             let project = match project_opt {
@@ -245,7 +255,7 @@ impl LeanPool {
                 }
                 None => None,
             };
-            let repl = CompiledRepl::ensure(&install)?;
+            let repl = CompiledRepl::ensure(&install, sandbox)?;
             Ok::<_, LeanError>((install, project, repl))
         })
         .await
@@ -261,6 +271,11 @@ impl LeanPool {
             ),
         };
         search_path.push(repl.dir.clone());
+        // What a worker reads: its search path, the project, the launch file. Not its working
+        // directory when that is the system's temporary directory.
+        let mut read = search_path.clone();
+        read.extend(project.iter().map(|p| p.root.clone()));
+        read.extend(launch_file.parent().map(Path::to_path_buf));
         let spec = WorkerSpec {
             lean: install.lean.clone(),
             search_path,
@@ -269,6 +284,8 @@ impl LeanPool {
             memory_mb: config.memory_mb,
             start_timeout: config.start_timeout,
             timed: config.timed,
+            sandbox: config.sandbox,
+            confinement: Confinement::for_lean(&install.lean, &read, &[]),
         };
         let n = config.workers.max(1);
         let workers = (0..n).map(|_| LeanWorker::spawn(spec.clone())).collect();
@@ -386,6 +403,27 @@ impl LeanPool {
                 Timing::default(),
             ));
         }
+        self.run_screened(state, tactic).await
+    }
+
+    /// [`Self::run`] without the screen, for the tests that show what the operating-system
+    /// sandbox stops when a text gets past the screen. Never for text from a model.
+    #[doc(hidden)]
+    pub async fn run_unscreened(
+        &self,
+        state: &StateRef,
+        tactic: &str,
+    ) -> Result<TacticResult, LeanError> {
+        self.check_open()?;
+        self.run_screened(state, tactic).await.map(|(r, _)| r)
+    }
+
+    /// Runs a tactic text that has passed the screen (or a test's text).
+    async fn run_screened(
+        &self,
+        state: &StateRef,
+        tactic: &str,
+    ) -> Result<(TacticResult, Timing), LeanError> {
         let worker = self
             .workers
             .get(state.worker)

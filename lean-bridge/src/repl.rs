@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::sandbox::{Confinement, SandboxMode};
 use crate::{LeanError, LeanInstall, locate::core_search_path};
 
 /// The REPL's Lean source (`lean-bridge/lean/prover_repl.lean`).
@@ -47,7 +48,7 @@ fn key_of(parts: &[&str]) -> String {
 impl CompiledRepl {
     /// Compiles the REPL for this Lean (once; later calls find it in the cache). Concurrent
     /// callers are safe: each compiles in its own directory and the first rename wins.
-    pub fn ensure(lean: &LeanInstall) -> Result<Self, LeanError> {
+    pub fn ensure(lean: &LeanInstall, sandbox: SandboxMode) -> Result<Self, LeanError> {
         let key = key_of(&[REPL_SOURCE, &lean.lean.to_string_lossy(), &lean.version]);
         let root = cache_root();
         let dir = root.join(format!("repl-{key}"));
@@ -56,7 +57,10 @@ impl CompiledRepl {
         }
         std::fs::create_dir_all(&root)
             .map_err(|e| LeanError::io(format!("creating {}", root.display()), e))?;
-        let tmp = root.join(format!("repl-{key}.tmp-{}", std::process::id()));
+        // One directory per compile: threads of one process may compile at the same time.
+        static COMPILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COMPILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = root.join(format!("repl-{key}.tmp-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
             .map_err(|e| LeanError::io(format!("creating {}", tmp.display()), e))?;
@@ -65,11 +69,15 @@ impl CompiledRepl {
             .map_err(|e| LeanError::io(format!("writing {}", src.display()), e))?;
         let mut path = core_search_path(lean)?;
         path.push(tmp.clone());
-        let out = Command::new(&lean.lean)
-            .arg("--make")
+        let mut cmd = Command::new(&lean.lean);
+        cmd.arg("--make")
             .arg(&src)
             .current_dir(&tmp)
-            .env("LEAN_PATH", join_path(&path))
+            .env("LEAN_PATH", join_path(&path));
+        // The compile reads the core library and writes only its own directory.
+        let confinement = Confinement::for_lean(&lean.lean, &path, std::slice::from_ref(&tmp));
+        crate::sandbox::confine(&mut cmd, sandbox, &confinement)?;
+        let out = cmd
             .output()
             .map_err(|e| LeanError::io(format!("running {}", lean.lean.display()), e))?;
         let olean = tmp.join(format!("{REPL_MODULE}.olean"));

@@ -46,3 +46,18 @@ pub fn mathlib_project_for_test(test: &str) -> Option<(LeanInstall, PathBuf)> {
     let install = lean_for_test(test)?;
     Some((install, dir))
 }
+
+/// Lean 3 for a test of the operating-system sandbox, which also needs every protection
+/// ([`crate::Protections::missing`]) on this machine; `None` after recording the skip.
+pub fn sandboxed_lean_for_test(test: &str) -> Option<LeanInstall> {
+    let missing = crate::Protections::probe().missing();
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED {test}: needs the sandbox's protections; this machine lacks {}",
+            missing.join("; ")
+        );
+        record(&format!("skipped {test}: no sandbox"));
+        return None;
+    }
+    lean_for_test(test)
+}

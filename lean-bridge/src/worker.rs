@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::LeanError;
 use crate::repl::{RESPONSE_MARKER, join_path};
+use crate::sandbox::{Confinement, SandboxMode};
 
 /// How to start a worker's Lean process.
 #[derive(Clone, Debug)]
@@ -39,6 +40,12 @@ pub struct WorkerSpec {
     /// Ask the REPL to time each request (Lean's `timetac`, printed on stderr), so that the
     /// bridge's own overhead can be measured.
     pub timed: bool,
+    /// How much of the operating-system sandbox the process must run in.
+    pub sandbox: SandboxMode,
+    /// What the process may read besides its toolchain and the system's libraries (the search
+    /// path, the project, the launch file's directory); it writes only a private temporary
+    /// directory made for it.
+    pub confinement: Confinement,
 }
 
 /// A response from the REPL.
@@ -208,6 +215,8 @@ struct Process {
     stderr: Arc<Mutex<StderrLog>>,
     stderr_done: Arc<tokio::sync::Notify>,
     incarnation: u64,
+    /// The process's private temporary directory, removed with it.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 struct WorkerTask {
@@ -378,15 +387,35 @@ impl WorkerTask {
         if let Some(mb) = spec.memory_mb {
             cmd.arg(format!("-M{mb}"));
         }
+        let scratch = if spec.sandbox == SandboxMode::Off {
+            None
+        } else {
+            let dir = tempfile::Builder::new()
+                .prefix("prover-lean-")
+                .tempdir()
+                .map_err(|e| LeanError::io("creating the worker's temporary directory", e))?;
+            cmd.env("TMPDIR", dir.path());
+            Some(dir)
+        };
+        let mut confinement = spec.confinement.clone();
+        confinement
+            .write
+            .extend(scratch.iter().map(|d| d.path().to_path_buf()));
+        let mut sandbox = crate::sandbox::Prepared::new(spec.sandbox, &confinement)?;
+        // Last: the plan takes the program, arguments and environment as they are now.
+        sandbox.exec_plan_for(cmd.as_std())?;
         #[cfg(target_os = "linux")]
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the child when
-        // the thread that spawned it exits, so no Lean process outlives a killed prover.
+        // SAFETY: prctl, unshare and the Landlock calls are system calls only (async-signal-safe):
+        // the kernel kills the child when the thread that spawned it exits, so no Lean process
+        // outlives a killed prover, and the child is confined before it runs Lean.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
+                sandbox.enter()
             });
         }
+        #[cfg(not(target_os = "linux"))]
+        let _ = &mut sandbox;
         let mut child = cmd.spawn().map_err(|e| LeanError::Startup {
             message: format!("cannot run {}: {e}", spec.lean.display()),
         })?;
@@ -428,6 +457,7 @@ impl WorkerTask {
             stderr,
             stderr_done,
             incarnation,
+            _scratch: scratch,
         });
         // Wait for the ready line: the imports are loaded.
         let deadline = tokio::time::Instant::now() + spec.start_timeout;

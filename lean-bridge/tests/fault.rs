@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lean_bridge::{LeanError, LeanWorker, WorkerSpec};
+use lean_bridge::{LeanError, LeanWorker, SandboxMode, WorkerSpec};
 use serde_json::{Map, Value, json};
 
 fn fake_spec() -> WorkerSpec {
@@ -16,6 +16,10 @@ fn fake_spec() -> WorkerSpec {
         memory_mb: None,
         start_timeout: Duration::from_secs(10),
         timed: false,
+        // The fake REPL is a shell script: the sandbox (which lets only Lean run) is not the
+        // subject here.
+        sandbox: SandboxMode::Off,
+        confinement: Default::default(),
     }
 }
 

@@ -161,6 +161,10 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
             String::new()
         };
         eprintln!("verified {}/{} proofs{skipped}", total - failed, total);
+        eprintln!(
+            "sandbox: {}",
+            lean_bridge::sandbox::describe(args.lean.sandbox)
+        );
     }
     Ok(failed == 0)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lean_bridge::{LeanPool, PoolConfig};
+use lean_bridge::{LeanPool, PoolConfig, SandboxMode};
 use problems::{Header, ProblemFile, Theorem};
 
 /// How to find and run Lean.
@@ -56,6 +56,14 @@ pub struct LeanOpts {
     /// Wall-clock limit for verifying one proof, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300.0, global = true)]
     pub verify_timeout: f64,
+
+    /// Operating-system sandbox for the Lean processes (Linux): `auto` confines them with what
+    /// the kernel offers (Landlock: read only the toolchain and the project, write only a
+    /// private temporary directory, start no program, no TCP; a private network namespace) and
+    /// says once what is missing; `require` refuses to run Lean unconfined; `off` runs it with
+    /// the user's full rights.
+    #[arg(long, value_name = "MODE", default_value = "auto", global = true)]
+    pub sandbox: SandboxMode,
 }
 
 impl LeanOpts {
@@ -91,6 +99,7 @@ impl LeanOpts {
             verify_timeout: secs(self.verify_timeout),
             verify_heartbeats: self.verify_heartbeats,
             timed: false,
+            sandbox: self.sandbox,
         }
     }
 

@@ -283,6 +283,10 @@ fn print_summary(args: &ProveArgs, elapsed: f64) -> Result<()> {
         .collect();
     let summary = Summary::of(records.iter().map(|r| &r.result));
     eprintln!("{}", summary.table(elapsed));
+    eprintln!(
+        "sandbox: {}",
+        lean_bridge::sandbox::describe(args.lean.sandbox)
+    );
     Ok(())
 }
 
