@@ -454,13 +454,40 @@ meta def parse_tactic_in_declaration (tac : string) (levels : list name) (k : �
   | none := fail "the step was not parsed"
   end
 
+/-- The REPL's VM was started with the imports' environment (`base`), so a tactic expression
+that calls a definition of the file itself (a `meta def` tactic written there) does not
+evaluate ("eval_expr failed"). Such definitions are replaced by their values, a few rounds deep;
+one that calls itself stays, and still fails. -/
+meta def inline_file_defs (base env : environment) : ℕ → expr → expr
+| 0 e := e
+| (k+1) e :=
+  let e' := e.replace (λ x _, match x with
+    | expr.const n ls := if base.contains n then none else
+      match env.get n with
+      | exceptional.success d := (λ v : expr, v.instantiate_univ_params (d.univ_params.zip ls)) <$> decl_value d
+      | _ := none
+      end
+    | _ := none
+    end) in
+  if e' = e then e else inline_file_defs k e'
+
 /-- Runs tactic text on the current goals, at most `hb` thousand heartbeats (0: no limit).
 `levels`: the universe names of the statement, in scope for the text as they are in a
 theorem's body (`Type (max u v)`). `k`: a number not used before in this process, naming the
-definition the text is parsed in where it needs one. -/
-meta def run_text (tac : string) (hb : ℕ) (levels : list name) (k : ℕ) : tactic unit :=
+definition the text is parsed in where it needs one. `base`: the environment the REPL's VM
+knows. -/
+meta def run_text (tac : string) (hb : ℕ) (levels : list name) (k : ℕ) (base : environment) :
+    tactic unit :=
+let eval : expr → tactic (tactic unit) := λ e, λ s,
+  match eval_expr (tactic unit) e s with
+  | interaction_monad.result.exception msg p s' :=
+    if is_infix_chars "eval_expr failed".to_list (render msg).to_list then
+      eval_expr (tactic unit) (inline_file_defs base s.env 8 e) s
+    else interaction_monad.result.exception msg p s'
+  | r := r
+  end in
 let run_expr : expr → tactic unit := λ e, do
-  t ← eval_expr (tactic unit) e,
+  t ← eval e,
   if hb = 0 then t else try_for hb t in
 λ s, match (parse_tactic tac levels >>= run_expr) s with
 | interaction_monad.result.exception msg p s' :=
@@ -479,7 +506,7 @@ match σ.states.find sid with
       | some rec := rec.type.collect_univ_params
       | none := [] end,
     let (k, σ) := σ.fresh,
-    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats") levels k),
+    r ← catching (run_text (field_str req "tactic") (field_nat req "heartbeats") levels k σ.base_env),
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr _ := do
@@ -567,7 +594,7 @@ meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × 
     -- `needs_declaration`): it is then elaborated as the tactic `exact (proof)`.
     let in_declaration : tactic expr := (do
       g ← start_goal t n,
-      run_text ("exact (" ++ proof ++ "\n)") hb t.collect_univ_params k,
+      run_text ("exact (" ++ proof ++ "\n)") hb t.collect_univ_params k σ.base_env,
       gs ← get_goals,
       when (gs ≠ []) (fail "the proof leaves goals"),
       instantiate_mvars g),

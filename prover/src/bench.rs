@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use futures::StreamExt;
-use lean_bridge::{LeanPool, TacticResult};
+use lean_bridge::{LeanPool, SandboxMode, TacticResult};
 use problems::{ProblemFile, Theorem};
 use search::{
     BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, ProofTask, SearchConfig,
@@ -177,24 +177,49 @@ async fn bridge(args: BridgeBenchArgs) -> Result<()> {
         }
     );
 
-    // Start-up: a fresh worker loading the imports (the REPL is compiled already).
-    let mut startups = Vec::new();
+    // Start-up: a fresh worker loading the imports (the REPL is compiled already), with the
+    // sandbox as asked and without it, alternating so that both see the same machine.
+    let sandbox = args.lean.sandbox;
+    println!(
+        "sandbox: {} ({})",
+        sandbox,
+        lean_bridge::sandbox::describe(sandbox)
+    );
+    let modes = if sandbox == SandboxMode::Off {
+        vec![SandboxMode::Off]
+    } else {
+        vec![sandbox, SandboxMode::Off]
+    };
+    let mut startups: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     for _ in 0..3 {
-        let mut config = args.lean.pool_config(&imports, near.as_deref());
-        config.workers = 1;
-        let t = Instant::now();
-        let pool = LeanPool::new(config).await?;
-        startups.push(t.elapsed().as_secs_f64());
-        pool.shutdown().await;
+        for (i, mode) in modes.iter().enumerate() {
+            let mut config = args.lean.pool_config(&imports, near.as_deref());
+            config.workers = 1;
+            config.sandbox = *mode;
+            let t = Instant::now();
+            let pool = LeanPool::new(config).await?;
+            startups[i].push(t.elapsed().as_secs_f64());
+            pool.shutdown().await;
+        }
     }
-    startups.sort_by(f64::total_cmp);
-    println!("worker start-up (median of 3)      {:.3} s", startups[1]);
+    for (mode, times) in modes.iter().zip(&mut startups) {
+        times.sort_by(f64::total_cmp);
+        println!(
+            "worker start-up, sandbox {mode:<7} (median of 3)  {:.3} s",
+            times[1]
+        );
+    }
 
     let mut rates = Vec::new();
-    for workers in [1usize, 2] {
+    for (workers, mode) in [(1usize, sandbox), (2, sandbox), (1, SandboxMode::Off)] {
+        if mode == SandboxMode::Off && sandbox == SandboxMode::Off && !rates.is_empty() {
+            // Unconfined already: the third run would repeat the first.
+            break;
+        }
         let mut config = args.lean.pool_config(&imports, near.as_deref());
         config.workers = workers;
         config.timed = true;
+        config.sandbox = mode;
         let pool = LeanPool::new(config).await?;
         // Warm-up round (contexts cached, code paths hot).
         replay_all(&pool, &theorems, workers).await?;
@@ -212,7 +237,7 @@ async fn bridge(args: BridgeBenchArgs) -> Result<()> {
         let rate = tactics as f64 / secs;
         rates.push(rate);
         println!(
-            "pool of {workers}: {tactics} tactics in {secs:.2} s = {rate:.1} tactics/s; \
+            "pool of {workers}, sandbox {mode}: {tactics} tactics in {secs:.2} s = {rate:.1} tactics/s; \
              overhead per tactic median {:.3} ms, p90 {:.3} ms ({} timed)",
             percentile(&overheads, 0.5) * 1e3,
             percentile(&overheads, 0.9) * 1e3,

@@ -100,6 +100,19 @@ meta def my_tac : tactic unit := tactic.reflexivity
 
 theorem by_meta : (3 : ℕ) = 3 := by my_tac
 
+meta def my_tac2 : tactic unit := my_tac <|> tactic.triv
+
+theorem by_meta2 (m : ℕ) : m = m :=
+begin
+  my_tac2
+end
+
+theorem tactic_match (p : ℕ × ℕ) (h : ∃ k, p.1 = k) : p.1 + p.2 = p.2 + p.1 :=
+begin
+  have key : ∀ q : ℕ × ℕ, q.1 + q.2 = q.2 + q.1 := λ ⟨a, b⟩, nat.add_comm a b,
+  exact (λ ⟨k, hk⟩, key p : (∃ k, p.1 = k) → p.1 + p.2 = p.2 + p.1) h
+end
+
 attribute [simp] double_eq
 
 local attribute [instance] classical.prop_decidable
