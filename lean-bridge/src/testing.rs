@@ -16,7 +16,10 @@ fn record(line: &str) {
             .append(true)
             .open(path)
     {
-        let _ = writeln!(f, "{line}");
+        // One write per line: tests in parallel threads and processes append to this file,
+        // and O_APPEND keeps a single small write whole (`writeln!` may write in pieces, which
+        // interleaved and made the counts vary between runs).
+        let _ = f.write_all(format!("{line}\n").as_bytes());
     }
 }
 
