@@ -112,7 +112,8 @@ impl Confinement {
             .extend(prefixes.into_iter().filter(|p| p.parent().is_some()));
         c.read.extend(read.iter().cloned());
         // Shared libraries and the dynamic loader's cache; the CPU count Lean's thread pool asks
-        // for; the null and random devices.
+        // for; the null and random devices. Not `/proc/self`: a rule is made in the parent, where
+        // it would name the prover's own process directory.
         for sys in [
             "/lib",
             "/lib64",
@@ -124,8 +125,6 @@ impl Confinement {
             "/etc/ld.so.conf",
             "/etc/ld.so.conf.d",
             "/sys/devices/system/cpu",
-            "/proc/self",
-            "/proc/meminfo",
             "/dev/urandom",
             "/dev/random",
             "/dev/zero",
@@ -515,6 +514,21 @@ fn seccomp_filter() -> Result<seccompiler::BpfProgram, LeanError> {
     filter.try_into().map_err(err)
 }
 
+/// A program name as `execvp` would find it: a path as given, a bare name on PATH.
+#[cfg(target_os = "linux")]
+fn resolve_program(program: &std::ffi::OsStr) -> PathBuf {
+    let p = Path::new(program);
+    if p.components().count() > 1 {
+        return p.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|d| d.join(p))
+        .find(|c| c.is_file())
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
 /// How the child starts its program once confined: `execveat(2)` with the command's program,
 /// arguments and environment, prepared in the parent (no allocation in the child).
 #[cfg(target_os = "linux")]
@@ -541,7 +555,8 @@ impl ExecPlan {
             CString::new(s.as_bytes())
                 .map_err(|_| LeanError::Sandbox("a NUL byte in the command line".into()))
         };
-        let program = cstr(cmd.get_program())?;
+        // `execve` as the C library calls it searches PATH for a bare name; `execveat` does not.
+        let program = cstr(resolve_program(cmd.get_program()).as_os_str())?;
         let mut argv = vec![program.clone()];
         for a in cmd.get_args() {
             argv.push(cstr(a)?);
