@@ -680,6 +680,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn what_is_missing_is_said_and_nothing_claims_protection_it_lacks() {
+        let none = Protections {
+            landlock_abi: 0,
+            network_namespace: false,
+            seccomp: false,
+        };
+        assert_eq!(none.describe(), "none");
+        let missing = none.missing().join("; ");
+        for what in ["Landlock", "network namespace", "seccomp"] {
+            assert!(missing.contains(what), "{missing}");
+        }
+        let old = Protections {
+            landlock_abi: 3,
+            network_namespace: true,
+            seccomp: true,
+        };
+        assert_eq!(
+            old.missing(),
+            ["Landlock's network rules (kernel ABI 3 < 4)"]
+        );
+        assert!(!old.describe().contains("TCP"), "{}", old.describe());
+        let all = Protections {
+            landlock_abi: 7,
+            network_namespace: true,
+            seccomp: true,
+        };
+        assert!(all.missing().is_empty());
+        assert!(all.describe().contains("TCP"));
+    }
+
     /// A Lean's confinement grants nothing above the toolchain: not the root, not the
     /// temporary directory where other programs keep their files.
     #[test]
