@@ -638,7 +638,9 @@ pub fn describe(mode: SandboxMode) -> String {
     }
 }
 
-/// Confines a command (a short-lived Lean run: compiling the REPL) as `mode` asks.
+/// Confines a Lean command as `mode` asks (a worker, the REPL compile): call it once the command
+/// is configured, as the last step before spawning it. The child also gets `PR_SET_PDEATHSIG`,
+/// so it cannot outlive the thread that started it.
 pub fn confine(
     cmd: &mut std::process::Command,
     mode: SandboxMode,

@@ -401,21 +401,10 @@ impl WorkerTask {
         confinement
             .write
             .extend(scratch.iter().map(|d| d.path().to_path_buf()));
-        let mut sandbox = crate::sandbox::Prepared::new(spec.sandbox, &confinement)?;
-        // Last: the plan takes the program, arguments and environment as they are now.
-        sandbox.exec_plan_for(cmd.as_std())?;
-        #[cfg(target_os = "linux")]
-        // SAFETY: prctl, unshare and the Landlock calls are system calls only (async-signal-safe):
-        // the kernel kills the child when the thread that spawned it exits, so no Lean process
-        // outlives a killed prover, and the child is confined before it runs Lean.
-        unsafe {
-            cmd.pre_exec(move || {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                sandbox.enter()
-            });
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = &mut sandbox;
+        // Last, once the command is configured: the sandbox's plan for starting Lean takes the
+        // program, arguments and environment as they are now. The child also gets
+        // PR_SET_PDEATHSIG, so no Lean process outlives a killed prover.
+        crate::sandbox::confine(cmd.as_std_mut(), spec.sandbox, &confinement)?;
         let mut child = cmd.spawn().map_err(|e| LeanError::Startup {
             message: format!("cannot run {}: {e}", spec.lean.display()),
         })?;
