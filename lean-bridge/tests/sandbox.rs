@@ -152,6 +152,29 @@ async fn a_tactic_cannot_read_a_file_outside_the_allowed_set() {
     pool.shutdown().await;
 }
 
+/// `io.cmd {cmd, args}` with `touch MARKER` as its last argument: refused in the sandbox (the
+/// marker is never made, the worker carries on), and run unconfined (the marker is made).
+async fn program_start_is_refused(
+    pool: &LeanPool,
+    s: &StateRef,
+    cmd: &str,
+    args: &[&str],
+    marker: &Path,
+) {
+    let mut all: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    all.push(format!("{:?}", format!("touch {}", marker.display())));
+    let tactic = format!(
+        "tactic.unsafe_run_io (io.cmd {{cmd := {cmd:?}, args := [{}]}}) >>= tactic.trace",
+        all.join(", ")
+    );
+    let msg = must_fail(pool, s, &tactic).await;
+    assert!(!marker.exists(), "the program ran: {msg}");
+    carries_on(pool, s).await;
+    // The same text, unconfined, runs it.
+    let r = unconfined(&tactic).await;
+    assert!(marker.exists(), "{r:?}");
+}
+
 #[tokio::test]
 async fn a_tactic_cannot_start_a_program() {
     let Some(_) = sandboxed_lean_for_test("a_tactic_cannot_start_a_program") else {
@@ -159,32 +182,12 @@ async fn a_tactic_cannot_start_a_program() {
     };
     let (pool, s) = sandboxed_pool().await;
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("ran");
-    let tactic = format!(
-        "tactic.unsafe_run_io (io.cmd {{cmd := \"/bin/sh\", args := [\"-c\", \"touch {}\"]}}) >>= tactic.trace",
-        marker.display()
-    );
-    let msg = must_fail(&pool, &s, &tactic).await;
-    assert!(!marker.exists(), "the program ran: {msg}");
-    carries_on(&pool, &s).await;
-    // The same text, unconfined, runs it.
-    let r = unconfined(&tactic).await;
-    assert!(marker.exists(), "{r:?}");
-
+    program_start_is_refused(&pool, &s, "/bin/sh", &["-c"], &dir.path().join("ran")).await;
     // Nor through the dynamic loader, which Lean itself must be allowed to execute.
-    let loader = Path::new("/lib64/ld-linux-x86-64.so.2");
-    if loader.exists() {
+    let loader = "/lib64/ld-linux-x86-64.so.2";
+    if Path::new(loader).exists() {
         let marker = dir.path().join("ran-through-the-loader");
-        let tactic = format!(
-            "tactic.unsafe_run_io (io.cmd {{cmd := {}, args := [\"/bin/sh\", \"-c\", \"touch {}\"]}}) >>= tactic.trace",
-            lit(loader),
-            marker.display()
-        );
-        let msg = must_fail(&pool, &s, &tactic).await;
-        assert!(!marker.exists(), "the program ran: {msg}");
-        carries_on(&pool, &s).await;
-        let r = unconfined(&tactic).await;
-        assert!(marker.exists(), "{r:?}");
+        program_start_is_refused(&pool, &s, loader, &["/bin/sh", "-c"], &marker).await;
     }
     pool.shutdown().await;
 }
