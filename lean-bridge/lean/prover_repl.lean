@@ -426,12 +426,23 @@ meta def is_infix_chars : list char → list char → bool
 | needle [] := needle = []
 | needle hay@(_ :: rest) := (needle.is_prefix_of hay : bool) || is_infix_chars needle rest
 
+/-- Whether `msg` contains `needle`. -/
+meta def mentions (needle msg : string) : bool := is_infix_chars needle.to_list msg.to_list
+
+/-- Runs `t`; where it fails with a message `retry` accepts, runs `alt` from the same state
+instead (otherwise `t`'s failure stands, with its position). -/
+meta def or_else_when {α : Type} (retry : string → bool) (t alt : tactic α) : tactic α :=
+λ s, match t s with
+| interaction_monad.result.exception msg p s' :=
+  if retry (render msg) then alt s else interaction_monad.result.exception msg p s'
+| r := r
+end
+
 /-- Lean 3 fixes how a pattern match (`λ ⟨a, b⟩, …`, `match … end`) names its auxiliary
 definition when the text is parsed, from the declaration being parsed; outside any declaration
 (where the REPL parses a step) that fails with "failed to register private name '_match_1'".
 Inside a definition's elaboration the names are the definition's own, as in a theorem of a file. -/
-meta def needs_declaration (f : failure) : bool :=
-is_infix_chars "failed to register private name".to_list f.msg.to_list
+meta def needs_declaration : string → bool := mentions "failed to register private name"
 
 /-- Parses tactic text inside a fresh definition in a fresh namespace `prover_repl_step_<k>` (of
 the tactic state's environment, which is left as it was), so that its pattern matches get
@@ -478,23 +489,14 @@ definition the text is parsed in where it needs one. `base`: the environment the
 knows. -/
 meta def run_text (tac : string) (hb : ℕ) (levels : list name) (k : ℕ) (base : environment) :
     tactic unit :=
-let eval : expr → tactic (tactic unit) := λ e, λ s,
-  match eval_expr (tactic unit) e s with
-  | interaction_monad.result.exception msg p s' :=
-    if is_infix_chars "eval_expr failed".to_list (render msg).to_list then
-      eval_expr (tactic unit) (inline_file_defs base s.env 8 e) s
-    else interaction_monad.result.exception msg p s'
-  | r := r
-  end in
+let eval : expr → tactic (tactic unit) := λ e,
+  or_else_when (mentions "eval_expr failed") (eval_expr (tactic unit) e)
+    (do env ← get_env, eval_expr (tactic unit) (inline_file_defs base env 8 e)) in
 let run_expr : expr → tactic unit := λ e, do
   t ← eval e,
   if hb = 0 then t else try_for hb t in
-λ s, match (parse_tactic tac levels >>= run_expr) s with
-| interaction_monad.result.exception msg p s' :=
-  if needs_declaration ⟨render msg, p⟩ then (parse_tactic_in_declaration tac levels k >>= run_expr) s
-  else interaction_monad.result.exception msg p s'
-| r := r
-end
+or_else_when needs_declaration (parse_tactic tac levels >>= run_expr)
+  (parse_tactic_in_declaration tac levels k >>= run_expr)
 
 meta def handle_run (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
 let sid := field_nat req "state" in
@@ -598,12 +600,7 @@ meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × 
       gs ← get_goals,
       when (gs ≠ []) (fail "the proof leaves goals"),
       instantiate_mvars g),
-    r ← catching (λ s, match attempt s with
-      | interaction_monad.result.exception msg p s' :=
-        if needs_declaration ⟨render msg, p⟩ then in_declaration s
-        else interaction_monad.result.exception msg p s'
-      | r := r
-      end),
+    r ← catching (or_else_when needs_declaration attempt in_declaration),
     match r with
     | sum.inl f := return (error_body f.msg f.pos, σ)
     | sum.inr pf := do
