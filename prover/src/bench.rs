@@ -36,7 +36,7 @@ pub enum BenchWhat {
     Search(SearchBenchArgs),
     /// The model: prefill/decode speed on CPU of a random ~100M-parameter InternLM2, against
     /// PyTorch on the same machine, and the speed-up from reusing a shared prompt prefix.
-    Model(crate::model::bench::ModelBenchArgs),
+    Model(crate::model_bench::ModelBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -71,7 +71,7 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
     match args.what {
         BenchWhat::Bridge(a) => bridge(a).await,
         BenchWhat::Search(a) => search_bench(a).await,
-        BenchWhat::Model(a) => tokio::task::spawn_blocking(move || crate::model::bench::run(&a))
+        BenchWhat::Model(a) => tokio::task::spawn_blocking(move || crate::model_bench::run(&a))
             .await
             .map_err(anyhow::Error::from)
             .and_then(|r| r),

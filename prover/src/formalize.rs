@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
-use crate::model::Generation;
+use internlm2::Generation;
 use crate::model_policy::{LoadedModel, ModelOpts, prompts};
 use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyKind, build_policy};
@@ -649,7 +649,7 @@ mod tests {
             tokens: 4,
             logprob: norm * 4.0,
             logprob_norm: norm,
-            finish: crate::model::FinishReason::Stop,
+            finish: internlm2::FinishReason::Stop,
         }
     }
 

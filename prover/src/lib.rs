@@ -6,7 +6,8 @@
 //! - [`prove`]: the proof search over files, with [`lean_env`] (the search's environment over
 //!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
-//! - [`model`]: InternLM2 in candle, its tokenizer, and generation.
+//! - [`model_cli`]: the `generate` command and the model's device/dtype options;
+//!   [`model_bench`]: `prover bench model` (the engine itself is the `internlm2` crate).
 //! - [`suggest`]: checked tactic suggestions at a point of a proof; [`suggest_cmd`]: the
 //!   `suggest` command (a state from a file or pasted, [`tactic_state`]); [`lsp`]: the language
 //!   server that offers them in editors.
@@ -20,7 +21,8 @@ pub mod lean_env;
 pub mod lean_file;
 pub mod lean_opts;
 pub mod lsp;
-pub mod model;
+pub mod model_bench;
+pub mod model_cli;
 pub mod model_policy;
 pub mod output;
 pub mod policy;

@@ -29,7 +29,7 @@ enum Command {
     /// Measure speed (bridge, search, model) side by side in one run.
     Bench(bench::BenchArgs),
     /// Generate continuations of a prompt with the language model.
-    Generate(prover::model::cli::GenerateArgs),
+    Generate(prover::model_cli::GenerateArgs),
     /// Language server (stdio) for Lean 3 files: checked tactic suggestions, prove with search.
     Lsp(lsp::LspArgs),
 }
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
             Command::Generate(args) => {
                 let work =
-                    tokio::task::spawn_blocking(move || prover::model::cli::run_generate(&args));
+                    tokio::task::spawn_blocking(move || prover::model_cli::run_generate(&args));
                 until_cancelled(&cancel, async { work.await?.map(|_| true) }).await
             }
         }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
 
-use crate::model::{GenParams, GenRequest, Generation, Generator, ModelSource};
+use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource};
 
 /// The chat template of the chat checkpoints (no system prompt).
 pub fn chat(prompt: &str) -> String {
@@ -147,7 +147,7 @@ impl ModelOpts {
         let Some(spec) = &self.model else {
             return Ok(None);
         };
-        let opts = crate::model::cli::load_options(self.dtype.as_deref(), &self.device)?;
+        let opts = crate::model_cli::load_options(self.dtype.as_deref(), &self.device)?;
         let source = ModelSource::parse(spec);
         let generator =
             Generator::load(&source, &opts).with_context(|| format!("loading the model {spec}"))?;

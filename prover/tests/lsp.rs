@@ -415,8 +415,7 @@ fn the_model_policy_serves_the_editor() {
     let Some(lean) = lean_path("lsp_the_model_policy_serves_the_editor") else {
         return;
     };
-    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tiny-internlm2")
+    let model = internlm2::testing::tiny_checkpoint_dir()
         .display()
         .to_string();
     let (dir, uri) = demo_file();

@@ -21,8 +21,7 @@ use serde_json::Value;
 const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
 
 fn tiny_model() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tiny-internlm2")
+    internlm2::testing::tiny_checkpoint_dir()
         .display()
         .to_string()
 }

@@ -1,14 +1,14 @@
 //! The model card's prompts as the prover builds them, token for token against references
-//! produced by the `sentencepiece` library (`fixtures/make_tokenizer_fixtures.py` encodes
+//! produced by the `sentencepiece` library (`internlm2/tests/fixtures/make_tokenizer_fixtures.py` encodes
 //! these exact strings), through the chat template's special tokens.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use prover::model::tokenizer::load_tokenizer;
+use internlm2::tokenizer::load_tokenizer;
 use prover::model_policy::{PromptStyle, chat, prompts};
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-internlm2")
+    internlm2::testing::tiny_checkpoint_dir()
 }
 
 /// The sentencepiece ids of `text`, from the reference file; fails when the reference does

@@ -1,24 +1,31 @@
 //! The InternLM2(-Math) language model run through candle: architecture, loading, generation.
 //!
-//! - [`internlm2`]: the network (config, forward pass, KV caches).
+//! - [`model`]: the network (config, forward pass, KV caches), one model in one file.
 //! - [`loader`]: finding and reading a checkpoint (local directory or Hugging Face hub id).
-//! - [`generate`]: batched greedy / beam / sampling generation with a reusable shared prompt prefix.
+//! - [`generate`]: batched greedy / beam / sampling generation ([`Generator`], its
+//!   [`GenRequest`]s and [`GenParams`]) with a reusable shared prompt prefix.
 //! - [`tokenizer`]: loading the tokenizer of a checkpoint directory.
-//! - [`cli`]: the `prover generate` and `prover bench model` subcommands.
+//!
+//! The crate knows nothing of Lean, proofs or command lines: it turns prompts into scored
+//! continuations. Errors are [`ModelError`]; there is no `anyhow` and no `clap` here.
 
-pub mod bench;
-pub mod cli;
 pub mod generate;
-pub mod internlm2;
 pub mod loader;
+pub mod model;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tokenizer;
+
+/// The PyTorch side of the engine benchmark (`prover bench model`): the same model run by
+/// `transformers`, timed the same way, for ratios measured side by side.
+pub const TORCH_BENCH_SCRIPT: &str = include_str!("../benches/torch_internlm2_bench.py");
 
 use std::path::PathBuf;
 
 pub use generate::{
     FinishReason, GenParams, GenRequest, Generation, Generator, Strategy, TokenGeneration,
 };
-pub use internlm2::{Config, KvCache, Model, PrefixKv};
+pub use model::{Config, KvCache, Model, PrefixKv};
 pub use loader::{LoadOptions, ModelFiles, ModelSource};
 
 /// Everything that can go wrong while loading or running the model.

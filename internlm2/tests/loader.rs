@@ -7,11 +7,11 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use prover::model::internlm2::RopeScalingKind;
-use prover::model::loader::{
+use internlm2::model::RopeScalingKind;
+use internlm2::loader::{
     self, HubOptions, LoadOptions, ModelFiles, ModelSource, WeightFiles, fetch_from_hub,
 };
-use prover::model::{Model, ModelError};
+use internlm2::{Model, ModelError};
 
 fn fixture_tensors() -> HashMap<String, Tensor> {
     candle_core::safetensors::load(fixture_dir().join("model.safetensors"), &Device::Cpu).unwrap()

@@ -21,9 +21,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokenizers::Tokenizer;
 
-use super::internlm2::{KvCache, Model, PrefixKv};
-use super::loader::{self, LoadOptions, ModelSource};
-use super::{ModelError, Result};
+use crate::model::{KvCache, Model, PrefixKv};
+use crate::loader::{self, LoadOptions, ModelSource};
+use crate::{ModelError, Result};
 
 /// How candidates are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -931,7 +931,7 @@ impl Generator {
     /// Loads model and tokenizer from a directory or hub id.
     pub fn load(source: &ModelSource, opts: &LoadOptions) -> Result<Self> {
         let (dir, model) = loader::load(source, opts)?;
-        let tokenizer = super::tokenizer::load_tokenizer(&dir)?;
+        let tokenizer = crate::tokenizer::load_tokenizer(&dir)?;
         Ok(Self::new(model, tokenizer))
     }
 

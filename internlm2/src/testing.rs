@@ -1,66 +1,24 @@
-//! Shared helpers of the model tests: the tiny InternLM2 fixture and a toy tokenizer.
-#![allow(dead_code)]
+//! Test support for crates that run the engine: the tiny committed checkpoint and a toy
+//! character-level tokenizer (feature `testing`; the checkpoint is made by
+//! `tests/fixtures/make_tiny_internlm2.py`, its references by PyTorch).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
-use prover::model::loader::{self, LoadOptions, ModelFiles};
-use prover::model::{Config, Model};
 use tokenizers::models::bpe::BPE;
+
+use crate::Generator;
+use crate::loader::{self, LoadOptions, ModelFiles};
 use tokenizers::{AddedToken, Tokenizer};
 
-pub fn fixture_dir() -> PathBuf {
+/// The tiny InternLM2 checkpoint (random weights, real architecture, SentencePiece tokenizer).
+pub fn tiny_checkpoint_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-internlm2")
 }
 
-pub fn config(name: &str) -> Config {
-    let file = match name {
-        "standard" => "config.json",
-        "dynamic" => "config_dynamic.json",
-        "linear" => "config_linear.json",
-        other => panic!("unknown fixture config {other}"),
-    };
-    loader::read_config(&fixture_dir().join(file)).expect("fixture config")
-}
-
-/// The tiny model (f32, CPU) under one of the fixture configs.
-pub fn model(name: &str) -> Model {
-    let files = ModelFiles::from_dir(&fixture_dir()).expect("fixture files");
-    loader::load_model_with_config(&files, &config(name), &LoadOptions::default())
-        .expect("fixture model")
-}
-
-pub fn reference() -> serde_json::Value {
-    let text = std::fs::read_to_string(fixture_dir().join("reference.json")).expect("reference");
-    serde_json::from_str(&text).expect("reference json")
-}
-
-pub fn reference_logits() -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(fixture_dir().join("reference.safetensors"), &Device::Cpu)
-        .expect("reference logits")
-}
-
-pub fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .expect("array of ids")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as u32)
-        .collect()
-}
-
-/// Largest absolute difference of two tensors of the same shape.
-pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+/// The folder of all committed fixtures (checkpoints, tokenizer references).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// A 1024-token character-level tokenizer: `<unk>`=0, `<s>`=1, `</s>`=2, then `\n` and the
@@ -105,10 +63,17 @@ pub fn toy_tokenizer() -> Tokenizer {
 pub fn checkpoint_with_tokenizer() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(fixture_dir().join(f), dir.path().join(f)).expect("copy fixture");
+        std::fs::copy(tiny_checkpoint_dir().join(f), dir.path().join(f)).expect("copy fixture");
     }
     toy_tokenizer()
         .save(dir.path().join("tokenizer.json"), false)
         .expect("save tokenizer");
     dir
+}
+
+/// The tiny model (f32, CPU) with the toy tokenizer, as one [`Generator`].
+pub fn toy_generator() -> Generator {
+    let files = ModelFiles::from_dir(&tiny_checkpoint_dir()).expect("fixture files");
+    let model = loader::load_model(&files, &LoadOptions::default()).expect("fixture model");
+    Generator::new(model, toy_tokenizer())
 }

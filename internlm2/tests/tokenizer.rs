@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use prover::model::tokenizer::{TokenizerError, load_tokenizer};
+use internlm2::tokenizer::{TokenizerError, load_tokenizer};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 

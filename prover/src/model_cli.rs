@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use clap::Args;
 
-use super::generate::{GenParams, GenRequest, Generator, Strategy};
-use super::loader::{self, HubOptions, LoadOptions, ModelSource};
+use internlm2::generate::{GenParams, GenRequest, Generator, Strategy};
+use internlm2::loader::{self, HubOptions, LoadOptions, ModelSource};
 
 /// Arguments of `prover generate`.
 #[derive(Debug, Args)]

@@ -12,12 +12,12 @@ use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use clap::Args;
 
-use super::generate::{Decoder, GenParams};
-use super::internlm2::{Config, KvCache, Model};
-use super::loader::{self, LoadOptions, ModelFiles};
+use internlm2::generate::{Decoder, GenParams};
+use internlm2::model::{Config, KvCache, Model};
+use internlm2::loader::{self, LoadOptions, ModelFiles};
 
 /// The PyTorch side of the comparison, written to a temporary file at run time.
-const TORCH_SCRIPT: &str = include_str!("../../benches/torch_internlm2_bench.py");
+const TORCH_SCRIPT: &str = internlm2::TORCH_BENCH_SCRIPT;
 
 #[derive(Debug, Clone, Args)]
 pub struct ModelBenchArgs {

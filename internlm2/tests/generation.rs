@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use prover::model::generate::Decoder;
-use prover::model::{FinishReason, GenParams, Model, ModelError, TokenGeneration};
+use internlm2::generate::Decoder;
+use internlm2::{FinishReason, GenParams, Model, ModelError, TokenGeneration};
 
 fn decoder<'a>(model: &'a Model, eos: &'a [u32]) -> Decoder<'a> {
     Decoder {
