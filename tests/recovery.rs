@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::testing::lean_for_test;
 use lean_bridge::{LeanPool, PoolConfig, StateRef};
 use prover::lean_env::LeanEnv;
-use search::heuristic::{HeuristicPolicy, TacticSet};
 use search::{
     BestFirstSearch, CancellationToken, EnvError, EnvState, ProofEnv, ProofTask, SearchConfig,
     TacticOutcome, Verification,
@@ -45,6 +45,10 @@ impl ProofEnv for KillingEnv {
 
     async fn release(&self, states: Vec<StateRef>) {
         self.inner.release(states).await
+    }
+
+    fn proof_text(&self, tactics: &[&str]) -> String {
+        self.inner.proof_text(tactics)
     }
 
     async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {

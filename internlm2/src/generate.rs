@@ -21,8 +21,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokenizers::Tokenizer;
 
-use crate::model::{KvCache, Model, PrefixKv};
 use crate::loader::{self, LoadOptions, ModelSource};
+use crate::model::{KvCache, Model, PrefixKv};
 use crate::{ModelError, Result};
 
 /// How candidates are chosen.

@@ -25,8 +25,8 @@ use std::path::PathBuf;
 pub use generate::{
     FinishReason, GenParams, GenRequest, Generation, Generator, Strategy, TokenGeneration,
 };
-pub use model::{Config, KvCache, Model, PrefixKv};
 pub use loader::{LoadOptions, ModelFiles, ModelSource};
+pub use model::{Config, KvCache, Model, PrefixKv};
 
 /// Everything that can go wrong while loading or running the model.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use internlm2::model::RopeScalingKind;
 use internlm2::loader::{
     self, HubOptions, LoadOptions, ModelFiles, ModelSource, WeightFiles, fetch_from_hub,
 };
+use internlm2::model::RopeScalingKind;
 use internlm2::{Model, ModelError};
 
 fn fixture_tensors() -> HashMap<String, Tensor> {

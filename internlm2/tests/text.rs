@@ -1,8 +1,8 @@
 //! Text-level generation (`Generator`) with a toy character-level tokenizer on the tiny
 //! fixture model.
 
-use internlm2::testing::{checkpoint_with_tokenizer, toy_generator};
 use internlm2::loader::{LoadOptions, ModelSource};
+use internlm2::testing::{checkpoint_with_tokenizer, toy_generator};
 use internlm2::{FinishReason, GenParams, GenRequest, Generator};
 
 fn generator() -> Generator {

@@ -26,6 +26,7 @@ pub mod lexer;
 mod load;
 mod model;
 mod parse;
+mod render;
 mod span;
 mod statement;
 
@@ -35,5 +36,6 @@ pub use model::{
     Unreadable,
 };
 pub use parse::{ParseError, parse_str};
+pub use render::tactic_block;
 pub use span::Span;
 pub use statement::split_statement;

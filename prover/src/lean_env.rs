@@ -128,6 +128,11 @@ impl ProofEnv for LeanEnv {
         }
     }
 
+    /// A Lean 3 tactic block, `begin … end`, as the file would hold it.
+    fn proof_text(&self, tactics: &[&str]) -> String {
+        problems::tactic_block(tactics)
+    }
+
     async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
         let verified = match self.files.get(&task.name) {
             Some((file, segment)) => self.pool.verify_file_theorem(file, *segment, proof).await,

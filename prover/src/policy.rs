@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::LeanPool;
-use search::heuristic::{HeuristicPolicy, TacticSet};
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
 
 use crate::model_policy::{LoadedModel, ModelOpts, ModelPolicy};

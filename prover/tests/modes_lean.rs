@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::testing::lean_for_test;
 use lean_bridge::{LeanPool, PoolConfig};
 use prover::formalize::{FormalizeRecord, StatementCandidate, check_statements, prove_candidates};
 use prover::lean_env::LeanEnv;
 use prover::suggest::{Outcome, SuggestConfig, suggest};
 use prover::suggest_cmd::state_problem;
-use search::heuristic::{HeuristicPolicy, TacticSet};
 use search::testing::{ToyPolicy, candidate};
 use search::{BestFirstSearch, CancellationToken, SearchConfig};
 use serde_json::Value;

@@ -95,7 +95,7 @@ pub struct SearchResult {
     pub proved: bool,
     /// `proof` passed `ProofEnv::verify`.
     pub verified: bool,
-    /// The `begin … end` proof: verified when `verified`, else the last rejected one.
+    /// The proof text ([`ProofEnv::proof_text`]): verified when `verified`, else the last rejected one.
     pub proof: Option<String>,
     /// Axioms the verified proof depends on.
     pub axioms: Vec<String>,
@@ -197,7 +197,7 @@ impl BestFirstSearch {
                 name: run.task.name.clone(),
                 proved: true,
                 verified: true,
-                proof: Some(tree.proof_text(node)),
+                proof: Some(env.proof_text(&tree.tactics_to(node))),
                 axioms: tree
                     .node(node)
                     .verification
@@ -639,7 +639,7 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         tree: &mut ProofTree,
         node: NodeIndex,
     ) -> Result<bool, Interrupt> {
-        let proof = tree.proof_text(node);
+        let proof = self.env.proof_text(&tree.tactics_to(node));
         self.stats.verifications += 1;
         let t0 = Instant::now();
         let result = self

@@ -105,7 +105,13 @@ pub trait ProofEnv: Send + Sync + 'static {
         }
     }
 
-    /// Checks a complete proof (`begin … end` or `by …`) of the task as Lean compiles a file.
+    /// The text of the proof that the tactics, run in order from the start, make: in the
+    /// environment's own language (for Lean 3, a `begin … end` block). The search writes no
+    /// proof syntax itself; it verifies and reports this text.
+    fn proof_text(&self, tactics: &[&str]) -> String;
+
+    /// Checks a complete proof text of the task (one [`ProofEnv::proof_text`] made, or any
+    /// other the environment reads) as the environment compiles a whole theorem.
     fn verify(
         &self,
         task: &ProofTask,
@@ -141,6 +147,10 @@ impl<E: ProofEnv> ProofEnv for Arc<E> {
         state: &Self::Handle,
     ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
         E::focus(self, state)
+    }
+
+    fn proof_text(&self, tactics: &[&str]) -> String {
+        E::proof_text(self, tactics)
     }
 
     fn verify(

@@ -28,7 +28,6 @@ pub mod config;
 pub mod env;
 pub mod export;
 mod frontier;
-pub mod heuristic;
 pub mod many;
 pub mod policy;
 #[cfg(any(test, feature = "testing"))]
@@ -48,4 +47,4 @@ pub use export::{
 pub use many::run_many;
 pub use policy::{Candidate, Policy, PolicyError, PolicyRequest};
 pub use tokio_util::sync::CancellationToken;
-pub use tree::{EdgeOutcome, NodeStatus, ProofNode, ProofTree, TacticEdge, format_proof};
+pub use tree::{EdgeOutcome, NodeStatus, ProofNode, ProofTree, TacticEdge};

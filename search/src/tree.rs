@@ -344,32 +344,6 @@ impl ProofTree {
             .map(|e| self.graph[e].tactic.as_str())
             .collect()
     }
-
-    /// The `begin … end` proof the tactics from the root to `node` make.
-    pub fn proof_text(&self, node: NodeIndex) -> String {
-        format_proof(&self.tactics_to(node))
-    }
-}
-
-/// Assembles tactics into a Lean 3 tactic block:
-/// `begin\n  t1,\n  t2\nend`. Lines of multi-line tactics are indented alike.
-pub fn format_proof<S: AsRef<str>>(tactics: &[S]) -> String {
-    let mut out = String::from("begin\n");
-    for (i, tactic) in tactics.iter().enumerate() {
-        for (j, line) in tactic.as_ref().trim().lines().enumerate() {
-            if j > 0 {
-                out.push('\n');
-            }
-            out.push_str("  ");
-            out.push_str(line.trim_end());
-        }
-        if i + 1 < tactics.len() {
-            out.push(',');
-        }
-        out.push('\n');
-    }
-    out.push_str("end");
-    out
 }
 
 /// Hash of goals with every whitespace run treated as one space (and no leading or trailing
@@ -401,20 +375,6 @@ mod tests {
             outcome: EdgeOutcome::Success,
             message: None,
         }
-    }
-
-    #[test]
-    fn format_proof_joins_with_commas_and_indents() {
-        assert_eq!(format_proof::<&str>(&[]), "begin\nend");
-        assert_eq!(format_proof(&["simp"]), "begin\n  simp\nend");
-        assert_eq!(
-            format_proof(&["intro x", " norm_num [foo] at h ⊢ "]),
-            "begin\n  intro x,\n  norm_num [foo] at h ⊢\nend"
-        );
-        assert_eq!(
-            format_proof(&["{ simp,\n  ring }", "linarith"]),
-            "begin\n  { simp,\n    ring },\n  linarith\nend"
-        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use super::{config, expansion_order, search, state};
-use crate::testing::{ToyEnv, ToyPolicy};
+use crate::testing::{ToyEnv, ToyPolicy, split_proof};
 use crate::{EdgeOutcome, NodeStatus, Priority, SearchConfig, StopReason};
 
 /// Two levels, no proof: R -a(-0.1)-> A, R -b(-0.5)-> B; A's children score -1.0/-1.2,
@@ -118,10 +118,7 @@ async fn a_state_reached_twice_is_one_node() {
     // Expanded once: R, then the shared state.
     assert_eq!(policy.requested_goals().len(), 2);
     // The better path (t2, -0.1) became the state's tree parent, so the proof uses it.
-    assert_eq!(
-        outcome.result.proof.as_deref(),
-        Some("begin\n  t2,\n  refl\nend")
-    );
+    assert_eq!(outcome.result.proof.as_deref(), Some(r#"["t2","refl"]"#));
     // Every state handed out, the duplicate's included, was released.
     assert_eq!(env.live_states(), 0);
     assert_eq!(env.released().len(), 4);
@@ -148,10 +145,7 @@ async fn an_open_state_found_by_a_better_path_moves_there() {
     ]);
     let outcome = search(config(), &env, &policy).await;
     assert!(outcome.result.success());
-    assert_eq!(
-        outcome.result.proof.as_deref(),
-        Some("begin\n  y,\n  q,\n  fin\nend")
-    );
+    assert_eq!(outcome.result.proof.as_deref(), Some(r#"["y","q","fin"]"#));
     let tree = outcome.tree.unwrap();
     let s = tree.node(state(&tree, "S"));
     assert!((s.score - -0.3).abs() < 1e-9, "{}", s.score);
@@ -180,8 +174,8 @@ async fn counting_world_breadth_first_finds_a_shortest_proof() {
     .await;
     assert!(outcome.result.success(), "{:?}", outcome.result);
     // 6 -half-> 3 -dec-> 2 -half-> 1 -dec-> 0 -done-> (or another 5-step path); none shorter.
-    let proof = outcome.result.proof.unwrap();
-    assert_eq!(proof.lines().count(), 2 + 5, "{proof}");
+    let proof = split_proof(&outcome.result.proof.unwrap()).unwrap();
+    assert_eq!(proof.len(), 5, "{proof:?}");
     let tree = outcome.tree.unwrap();
     let goals: Vec<_> = tree
         .states()

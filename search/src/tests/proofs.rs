@@ -54,7 +54,7 @@ async fn the_proof_is_the_tactic_path_to_no_goals_and_is_verified() {
     let (env, policy) = branching_world();
     let outcome = search(config(), &env, &policy).await;
     let result = &outcome.result;
-    let expected = "begin\n  induction a,\n  simp,\n  rw [nat.succ_add, add_comm]\nend";
+    let expected = r#"["induction a","simp","rw [nat.succ_add, add_comm]"]"#;
     assert!(result.proved && result.verified && result.success());
     assert_eq!(result.stop_reason, StopReason::Proved);
     assert_eq!(result.proof.as_deref(), Some(expected));
@@ -104,17 +104,13 @@ async fn a_proof_failing_verification_is_not_reported_and_the_search_goes_on() {
     let outcome = search(config(), &env, &policy).await;
     let result = &outcome.result;
     assert!(result.success(), "{result:?}");
-    assert_eq!(result.proof.as_deref(), Some("begin\n  a,\n  b\nend"));
+    assert_eq!(result.proof.as_deref(), Some(r#"["a","b"]"#));
     // Both cheats were checked and rejected before the honest proof.
     assert_eq!(result.stats.verifications, 3);
     assert_eq!(result.stats.verification_failures, 2);
     assert_eq!(
         env.verified_proofs(),
-        [
-            "begin\n  cheat\nend",
-            "begin\n  a,\n  cheat\nend",
-            "begin\n  a,\n  b\nend"
-        ]
+        [r#"["cheat"]"#, r#"["a","cheat"]"#, r#"["a","b"]"#]
     );
     let tree = outcome.tree.unwrap();
     let rejected: Vec<_> = tree
@@ -134,7 +130,7 @@ async fn only_rejected_proofs_make_a_failure_with_the_verifier_reason() {
     assert!(!result.verified);
     assert!(!result.success());
     assert_eq!(result.stop_reason, StopReason::Exhausted);
-    assert_eq!(result.proof.as_deref(), Some("begin\n  a,\n  cheat\nend"));
+    assert_eq!(result.proof.as_deref(), Some(r#"["a","cheat"]"#));
     let error = result.error.as_deref().unwrap();
     assert!(
         error.contains("failed verification") && error.contains("`cheat` is not sound"),

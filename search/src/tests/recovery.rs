@@ -31,10 +31,7 @@ async fn a_lost_state_is_rebuilt_by_replaying_its_path() {
     let outcome = search(config(), &env, &policy).await;
     let result = &outcome.result;
     assert!(result.success(), "{result:?}");
-    assert_eq!(
-        result.proof.as_deref(),
-        Some("begin\n  t1,\n  t2,\n  fin\nend")
-    );
+    assert_eq!(result.proof.as_deref(), Some(r#"["t1","t2","fin"]"#));
     assert_eq!(result.stats.states_lost, 1);
     assert_eq!(result.stats.replays, 1);
     assert_eq!(result.stats.replay_failures, 0);
@@ -92,7 +89,7 @@ async fn a_replayed_state_reaches_the_other_branch_too() {
     // T's state was lost in the second crash; it is replayed from a new start and the
     // other route proves the theorem.
     assert!(result.success(), "{result:?}");
-    assert_eq!(result.proof.as_deref(), Some("begin\n  u1,\n  fin\nend"));
+    assert_eq!(result.proof.as_deref(), Some(r#"["u1","fin"]"#));
     assert_eq!(result.stats.states_lost, 3);
     assert_eq!(result.stats.replays, 2);
     assert_eq!(env.starts(), 3);

@@ -18,27 +18,24 @@
 //! to [`TacticSet::probe_names`], so that core Lean 3 gets no mathlib tactics.
 //!
 //! ```
-//! use search::heuristic::{HeuristicPolicy, TacticSet};
+//! use heuristic::{HeuristicPolicy, TacticSet};
 //! let policy = HeuristicPolicy::new(TacticSet::core());
 //! let ranked = policy.candidates("p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q", 8);
 //! assert_eq!(ranked[0].tactic, "exact ⟨hp, hq⟩");
 //! assert!(ranked.iter().any(|c| c.tactic == "split"));
 //! ```
 
-mod arith;
-mod generate;
-mod lemmas;
-mod state;
-mod tactics;
-mod term;
+pub mod framework;
+mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use state::{Goal, Hyp, parse_state};
-pub use tactics::TacticSet;
-pub use term::{Shape, shape};
+pub use framework::state::{Goal, Hyp, parse_state};
+pub use framework::tactics::TacticSet;
+pub use framework::term::{Shape, shape};
 
-use crate::policy::{Candidate, Policy, PolicyError, PolicyRequest};
+use framework::term;
+use search::{Candidate, Policy, PolicyError, PolicyRequest};
 
 /// Proposes tactics from the shape of the first goal. Deterministic: the same state gives the
 /// same candidates in the same order.
@@ -64,7 +61,7 @@ impl HeuristicPolicy {
         let Some(first) = parsed.first() else {
             return Vec::new();
         };
-        generate::candidates(first, &self.tactics)
+        rules::candidates(first, &self.tactics)
             .ranked()
             .into_iter()
             .filter(|(tactic, _)| available(tactic, &self.tactics))

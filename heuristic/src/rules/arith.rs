@@ -2,12 +2,12 @@
 //! friends, divisibility of powers, finite sums by induction, squares completed at the vertex
 //! of a quadratic, floors and absolute values.
 
-use super::generate::{Candidates, Ctx, Domain, LIKELY, PLAUSIBLE, POSSIBLE};
-use super::term::strip_parens;
-use super::term::{Shape, Term};
+use crate::framework::candidates::{Candidates, LIKELY, PLAUSIBLE, POSSIBLE};
+use crate::framework::context::{Ctx, Domain};
+use crate::framework::term::{Shape, Term, strip_parens};
 
 /// All the steps of this module, for goals in a mathlib environment.
-pub fn steps(ctx: &Ctx, out: &mut Candidates) {
+pub(crate) fn steps(ctx: &Ctx, out: &mut Candidates) {
     if !ctx.mathlib {
         return;
     }

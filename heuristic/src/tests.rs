@@ -5,8 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{HeuristicPolicy, TacticSet, available, tactic_heads};
-use crate::env::ProofTask;
-use crate::policy::{Candidate, Policy, PolicyRequest};
+use search::{Candidate, Policy, PolicyRequest, ProofTask};
 
 fn core() -> HeuristicPolicy {
     HeuristicPolicy::new(TacticSet::core())
@@ -429,7 +428,7 @@ fn finite_sums_by_induction() {
 
 #[test]
 fn removing_a_candidate_keeps_deduplication() {
-    let mut c = super::generate::Candidates::default();
+    let mut c = crate::framework::candidates::Candidates::default();
     c.add("a", -1.0);
     c.add("b", -0.5);
     c.add("c", -2.0);

@@ -3,8 +3,9 @@
 //! monotonicity of successor and addition, cancellation, simp sets for successors and for
 //! commutative normalization.
 
-use super::generate::{Candidates, Ctx, Domain, LIKELY, OBVIOUS, PLAUSIBLE, POSSIBLE};
-use super::term::{Shape, Term, same_term, strip_parens};
+use crate::framework::candidates::{Candidates, LIKELY, OBVIOUS, PLAUSIBLE, POSSIBLE};
+use crate::framework::context::{Ctx, Domain};
+use crate::framework::term::{Shape, Term, same_term, strip_parens};
 
 /// `a < b`, `a ≤ b`, `a > b`, `a ≥ b` as (smaller, strict, larger).
 fn order(shape: &Shape) -> Option<(String, bool, String)> {
@@ -22,7 +23,7 @@ fn order(shape: &Shape) -> Option<(String, bool, String)> {
 }
 
 /// Transitivity, `le_of_lt`, `ne_of_lt`, antisymmetry, from pairs of order hypotheses.
-pub fn order_steps(ctx: &Ctx, out: &mut Candidates) {
+pub(crate) fn order_steps(ctx: &Ctx, out: &mut Candidates) {
     let facts: Vec<(&str, (String, bool, String))> = ctx
         .facts()
         .filter_map(|h| order(&h.shape).map(|o| (h.hyp.name.as_str(), o)))
@@ -113,7 +114,7 @@ fn binary<'t>(term: &'t str, op: &str) -> Option<(&'t str, &'t str)> {
 }
 
 /// Core Lean 3 lemma steps for goals over `ℕ` and `ℤ`.
-pub fn core_arith_steps(ctx: &Ctx, out: &mut Candidates) {
+pub(crate) fn core_arith_steps(ctx: &Ctx, out: &mut Candidates) {
     if ctx.mathlib {
         return;
     }
