@@ -17,7 +17,7 @@ use search::{
 
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, theorem_context};
-use crate::policy::{PolicyKind, build_policy};
+use crate::policy::PolicyChoice;
 use crate::replay::replay_steps;
 
 #[derive(Args, Debug)]
@@ -281,8 +281,7 @@ async fn search_bench(args: SearchBenchArgs) -> Result<()> {
         config.workers = jobs;
         let pool = Arc::new(LeanPool::new(config).await?);
         let env = Arc::new(LeanEnv::new(pool.clone()));
-        let no_model = crate::model_policy::ModelOpts::default();
-        let policy = build_policy(PolicyKind::Heuristic, &pool, None, &no_model).await?;
+        let policy = PolicyChoice::heuristic().build(&pool).await?;
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let mut results: Vec<SearchResult> = Vec::new();
         let t = Instant::now();

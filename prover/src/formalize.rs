@@ -24,7 +24,7 @@ use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
 use crate::model_policy::{LoadedModel, ModelOpts, prompts};
 use crate::output::{Progress, one_line, print_line};
-use crate::policy::{PolicyKind, build_policy};
+use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
 use internlm2::Generation;
 
@@ -164,7 +164,10 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
     if args.model.model.is_none() {
         bail!("formalize needs --model DIR|ID (a checkpoint directory or hub id)");
     }
-    let kind = PolicyKind::or_default(args.policy, true);
+    let policy_choice = PolicyChoice::new(
+        PolicyKind::or_default(args.policy, true),
+        args.model.clone(),
+    )?;
     let problems = match (&args.text, &args.input) {
         (_, Some(path)) => read_problems(path)?,
         (Some(text), None) => vec![Problem {
@@ -192,10 +195,7 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
         eprintln!("resuming: {} problem(s) already done", done.len());
     }
 
-    let opts = args.model.clone();
-    let model = tokio::task::spawn_blocking(move || opts.load())
-        .await??
-        .context("no model loaded")?;
+    let model = policy_choice.model().await?.context("no model loaded")?;
     let header = args.lean.load_header()?.unwrap_or_default();
     let pool = Arc::new(
         args.lean
@@ -204,7 +204,7 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
     );
     let result = async {
         let prover = if args.prove {
-            let policy = build_policy(kind, &pool, Some(&model), &args.model).await?;
+            let policy = policy_choice.build(&pool).await?;
             Some((
                 Arc::new(LeanEnv::new(pool.clone())),
                 Arc::new(BatchingPolicy::new(policy, BatchingConfig::default())),
@@ -230,14 +230,14 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
                 break;
             }
             progress.set_message(format!("generating {} problem(s)", chunk.len()));
-            let mut records = formalize_batch(&model, &args.model, chunk, args.candidates).await?;
+            let mut records = formalize_batch(model, &args.model, chunk, args.candidates).await?;
             progress.set_message("checking statements in Lean".into());
             for r in &mut records {
                 check_statements(&pool, &header.context, &mut r.candidates).await;
             }
             if args.back_translate {
                 progress.set_message("reading the statements back".into());
-                back_translate(&model, &args.model, &mut records).await?;
+                back_translate(model, &args.model, &mut records).await?;
             }
             if let Some((env, policy, search)) = &prover {
                 progress.set_message("proving".into());

@@ -1,10 +1,13 @@
 //! The tactic policies the prover can use, behind one type.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::LeanPool;
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
+use tokio::sync::OnceCell;
 
 use crate::model_policy::{LoadedModel, ModelOpts, ModelPolicy};
 
@@ -113,32 +116,91 @@ pub async fn detect_tactics(pool: &LeanPool) -> Result<TacticSet> {
     Ok(TacticSet::from_declared(&names, &flags))
 }
 
-/// Builds the policy; `model` is the loaded model when the kind needs one.
-pub async fn build_policy(
+/// The one way every command chooses and loads its policy: the kind, checked against the
+/// model options once ([`PolicyChoice::new`]); the model loaded on a blocking thread the first
+/// time it is needed and shared by every pool afterwards; the policy built per pool (the
+/// heuristic asks that pool's Lean which tactics exist). A load that fails is reported and
+/// tried again on the next call (the language server lives on after a bad checkpoint).
+#[derive(Clone)]
+pub struct PolicyChoice {
     kind: PolicyKind,
-    pool: &LeanPool,
-    model: Option<&LoadedModel>,
-    opts: &ModelOpts,
-) -> Result<ProverPolicy> {
-    let model_policy = || -> Result<ModelPolicy> {
-        let Some(m) = model else {
+    model: ModelOpts,
+    loaded: Arc<OnceCell<Option<LoadedModel>>>,
+}
+
+impl PolicyChoice {
+    /// `kind` with `model`'s options; an error when the kind needs a model and none is given.
+    pub fn new(kind: PolicyKind, model: ModelOpts) -> Result<Self> {
+        if kind.needs_model() && model.model.is_none() {
             bail!(
                 "--policy {} needs --model DIR|ID (a checkpoint directory or hub id)",
                 kind.name()
             );
-        };
-        ModelPolicy::new(m.clone(), opts.clone())
-    };
-    Ok(match kind {
-        PolicyKind::Heuristic => {
-            ProverPolicy::Heuristic(HeuristicPolicy::new(detect_tactics(pool).await?))
         }
-        PolicyKind::Model => ProverPolicy::Model(model_policy()?),
-        PolicyKind::ModelHeuristic => ProverPolicy::Merged(
-            model_policy()?,
-            HeuristicPolicy::new(detect_tactics(pool).await?),
-        ),
-    })
+        Ok(PolicyChoice {
+            kind,
+            model,
+            loaded: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// The heuristic alone (no model options).
+    pub fn heuristic() -> Self {
+        PolicyChoice::new(PolicyKind::Heuristic, ModelOpts::default())
+            .expect("the heuristic needs no model")
+    }
+
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    pub fn model_opts(&self) -> &ModelOpts {
+        &self.model
+    }
+
+    /// The model given with `--model`, loaded once; `None` when none was given.
+    pub async fn model(&self) -> Result<Option<&LoadedModel>> {
+        let opts = self.model.clone();
+        let loaded = self
+            .loaded
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || opts.load())
+                    .await
+                    .context("the model loading thread failed")?
+            })
+            .await?;
+        Ok(loaded.as_ref())
+    }
+
+    /// Loads the model now when the policy needs one, so that a bad checkpoint fails before
+    /// any Lean process starts.
+    pub async fn prepare(&self) -> Result<()> {
+        if self.kind.needs_model() {
+            self.model().await?;
+        }
+        Ok(())
+    }
+
+    /// The policy for one pool.
+    pub async fn build(&self, pool: &LeanPool) -> Result<ProverPolicy> {
+        let model_policy = || async {
+            let model = self
+                .model()
+                .await?
+                .context("the policy needs a model and none is loaded")?;
+            ModelPolicy::new(model.clone(), self.model.clone())
+        };
+        Ok(match self.kind {
+            PolicyKind::Heuristic => {
+                ProverPolicy::Heuristic(HeuristicPolicy::new(detect_tactics(pool).await?))
+            }
+            PolicyKind::Model => ProverPolicy::Model(model_policy().await?),
+            PolicyKind::ModelHeuristic => ProverPolicy::Merged(
+                model_policy().await?,
+                HeuristicPolicy::new(detect_tactics(pool).await?),
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +221,21 @@ mod tests {
         let b = vec![c("norm_num", -0.2), c("simp", -0.3), c("nlinarith", -1.0)];
         let got: Vec<String> = interleave(a, b, 4).into_iter().map(|c| c.tactic).collect();
         assert_eq!(got, ["simp", "norm_num", "linarith", "ring"]);
+    }
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    #[test]
+    fn a_model_policy_without_a_model_is_refused_up_front() {
+        for kind in [PolicyKind::Model, PolicyKind::ModelHeuristic] {
+            let err = PolicyChoice::new(kind, ModelOpts::default())
+                .err()
+                .expect("refused");
+            assert!(err.to_string().contains("needs --model DIR|ID"), "{err}");
+        }
+        assert!(PolicyChoice::new(PolicyKind::Heuristic, ModelOpts::default()).is_ok());
     }
 }

@@ -18,7 +18,7 @@ use crate::lean_file::FileRun;
 use crate::lean_opts::{LeanOpts, group_by_imports, theorem_context};
 use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
-use crate::policy::{PolicyKind, build_policy};
+use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
 
 /// Search for proofs of the theorems in Lean files (their own proofs, if any, are ignored).
@@ -165,15 +165,8 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
 
     // The model loads once (before Lean starts, so a bad checkpoint fails fast) and serves
     // every pool.
-    if args.policy.needs_model() && args.model.model.is_none() {
-        bail!("--policy {} needs --model DIR|ID", args.policy.name());
-    }
-    let model = if args.policy.needs_model() {
-        let opts = args.model.clone();
-        tokio::task::spawn_blocking(move || opts.load()).await??
-    } else {
-        None
-    };
+    let policy_choice = PolicyChoice::new(args.policy, args.model.clone())?;
+    policy_choice.prepare().await?;
 
     let progress = Progress::new(total as u64, "proving");
     let started = Instant::now();
@@ -185,7 +178,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         }
         let pool = Arc::new(args.lean.pool(&imports, near.as_deref()).await?);
         let env = Arc::new(LeanEnv::with_files(pool.clone(), located));
-        let policy = build_policy(args.policy, &pool, model.as_ref(), &args.model).await?;
+        let policy = policy_choice.build(&pool).await?;
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let files_of: BTreeMap<String, String> = tasks
             .iter()

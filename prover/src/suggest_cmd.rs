@@ -20,7 +20,7 @@ use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
 use crate::model_policy::{Dropped, ModelOpts};
 use crate::output::one_line;
-use crate::policy::{PolicyKind, build_policy};
+use crate::policy::{PolicyChoice, PolicyKind};
 use crate::suggest::{Outcome, SuggestConfig, SuggestError, Suggestions, suggest};
 use crate::tactic_state::statement_from_state;
 
@@ -90,9 +90,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
         bail!("-k must be at least 1");
     }
     let kind = PolicyKind::or_default(args.policy, args.model.model.is_some());
-    if kind.needs_model() && args.model.model.is_none() {
-        bail!("--policy {} needs --model DIR|ID", kind.name());
-    }
+    let policy_choice = PolicyChoice::new(kind, args.model.clone())?;
     let (file, index, line) = input(&args)?;
     if args.column == Some(0) {
         bail!("--column counts from 1");
@@ -102,12 +100,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
         col: args.column.map(|c| c - 1),
     };
 
-    let model = if kind.needs_model() {
-        let opts = args.model.clone();
-        tokio::task::spawn_blocking(move || opts.load()).await??
-    } else {
-        None
-    };
+    policy_choice.prepare().await?;
     // Candidates run one after another on one state: one Lean process is enough.
     args.lean.jobs.get_or_insert(1);
     let pool = Arc::new(
@@ -116,7 +109,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
             .await?,
     );
     let result = async {
-        let policy = build_policy(kind, &pool, model.as_ref(), &args.model).await?;
+        let policy = policy_choice.build(&pool).await?;
         // A theorem of a file starts where the file states it (its namespace, variables and
         // definitions in scope); a pasted state starts from its statement text.
         let env = if args.file.is_some() {

@@ -14,8 +14,7 @@ use tokio::task::AbortHandle;
 use super::lock;
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::LeanOpts;
-use crate::model_policy::{LoadedModel, ModelOpts};
-use crate::policy::{PolicyKind, ProverPolicy, build_policy};
+use crate::policy::{PolicyChoice, ProverPolicy};
 
 /// Which Lean pool a document needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,40 +30,6 @@ pub struct Backend {
     pub pool: Arc<LeanPool>,
     pub env: LeanEnv,
     pub policy: Arc<ProverPolicy>,
-}
-
-/// How to build the policy for a pool. The model is loaded once, on first need, and shared
-/// by every pool; a load that fails is reported and tried again on the next request.
-#[derive(Clone)]
-pub struct PolicyChoice {
-    pub kind: PolicyKind,
-    pub model: ModelOpts,
-    pub loaded: Arc<tokio::sync::OnceCell<Option<LoadedModel>>>,
-}
-
-impl PolicyChoice {
-    pub fn new(kind: PolicyKind, model: ModelOpts) -> Self {
-        PolicyChoice {
-            kind,
-            model,
-            loaded: Arc::new(tokio::sync::OnceCell::new()),
-        }
-    }
-
-    async fn build(&self, pool: &LeanPool) -> anyhow::Result<ProverPolicy> {
-        let model = if self.kind.needs_model() {
-            let opts = self.model.clone();
-            self.loaded
-                .get_or_try_init(|| async move {
-                    tokio::task::spawn_blocking(move || opts.load()).await?
-                })
-                .await?
-                .as_ref()
-        } else {
-            None
-        };
-        build_policy(self.kind, pool, model, &self.model).await
-    }
 }
 
 type Starting = Shared<BoxFuture<'static, Result<Arc<Backend>, Arc<String>>>>;

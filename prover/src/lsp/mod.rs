@@ -39,9 +39,10 @@ use tokio::sync::mpsc;
 
 use crate::lean_opts::LeanOpts;
 use crate::model_policy::ModelOpts;
+use crate::policy::PolicyChoice;
 use crate::policy::PolicyKind;
 use crate::suggest::SuggestConfig;
-use backend::{Backends, PolicyChoice};
+use backend::Backends;
 use client::{Client, ClientFlags};
 use server::{LoopEnd, Server, Settings};
 
@@ -182,10 +183,7 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         },
         header,
     };
-    if args.policy.needs_model() && args.model.model.is_none() {
-        anyhow::bail!("--policy {} needs --model DIR|ID", args.policy.name());
-    }
-    let policy = PolicyChoice::new(args.policy, args.model.clone());
+    let policy = PolicyChoice::new(args.policy, args.model.clone())?;
     let server = Arc::new(Server::new(
         client.clone(),
         Backends::new(lean.clone(), policy),
