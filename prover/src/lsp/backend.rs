@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use lean_bridge::LeanPool;
+use lean_bridge::{LeanError, LeanPool};
 use tokio::task::AbortHandle;
 
-use super::lock;
+use super::error::BackendError;
+use super::lock::lock;
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::LeanOpts;
 use crate::policy::{PolicyChoice, ProverPolicy};
@@ -32,7 +33,7 @@ pub struct Backend {
     pub policy: Arc<ProverPolicy>,
 }
 
-type Starting = Shared<BoxFuture<'static, Result<Arc<Backend>, Arc<String>>>>;
+type Starting = Shared<BoxFuture<'static, Result<Arc<Backend>, BackendError>>>;
 
 struct Slot {
     ready: Starting,
@@ -69,9 +70,13 @@ impl Backends {
     /// The running backend for `key`, starting it if needed. Waiters for one key share one
     /// start, which goes on even if they stop waiting; a failed start is forgotten so that the
     /// next request tries again (after the user fixed the setup).
-    pub async fn get(&self, key: &PoolKey, path: Option<&Path>) -> Result<Arc<Backend>, String> {
+    pub async fn get(
+        &self,
+        key: &PoolKey,
+        path: Option<&Path>,
+    ) -> Result<Arc<Backend>, BackendError> {
         if self.closed.load(Ordering::SeqCst) {
-            return Err("the server is shutting down".into());
+            return Err(BackendError::ShuttingDown);
         }
         let ready = {
             let mut slots = lock(&self.slots);
@@ -91,7 +96,7 @@ impl Backends {
                 {
                     slots.remove(key);
                 }
-                Err(e.to_string())
+                Err(e)
             }
         }
     }
@@ -103,13 +108,22 @@ impl Backends {
             let pool = lean
                 .pool(&key.imports, path.as_deref())
                 .await
-                .map_err(|e| format!("{e:#}"))?;
+                .map_err(pool_start_error)?;
             let pool = Arc::new(pool);
-            let policy = match policy.build(&pool).await {
+            // A model that does not load and a policy that cannot be built for this pool are
+            // told apart (the first is the user's checkpoint, the second this project's Lean).
+            let built = match policy.prepare().await {
+                Ok(()) => policy
+                    .build(&pool)
+                    .await
+                    .map_err(|e| BackendError::PolicyBuild(Arc::new(e))),
+                Err(e) => Err(BackendError::ModelLoad(Arc::new(e))),
+            };
+            let policy = match built {
                 Ok(p) => p,
                 Err(e) => {
                     pool.shutdown().await;
-                    return Err(format!("cannot build the tactic policy: {e:#}"));
+                    return Err(e);
                 }
             };
             Ok(Arc::new(Backend {
@@ -121,10 +135,8 @@ impl Backends {
         });
         let abort = task.abort_handle();
         let ready = async move {
-            match task.await {
-                Ok(r) => r.map_err(Arc::new),
-                Err(e) => Err(Arc::new(format!("starting Lean was interrupted: {e}"))),
-            }
+            task.await
+                .unwrap_or_else(|e| Err(BackendError::Interrupted(Arc::new(e))))
         }
         .boxed()
         .shared();
@@ -149,5 +161,60 @@ impl Backends {
                 }
             }
         }
+    }
+}
+
+/// A pool that did not start: Lean missing, or anything else (the bridge's error is under the
+/// context `LeanOpts::pool` adds).
+fn pool_start_error(e: anyhow::Error) -> BackendError {
+    match e.downcast_ref::<LeanError>() {
+        Some(LeanError::NotFound(_)) => BackendError::LeanNotFound(Arc::new(e)),
+        _ => BackendError::PoolStart(Arc::new(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model_policy::ModelOpts;
+    use crate::policy::PolicyKind;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Opts {
+        #[command(flatten)]
+        lean: LeanOpts,
+        #[command(flatten)]
+        model: ModelOpts,
+    }
+
+    fn backends(args: &[&str]) -> Backends {
+        let opts = Opts::parse_from(std::iter::once("prover").chain(args.iter().copied()));
+        Backends::new(
+            opts.lean,
+            PolicyChoice::new(PolicyKind::Heuristic, opts.model).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_missing_lean_is_its_own_kind_of_failure_with_the_bridges_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-lean");
+        let backends = backends(&["--lean", missing.to_str().unwrap()]);
+        let key = backends.key(&[], None);
+        let e = backends.get(&key, None).await.err().unwrap();
+        assert!(matches!(e, BackendError::LeanNotFound(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "starting Lean with imports: Lean core: Lean 3 not found: no Lean executable at {}",
+                missing.display()
+            )
+        );
+        // The failed start is forgotten: the next request tries again.
+        assert!(lock(&backends.slots).is_empty());
+        backends.shutdown().await;
+        let e = backends.get(&key, None).await.err().unwrap();
+        assert!(matches!(e, BackendError::ShuttingDown), "{e:?}");
     }
 }

@@ -4,7 +4,7 @@
 //! Every outgoing message goes through an unbounded channel to one forwarding thread, so no
 //! task ever blocks on the client reading its input.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +18,8 @@ use lsp_types::{
 use search::CancellationToken;
 use tokio::sync::{mpsc, oneshot};
 
-use super::lock;
+use super::error::ClientRequestError;
+use super::lock::lock;
 
 /// What the client said it can do (from `initialize`).
 #[derive(Clone, Debug, Default)]
@@ -69,6 +70,8 @@ pub struct Client {
     waiting: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
     /// Progress tokens we created, with the work they belong to (`window/workDoneProgress/cancel`).
     progress_work: Mutex<HashMap<String, CancellationToken>>,
+    /// Messages already shown with [`Client::show_once`], so a repeated failure is not repeated.
+    shown: Mutex<HashSet<String>>,
     pub flags: ClientFlags,
 }
 
@@ -80,6 +83,7 @@ impl Client {
             next_token: AtomicU64::new(1),
             waiting: Mutex::new(HashMap::new()),
             progress_work: Mutex::new(HashMap::new()),
+            shown: Mutex::new(HashSet::new()),
             flags,
         }
     }
@@ -112,12 +116,19 @@ impl Client {
         });
     }
 
+    /// `window/showMessage`, unless this very message was shown before.
+    pub fn show_once(&self, typ: MessageType, message: String) {
+        if lock(&self.shown).insert(message.clone()) {
+            self.show_message(typ, message);
+        }
+    }
+
     /// Sends a request to the client and waits (at most `timeout`) for its answer.
     pub async fn request<R: lsp_types::request::Request>(
         &self,
         params: R::Params,
         timeout: Duration,
-    ) -> Result<R::Result, String> {
+    ) -> Result<R::Result, ClientRequestError> {
         let id = RequestId::from(self.next_id.fetch_add(1, Ordering::SeqCst));
         let (tx, rx) = oneshot::channel();
         lock(&self.waiting).insert(id.clone(), tx);
@@ -128,17 +139,19 @@ impl Client {
         )));
         let answer = tokio::time::timeout(timeout, rx).await;
         lock(&self.waiting).remove(&id);
+        let method = R::METHOD;
         match answer {
             Ok(Ok(Response {
                 response_result: Ok(v),
                 ..
-            })) => serde_json::from_value(v).map_err(|e| format!("{}: {e}", R::METHOD)),
+            })) => serde_json::from_value(v)
+                .map_err(|e| ClientRequestError::InvalidAnswer(method, Arc::new(e))),
             Ok(Ok(Response {
                 response_result: Err(e),
                 ..
-            })) => Err(format!("{}: {}", R::METHOD, e.message)),
-            Ok(Err(_)) => Err(format!("{}: no answer", R::METHOD)),
-            Err(_) => Err(format!("{}: no answer within {timeout:?}", R::METHOD)),
+            })) => Err(ClientRequestError::Refused(method, e.message)),
+            Ok(Err(_)) => Err(ClientRequestError::NoAnswer(method)),
+            Err(_) => Err(ClientRequestError::TimedOut(method, timeout)),
         }
     }
 

@@ -2,38 +2,47 @@
 //! Lean, and "Prove with search". It runs beside Lean's own server (which keeps doing
 //! everything else) and speaks LSP over stdio.
 //!
-//! - [`server`]: the state and the message loop; the loop only dispatches, Lean work runs on
-//!   tokio tasks and is cancelled by `$/cancelRequest` or `window/workDoneProgress/cancel`.
-//! - [`handlers`]: code actions (one per checked suggestion, "Prove with search" resolved
-//!   lazily or run as a command), completions at the start of a tactic line.
-//! - [`backend`]: Lean pools and policies per (project, imports), started on first need.
-//! - [`cursor`]: where a cursor is in a theorem and the edits that insert a tactic there.
-//! - [`shared_runs`]: one suggestion run per proof state, shared by the requests that want it.
-//! - [`client`]: messages, requests and progress towards the client.
-//! - [`text`]: open documents and LSP (UTF-16) positions.
+//! In layers, each using only the ones below it:
+//! - [`main_loop`]: reads the client's messages and dispatches them (its tables say which
+//!   handler takes which method); requests run on tokio tasks and are cancelled by
+//!   `$/cancelRequest` or `window/workDoneProgress/cancel`; it alone answers requests.
+//! - [`handlers`]: what each message does: code actions (one per checked suggestion, "Prove
+//!   with search" resolved lazily or run as a command), completions at the start of a tactic
+//!   line, open documents and their changes.
+//! - [`global_state`]: the state the loop owns, and the snapshot of it a request works on.
+//! - Below: [`backend`] (Lean pools and policies per (project, imports), started on first
+//!   need), [`shared_runs`] (one suggestion run per proof state, shared by the requests that
+//!   want it), [`cache`] (the latest checked suggestions), [`client`] (messages, requests and
+//!   progress towards the client), [`error`] (the errors, typed), [`capabilities`] and [`ext`]
+//!   (what the server offers, and its additions to LSP).
+//! - At the bottom, text helpers: [`lean_text`] (parsing a document's Lean), [`cursor`] (where
+//!   a cursor is in a theorem and the edits that insert a tactic there), [`text`] (open
+//!   documents and LSP (UTF-16) positions), [`uri`] (URIs as paths), `lock`.
 //!
 //! The checked suggestions themselves come from [`crate::suggest`].
 
 pub mod backend;
+pub mod cache;
+pub mod capabilities;
 pub mod client;
 pub mod cursor;
+pub mod error;
+pub mod ext;
+pub mod global_state;
 pub mod handlers;
-pub mod server;
+pub mod lean_text;
+mod lock;
+pub mod main_loop;
 pub mod shared_runs;
 pub mod text;
+pub mod uri;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use lsp_server::{Connection, ErrorCode, Message, Response};
-use lsp_types::{
-    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
-    ExecuteCommandOptions, InitializeParams, InitializeResult, MessageType, ServerCapabilities,
-    ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    WorkDoneProgressOptions,
-};
+use lsp_server::Connection;
+use lsp_types::MessageType;
 use search::{CancellationToken, SearchConfig};
 use tokio::sync::mpsc;
 
@@ -44,7 +53,8 @@ use crate::policy::PolicyKind;
 use crate::suggest::SuggestConfig;
 use backend::Backends;
 use client::{Client, ClientFlags};
-use server::{LoopEnd, Server, Settings};
+use global_state::{GlobalState, Settings};
+use main_loop::LoopEnd;
 
 /// Run a language server (LSP over stdio) for Lean 3 files: code actions and completions with
 /// tactic suggestions checked in Lean, and "Prove with search". Register it in the editor next
@@ -91,48 +101,6 @@ pub struct LspArgs {
 /// can run at once, without the memory of one worker per CPU.
 const DEFAULT_WORKERS: usize = 2;
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn capabilities() -> ServerCapabilities {
-    ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Options(
-            TextDocumentSyncOptions {
-                open_close: Some(true),
-                change: Some(TextDocumentSyncKind::INCREMENTAL),
-                ..TextDocumentSyncOptions::default()
-            },
-        )),
-        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-            code_action_kinds: Some(vec![
-                CodeActionKind::new(handlers::SUGGEST_KIND),
-                CodeActionKind::new(handlers::PROVE_KIND),
-            ]),
-            work_done_progress_options: WorkDoneProgressOptions {
-                work_done_progress: Some(true),
-            },
-            resolve_provider: Some(true),
-        })),
-        completion_provider: Some(CompletionOptions {
-            resolve_provider: Some(false),
-            work_done_progress_options: WorkDoneProgressOptions {
-                work_done_progress: Some(true),
-            },
-            ..CompletionOptions::default()
-        }),
-        execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![handlers::PROVE_COMMAND.into()],
-            work_done_progress_options: WorkDoneProgressOptions {
-                work_done_progress: Some(true),
-            },
-        }),
-        ..ServerCapabilities::default()
-    }
-}
-
 /// Serves one client over stdio until it exits. Returns whether it ended with `shutdown` and
 /// `exit` (LSP's exit status 0).
 pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
@@ -154,7 +122,7 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         let outbox = outbox.clone();
         let interrupt = interrupt.clone();
         tokio::task::spawn_blocking(move || {
-            let r = initialize(&receiver, &outbox, &interrupt);
+            let r = main_loop::initialize(&receiver, &outbox, &interrupt);
             (r, receiver)
         })
     };
@@ -184,18 +152,18 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         header,
     };
     let policy = PolicyChoice::new(args.policy, args.model.clone())?;
-    let server = Arc::new(Server::new(
+    let mut state = GlobalState::new(
         client.clone(),
         Backends::new(lean.clone(), policy),
         settings,
         tokio::runtime::Handle::current(),
-    ));
+    );
     if let Some(e) = header_error {
-        server.show_once(MessageType::ERROR, format!("prover: {e}"));
+        client.show_once(MessageType::ERROR, format!("prover: {e}"));
     }
     // Say early when there is no Lean, rather than at the first suggestion.
     {
-        let server = server.clone();
+        let client = client.clone();
         let explicit = lean.lean.clone();
         tokio::spawn(async move {
             let found = tokio::task::spawn_blocking(move || {
@@ -203,7 +171,7 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
             })
             .await;
             if let Ok(Err(e)) = found {
-                server.show_once(
+                client.show_once(
                     MessageType::ERROR,
                     format!("prover: tactic suggestions need Lean 3: {e}"),
                 );
@@ -211,15 +179,17 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         });
     }
 
-    let end = {
-        let server = server.clone();
+    let (end, state) = {
         let interrupt = interrupt.clone();
-        tokio::task::spawn_blocking(move || server.main_loop(&receiver, &interrupt))
-            .await
-            .context("LSP message loop")?
+        tokio::task::spawn_blocking(move || {
+            let end = main_loop::main_loop(&mut state, &receiver, &interrupt);
+            (end, state)
+        })
+        .await
+        .context("LSP message loop")?
     };
     // Idempotent after `shutdown`; needed when the client went away without it.
-    server.stop().await;
+    state.stop().await;
     client.close();
     let _ = tokio::task::spawn_blocking(move || forwarder.join()).await;
     if end != LoopEnd::Disconnected {
@@ -230,47 +200,4 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         }
     }
     Ok(end == LoopEnd::Exit)
-}
-
-/// Waits for `initialize` and answers it. `None` when the client exits or goes away first.
-fn initialize(
-    receiver: &crossbeam_channel::Receiver<Message>,
-    outbox: &mpsc::UnboundedSender<Option<Message>>,
-    interrupt: &CancellationToken,
-) -> Result<Option<InitializeParams>> {
-    use crossbeam_channel::RecvTimeoutError;
-    loop {
-        if interrupt.is_cancelled() {
-            return Ok(None);
-        }
-        let message = match receiver.recv_timeout(Duration::from_millis(200)) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => return Ok(None),
-        };
-        match message {
-            Message::Request(req) if req.method == "initialize" => {
-                let params: InitializeParams =
-                    serde_json::from_value(req.params).context("invalid initialize parameters")?;
-                let result = InitializeResult {
-                    capabilities: capabilities(),
-                    server_info: Some(ServerInfo {
-                        name: "prover".into(),
-                        version: Some(env!("CARGO_PKG_VERSION").into()),
-                    }),
-                };
-                let _ = outbox.send(Some(Message::Response(Response::new_ok(req.id, result))));
-                return Ok(Some(params));
-            }
-            Message::Request(req) => {
-                let _ = outbox.send(Some(Message::Response(Response::new_err(
-                    req.id,
-                    ErrorCode::ServerNotInitialized as i32,
-                    "the server is not initialized yet".into(),
-                ))));
-            }
-            Message::Notification(n) if n.method == "exit" => return Ok(None),
-            _ => {}
-        }
-    }
 }

@@ -13,29 +13,39 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use search::CancellationToken;
 use tokio::sync::watch;
+use tokio::task::JoinError;
 
-use super::lock;
+use super::lock::lock;
 
-/// How a shared run ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum RunEnd<T> {
+/// How a shared run ended: with its value, with its error `E`, or cancelled.
+#[derive(Clone, Debug)]
+pub enum RunEnd<T, E> {
     Done(T),
-    Failed(String),
+    Failed(E),
     /// Nobody waited for it any more.
     Cancelled,
 }
 
-struct Run<T> {
+/// A run's task ended without an answer (it panicked, or the runtime is stopping); every run's
+/// error type `E` can say so (`E: From<RunLost>`).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("the run failed: {0}")]
+pub struct RunLost(Arc<JoinError>);
+
+/// A run's end, which every waiter can await.
+type SharedEnd<T, E> = Shared<BoxFuture<'static, RunEnd<T, E>>>;
+
+struct Run<T, E> {
     id: u64,
-    done: Shared<BoxFuture<'static, RunEnd<T>>>,
+    done: SharedEnd<T, E>,
     waiters: Arc<AtomicUsize>,
     cancel: CancellationToken,
     stage: watch::Receiver<String>,
 }
 
 /// Runs in progress, by key.
-pub struct SharedRuns<K, T: Clone> {
-    runs: Arc<Mutex<HashMap<K, Run<T>>>>,
+pub struct SharedRuns<K, T: Clone, E: Clone> {
+    runs: Arc<Mutex<HashMap<K, Run<T, E>>>>,
     next_id: AtomicU64,
     grace: Duration,
     /// Every run's token is a child of this one (the server's shutdown).
@@ -44,8 +54,8 @@ pub struct SharedRuns<K, T: Clone> {
 
 /// A waiter's hold on a run: the run is abandoned once no ticket has existed for the grace
 /// period.
-pub struct Ticket<T: Clone> {
-    pub done: Shared<BoxFuture<'static, RunEnd<T>>>,
+pub struct Ticket<T: Clone, E: Clone> {
+    pub done: SharedEnd<T, E>,
     /// The run's latest stage message.
     pub stage: watch::Receiver<String>,
     waiters: Arc<AtomicUsize>,
@@ -53,7 +63,7 @@ pub struct Ticket<T: Clone> {
     grace: Duration,
 }
 
-impl<T: Clone> Drop for Ticket<T> {
+impl<T: Clone, E: Clone> Drop for Ticket<T, E> {
     fn drop(&mut self) {
         if self.waiters.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
@@ -73,10 +83,11 @@ impl<T: Clone> Drop for Ticket<T> {
     }
 }
 
-impl<K, T> SharedRuns<K, T>
+impl<K, T, E> SharedRuns<K, T, E>
 where
     K: Hash + Eq + Clone + Send + 'static,
     T: Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + From<RunLost> + 'static,
 {
     pub fn new(grace: Duration, parent: CancellationToken) -> Self {
         SharedRuns {
@@ -88,9 +99,9 @@ where
     }
 
     /// Joins the run for `key`, or starts it with `start(cancel, stage)` on a new task.
-    pub fn join<F>(&self, key: K, start: F) -> Ticket<T>
+    pub fn join<F>(&self, key: K, start: F) -> Ticket<T, E>
     where
-        F: FnOnce(CancellationToken, watch::Sender<String>) -> BoxFuture<'static, RunEnd<T>>,
+        F: FnOnce(CancellationToken, watch::Sender<String>) -> BoxFuture<'static, RunEnd<T, E>>,
     {
         let mut runs = lock(&self.runs);
         let run = runs.entry(key.clone()).or_insert_with(|| {
@@ -109,7 +120,7 @@ where
             });
             let done = async move {
                 task.await
-                    .unwrap_or_else(|e| RunEnd::Failed(format!("the run failed: {e}")))
+                    .unwrap_or_else(|e| RunEnd::Failed(RunLost(Arc::new(e)).into()))
             }
             .boxed()
             .shared();
@@ -137,12 +148,23 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    type End = RunEnd<u32, RunLost>;
+
+    /// What a run ended with: its value, or `None` when it was cancelled (a lost run fails the
+    /// test).
+    fn value(end: End) -> Option<u32> {
+        match end {
+            RunEnd::Done(v) => Some(v),
+            RunEnd::Cancelled => None,
+            RunEnd::Failed(lost) => panic!("{lost}"),
+        }
+    }
+
     /// A run that counts its starts, reports a stage, and ends after `ms` unless cancelled.
     fn slow(
         starts: Arc<AtomicUsize>,
         ms: u64,
-    ) -> impl FnOnce(CancellationToken, watch::Sender<String>) -> BoxFuture<'static, RunEnd<u32>>
-    {
+    ) -> impl FnOnce(CancellationToken, watch::Sender<String>) -> BoxFuture<'static, End> {
         move |cancel, stage| {
             starts.fetch_add(1, Ordering::SeqCst);
             async move {
@@ -162,13 +184,13 @@ mod tests {
         let starts = Arc::new(AtomicUsize::new(0));
         let a = runs.join("k", slow(starts.clone(), 100));
         let b = runs.join("k", slow(starts.clone(), 100));
-        assert_eq!(a.done.clone().await, RunEnd::Done(7));
-        assert_eq!(b.done.clone().await, RunEnd::Done(7));
+        assert_eq!(value(a.done.clone().await), Some(7));
+        assert_eq!(value(b.done.clone().await), Some(7));
         assert_eq!(starts.load(Ordering::SeqCst), 1);
         assert_eq!(*a.stage.borrow(), "working");
         // Finished runs leave the registry: the next join starts again.
         let c = runs.join("k", slow(starts.clone(), 100));
-        assert_eq!(c.done.clone().await, RunEnd::Done(7));
+        assert_eq!(value(c.done.clone().await), Some(7));
         assert_eq!(starts.load(Ordering::SeqCst), 2);
     }
 
@@ -179,7 +201,7 @@ mod tests {
         drop(runs.join("k", slow(starts.clone(), 3000)));
         tokio::time::sleep(Duration::from_secs(1)).await;
         let b = runs.join("k", slow(starts.clone(), 3000));
-        assert_eq!(b.done.clone().await, RunEnd::Done(7));
+        assert_eq!(value(b.done.clone().await), Some(7));
         assert_eq!(starts.load(Ordering::SeqCst), 1);
     }
 
@@ -190,7 +212,7 @@ mod tests {
         let a = runs.join("k", slow(starts.clone(), 60_000));
         let done = a.done.clone();
         drop(a);
-        assert_eq!(done.await, RunEnd::Cancelled);
+        assert_eq!(value(done.await), None);
         assert_eq!(starts.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,59 +1,34 @@
 //! The requests: code actions (checked suggestions, "Prove with search"), their resolution,
-//! completions, and the prove command.
+//! completions, and the prove command. Each runs on its own task with a snapshot of the state
+//! and a token cancelled when the client cancels the request, and returns its method's result.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use lsp_server::ResponseError;
 use lsp_types::{
     ApplyWorkspaceEditParams, CodeAction, CodeActionDisabled, CodeActionKind, CodeActionOrCommand,
-    CodeActionParams, CodeActionTriggerKind, Command, CompletionItem, CompletionItemKind,
-    CompletionList, CompletionParams, CompletionTextEdit, Documentation, ExecuteCommandParams,
-    MarkupContent, MarkupKind, MessageType, OneOf, OptionalVersionedTextDocumentIdentifier,
-    ProgressToken, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+    CodeActionParams, CodeActionResponse, CodeActionTriggerKind, Command, CompletionItem,
+    CompletionItemKind, CompletionList, CompletionParams, CompletionResponse, CompletionTextEdit,
+    Documentation, ExecuteCommandParams, MarkupContent, MarkupKind, MessageType, OneOf,
+    OptionalVersionedTextDocumentIdentifier, ProgressToken, TextDocumentEdit, TextEdit, Uri,
+    WorkspaceEdit,
 };
 use problems::ProblemFile;
 use search::{BestFirstSearch, CancellationToken};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::cursor::{self, Place};
-use super::server::{CacheKey, Failure, Server, Snapshot};
-use super::shared_runs::RunEnd;
-use super::text::{blank_line, line_start, offset_at, range_of};
 use crate::lean_opts::first_line;
+use crate::lsp::cache::CacheKey;
+use crate::lsp::client::Progress;
+use crate::lsp::cursor::{self, Place};
+use crate::lsp::error::{ProveError, RequestError};
+use crate::lsp::ext::{PROVE_COMMAND, PROVE_KIND, ProveAnswer, ProveTarget, SUGGEST_KIND};
+use crate::lsp::global_state::{DocumentSnapshot, GlobalStateSnapshot};
+use crate::lsp::shared_runs::RunEnd;
+use crate::lsp::text::{blank_line, line_start, offset_at, range_of};
 use crate::suggest::{self, Outcome, SuggestError, Suggestion, Suggestions};
-
-/// Code action kind of the checked suggestions.
-pub const SUGGEST_KIND: &str = "refactor.rewrite.prover.suggest";
-/// Code action kind of "Prove with search".
-pub const PROVE_KIND: &str = "refactor.rewrite.prover.prove";
-/// The command behind "Prove with search" for clients that cannot resolve code actions.
-pub const PROVE_COMMAND: &str = "prover.proveWithSearch";
-
-/// Which theorem "Prove with search" is for; carried in the code action's `data` (or the
-/// command's argument).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ProveTarget {
-    pub uri: Uri,
-    pub theorem: String,
-    /// The line (0-based) the action was offered on, to read the file around it.
-    #[serde(default)]
-    pub line: u32,
-}
-
-/// What the prove command answers.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProveAnswer {
-    theorem: String,
-    proof: String,
-    applied: bool,
-    expansions: usize,
-    time_s: f64,
-}
 
 fn wanted(only: &Option<Vec<CodeActionKind>>, kind: &str) -> bool {
     match only {
@@ -65,28 +40,31 @@ fn wanted(only: &Option<Vec<CodeActionKind>>, kind: &str) -> bool {
     }
 }
 
+/// `textDocument/codeAction`: the checked suggestions at the cursor and "Prove with search"
+/// for the theorem it is in.
 pub async fn code_action(
-    server: Arc<Server>,
+    state: GlobalStateSnapshot,
     params: CodeActionParams,
     cancel: CancellationToken,
-) -> Result<Value, ResponseError> {
+) -> Result<Option<CodeActionResponse>, RequestError> {
     let only = &params.context.only;
     let (want_suggest, want_prove) = (wanted(only, SUGGEST_KIND), wanted(only, PROVE_KIND));
+    let none = Ok(Some(Vec::new()));
     if !want_suggest && !want_prove {
-        return Ok(json!([]));
+        return none;
     }
-    let Some(snap) = server.snapshot(&params.text_document.uri) else {
-        return Ok(json!([]));
+    let Some(doc) = state.document(&params.text_document.uri) else {
+        return none;
     };
     // A file we cannot read has a diagnostic saying so.
-    let Ok(file) = server.parse_around(&snap.text, snap.path.as_deref(), params.range.start.line)
+    let Ok(file) = state.parse_around(&doc.text, doc.path.as_deref(), params.range.start.line)
     else {
-        return Ok(json!([]));
+        return none;
     };
-    let offset = offset_at(&snap.text, params.range.start);
-    let place = cursor::place(&file, &snap.text, offset);
+    let offset = offset_at(&doc.text, params.range.start);
+    let place = cursor::place(&file, &doc.text, offset);
     let Some(index) = place.theorem() else {
-        return Ok(json!([]));
+        return none;
     };
     // Lean runs only when the user asked (not for the automatic lightbulb on every cursor
     // move); the lightbulb shows what was already computed.
@@ -96,7 +74,7 @@ pub async fn code_action(
         match place {
             Place::Steps { index, line } => {
                 let found = if invoked {
-                    let progress = server
+                    let progress = state
                         .client
                         .progress(
                             params.work_done_progress_params.work_done_token.clone(),
@@ -105,17 +83,17 @@ pub async fn code_action(
                             &cancel,
                         )
                         .await;
-                    Some(suggestions(&server, &snap, &file, index, line, &cancel, &progress).await)
+                    Some(suggestions(&state, &doc, &file, index, line, &cancel, &progress).await)
                 } else {
-                    let key = cache_key(&server, &snap, &file, index, line);
-                    server.cached(&key).map(Ok)
+                    let key = cache_key(&state, &doc, &file, index, line);
+                    state.cached(&key).map(Ok)
                 };
                 match found {
                     Some(Ok(s)) => {
                         let t = &file.theorems[index];
                         let mut first_closing = true;
                         for sug in s.offered() {
-                            let edits = cursor::insert_tactic(t, &snap.text, line, &sug.tactic);
+                            let edits = cursor::insert_tactic(t, &doc.text, line, &sug.tactic);
                             let preferred = sug.outcome == Outcome::Closes && first_closing;
                             first_closing &= !preferred;
                             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -125,7 +103,7 @@ pub async fn code_action(
                                     outcome_summary(sug, s.num_goals)
                                 ),
                                 kind: Some(CodeActionKind::new(SUGGEST_KIND)),
-                                edit: Some(edit_for(&server, &snap, edits)),
+                                edit: Some(edit_for(&state, &doc, edits)),
                                 is_preferred: Some(preferred),
                                 ..CodeAction::default()
                             }));
@@ -133,7 +111,7 @@ pub async fn code_action(
                         if s.offered().next().is_none() && invoked {
                             let tried = s.suggestions.len();
                             disabled(
-                                &server,
+                                &state,
                                 &mut actions,
                                 format!(
                                     "none of the {tried} tactic(s) the policy proposed works here"
@@ -141,13 +119,13 @@ pub async fn code_action(
                             );
                         }
                     }
-                    Some(Err(Failure::Cancelled)) => return Err(super::server::cancelled()),
-                    Some(Err(Failure::Message(m))) => disabled(&server, &mut actions, m),
+                    Some(Err(RequestError::Cancelled)) => return Err(RequestError::Cancelled),
+                    Some(Err(e)) => disabled(&state, &mut actions, e.to_string()),
                     None => {}
                 }
             }
             Place::InsideStep { step_line, .. } if invoked => disabled(
-                &server,
+                &state,
                 &mut actions,
                 format!(
                     "the cursor is inside the step that starts on line {step_line}; \
@@ -160,19 +138,19 @@ pub async fn code_action(
     if want_prove {
         let line0 = params.range.start.line;
         actions.push(prove_action(
-            &server,
-            &snap.uri,
+            &state,
+            &doc.uri,
             &file.theorems[index].name,
             line0,
         ));
     }
-    Ok(serde_json::to_value(actions).unwrap_or(Value::Null))
+    Ok(Some(actions))
 }
 
 /// A disabled "Suggest tactics" action saying why (or a message, for clients that do not show
 /// disabled actions).
-fn disabled(server: &Server, actions: &mut Vec<CodeActionOrCommand>, reason: String) {
-    if server.client.flags.disabled_actions {
+fn disabled(state: &GlobalStateSnapshot, actions: &mut Vec<CodeActionOrCommand>, reason: String) {
+    if state.client.flags.disabled_actions {
         actions.push(CodeActionOrCommand::CodeAction(CodeAction {
             title: "Suggest tactics".into(),
             kind: Some(CodeActionKind::new(SUGGEST_KIND)),
@@ -182,13 +160,18 @@ fn disabled(server: &Server, actions: &mut Vec<CodeActionOrCommand>, reason: Str
             ..CodeAction::default()
         }));
     } else {
-        server
+        state
             .client
             .show_message(MessageType::INFO, format!("Suggest tactics: {reason}"));
     }
 }
 
-fn prove_action(server: &Server, uri: &Uri, theorem: &str, line: u32) -> CodeActionOrCommand {
+fn prove_action(
+    state: &GlobalStateSnapshot,
+    uri: &Uri,
+    theorem: &str,
+    line: u32,
+) -> CodeActionOrCommand {
     let target = ProveTarget {
         uri: uri.clone(),
         theorem: theorem.to_string(),
@@ -196,7 +179,7 @@ fn prove_action(server: &Server, uri: &Uri, theorem: &str, line: u32) -> CodeAct
     };
     let title = format!("Prove with search: {theorem}");
     let target = serde_json::to_value(&target).unwrap_or(Value::Null);
-    CodeActionOrCommand::CodeAction(if server.client.flags.resolve_edit {
+    CodeActionOrCommand::CodeAction(if state.client.flags.resolve_edit {
         CodeAction {
             title,
             kind: Some(CodeActionKind::new(PROVE_KIND)),
@@ -219,10 +202,10 @@ fn prove_action(server: &Server, uri: &Uri, theorem: &str, line: u32) -> CodeAct
 
 /// `codeAction/resolve`: runs the search for "Prove with search" and fills in the edit.
 pub async fn resolve_code_action(
-    server: Arc<Server>,
+    state: GlobalStateSnapshot,
     mut action: CodeAction,
     cancel: CancellationToken,
-) -> Result<Value, ResponseError> {
+) -> Result<CodeAction, RequestError> {
     let is_prove = action.kind.as_ref().map(|k| k.as_str()) == Some(PROVE_KIND);
     let target = action
         .data
@@ -230,40 +213,32 @@ pub async fn resolve_code_action(
         .and_then(|d| serde_json::from_value::<ProveTarget>(d).ok());
     let (true, Some(target)) = (is_prove, target) else {
         // Nothing to resolve.
-        return Ok(serde_json::to_value(action).unwrap_or(Value::Null));
+        return Ok(action);
     };
-    let (edit, _) = prove(&server, &target, None, &cancel).await?;
+    let (edit, _) = prove(&state, &target, None, &cancel).await?;
     action.edit = Some(edit);
-    Ok(serde_json::to_value(action).unwrap_or(Value::Null))
+    Ok(action)
 }
 
 /// `workspace/executeCommand` `prover.proveWithSearch`: runs the search and applies the proof
 /// with `workspace/applyEdit`.
 pub async fn execute_command(
-    server: Arc<Server>,
+    state: GlobalStateSnapshot,
     params: ExecuteCommandParams,
     cancel: CancellationToken,
-) -> Result<Value, ResponseError> {
+) -> Result<Option<Value>, RequestError> {
     if params.command != PROVE_COMMAND {
-        return Err(super::server::response_error(
-            lsp_server::ErrorCode::InvalidParams,
-            &format!("unknown command {}", params.command),
-        ));
+        return Err(RequestError::UnknownCommand(params.command));
     }
     let target = params
         .arguments
         .first()
         .cloned()
         .and_then(|a| serde_json::from_value::<ProveTarget>(a).ok())
-        .ok_or_else(|| {
-            super::server::response_error(
-                lsp_server::ErrorCode::InvalidParams,
-                "prover.proveWithSearch takes {uri, theorem}",
-            )
-        })?;
+        .ok_or(RequestError::InvalidProveTarget)?;
     let token = params.work_done_progress_params.work_done_token;
-    let (edit, mut answer) = prove(&server, &target, token, &cancel).await?;
-    let applied = server
+    let (edit, mut answer) = prove(&state, &target, token, &cancel).await?;
+    let applied = state
         .client
         .request::<lsp_types::request::ApplyWorkspaceEdit>(
             ApplyWorkspaceEditParams {
@@ -275,40 +250,33 @@ pub async fn execute_command(
         .await;
     answer.applied = matches!(applied, Ok(ref r) if r.applied);
     if let Err(e) = applied {
-        server.client.show_message(
+        state.client.show_message(
             MessageType::WARNING,
             format!("prover: the proof was found but not applied: {e}"),
         );
     }
-    Ok(serde_json::to_value(answer).unwrap_or(Value::Null))
+    Ok(Some(serde_json::to_value(answer).unwrap_or(Value::Null)))
 }
 
 /// Runs the best-first search on the theorem and returns the edit replacing its proof with
-/// the verified one.
+/// the verified one. Why it could not (unless cancelled) is shown to the user too, while the
+/// search's progress is still up.
 async fn prove(
-    server: &Arc<Server>,
+    state: &GlobalStateSnapshot,
     target: &ProveTarget,
     token: Option<ProgressToken>,
     cancel: &CancellationToken,
-) -> Result<(WorkspaceEdit, ProveAnswer), Failure> {
-    let fail = |m: String| {
-        server
-            .client
-            .show_message(MessageType::WARNING, format!("Prove with search: {m}"));
-        Failure::Message(m)
+) -> Result<(WorkspaceEdit, ProveAnswer), RequestError> {
+    let show = |e: RequestError| {
+        if !matches!(e, RequestError::Cancelled) {
+            state
+                .client
+                .show_message(MessageType::WARNING, format!("Prove with search: {e}"));
+        }
+        e
     };
-    let snap = server
-        .snapshot(&target.uri)
-        .ok_or_else(|| fail("the document is not open".into()))?;
-    let file = server
-        .parse_around(&snap.text, snap.path.as_deref(), target.line)
-        .map_err(|e| fail(format!("the file does not parse: {e}")))?;
-    let index = file
-        .theorems
-        .iter()
-        .position(|t| t.name == target.theorem)
-        .ok_or_else(|| fail(format!("no theorem {} in the document", target.theorem)))?;
-    let progress = server
+    let (doc, file, index) = theorem_to_prove(state, target).map_err(show)?;
+    let progress = state
         .client
         .progress(
             token,
@@ -317,24 +285,51 @@ async fn prove(
             cancel,
         )
         .await;
-    progress.report("starting Lean", None);
-    let backend = server
-        .backend_for(&snap, &file, cancel)
+    search_proof(state, target, doc, &file, index, &progress, cancel)
         .await
-        .map_err(|f| match f {
-            Failure::Message(m) => fail(m),
-            other => other,
-        })?;
+        .map_err(show)
+}
+
+/// The document of a "Prove with search" target, parsed, and the theorem's index in it.
+fn theorem_to_prove(
+    state: &GlobalStateSnapshot,
+    target: &ProveTarget,
+) -> Result<(DocumentSnapshot, ProblemFile, usize), RequestError> {
+    let doc = state
+        .document(&target.uri)
+        .ok_or(ProveError::DocumentNotOpen)?;
+    let file = state
+        .parse_around(&doc.text, doc.path.as_deref(), target.line)
+        .map_err(ProveError::DoesNotParse)?;
+    let index = file
+        .theorems
+        .iter()
+        .position(|t| t.name == target.theorem)
+        .ok_or_else(|| ProveError::NoSuchTheorem(target.theorem.clone()))?;
+    Ok((doc, file, index))
+}
+
+async fn search_proof(
+    state: &GlobalStateSnapshot,
+    target: &ProveTarget,
+    doc: DocumentSnapshot,
+    file: &ProblemFile,
+    index: usize,
+    progress: &Progress,
+    cancel: &CancellationToken,
+) -> Result<(WorkspaceEdit, ProveAnswer), RequestError> {
+    progress.report("starting Lean", None);
+    let backend = state.backend_for(&doc, file, cancel).await?;
     let t = &file.theorems[index];
     // The proof is not known yet: the statement decides which earlier lemmas are in scope.
-    let task = Arc::new(suggest::theorem_task(&file, index, &t.statement));
-    let search = BestFirstSearch::new(server.settings.search.clone());
-    let limit = server.settings.search.time_limit_s;
+    let task = Arc::new(suggest::theorem_task(file, index, &t.statement));
+    let search = BestFirstSearch::new(state.settings.search.clone());
+    let limit = state.settings.search.time_limit_s;
     let started = Instant::now();
     let outcome = {
         // The theorem starts where the document states it: its namespace, variables and the
         // definitions above it in scope.
-        let env = backend.env.with_theorem(&t.name, &file, index, None);
+        let env = backend.env.with_theorem(&t.name, file, index, None);
         let run = search.run(&env, &*backend.policy, task, cancel);
         tokio::pin!(run);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -350,36 +345,37 @@ async fn prove(
         }
     };
     if cancel.is_cancelled() {
-        return Err(Failure::Cancelled);
+        return Err(RequestError::Cancelled);
     }
     let r = outcome.result;
     let Some(proof) = r.proof.clone().filter(|_| r.success()) else {
-        let why = r.error.as_deref().map(first_line).unwrap_or("");
-        return Err(fail(format!(
-            "no proof of {} found ({:?} after {} expansions, {:.1}s){}{}",
-            target.theorem,
-            r.stop_reason,
-            r.expansions,
-            r.time_s,
-            if why.is_empty() { "" } else { ": " },
-            why
-        )));
+        return Err(ProveError::NotFound {
+            theorem: target.theorem.clone(),
+            stop_reason: r.stop_reason,
+            expansions: r.expansions,
+            time_s: r.time_s,
+            why: r
+                .error
+                .as_deref()
+                .map(first_line)
+                .filter(|why| !why.is_empty())
+                .map(String::from),
+        }
+        .into());
     };
     // The document may have changed during the search: place the proof in its current text.
-    let now = server.snapshot(&target.uri).unwrap_or(snap);
-    let current = server
+    let now = state.document(&target.uri).unwrap_or(doc);
+    let current = state
         .parse_around(&now.text, now.path.as_deref(), target.line)
-        .map_err(|e| fail(format!("the file no longer parses: {e}")))?;
+        .map_err(ProveError::NoLongerParses)?;
     let span = current
         .theorems
         .iter()
         .find(|c| c.name == target.theorem && c.statement == t.statement)
         .and_then(|c| c.proof_span)
-        .ok_or_else(|| {
-            fail(format!(
-                "{} changed during the search; found proof:\n{proof}",
-                target.theorem
-            ))
+        .ok_or_else(|| ProveError::TheoremChanged {
+            theorem: target.theorem.clone(),
+            proof: proof.clone(),
         })?;
     let edit = TextEdit {
         range: range_of(&now.text, span.start, span.end),
@@ -392,36 +388,36 @@ async fn prove(
         expansions: r.expansions,
         time_s: r.time_s,
     };
-    Ok((edit_for(server, &now, vec![edit]), answer))
+    Ok((edit_for(state, &now, vec![edit]), answer))
 }
 
 /// `textDocument/completion` at the start of a tactic line: checked suggestions for the state
 /// before that line.
 pub async fn completion(
-    server: Arc<Server>,
+    state: GlobalStateSnapshot,
     params: CompletionParams,
     cancel: CancellationToken,
-) -> Result<Value, ResponseError> {
+) -> Result<Option<CompletionResponse>, RequestError> {
     let pos = params.text_document_position.position;
-    let Some(snap) = server.snapshot(&params.text_document_position.text_document.uri) else {
-        return Ok(Value::Null);
+    let Some(doc) = state.document(&params.text_document_position.text_document.uri) else {
+        return Ok(None);
     };
-    let cursor = offset_at(&snap.text, pos);
-    let start = line_start(&snap.text, pos.line);
-    if !cursor::at_tactic_start(&snap.text[start..cursor]) {
-        return Ok(Value::Null);
+    let cursor = offset_at(&doc.text, pos);
+    let start = line_start(&doc.text, pos.line);
+    if !cursor::at_tactic_start(&doc.text[start..cursor]) {
+        return Ok(None);
     }
     // The line being typed is not a step yet: read the file without it.
-    let blanked = blank_line(&snap.text, pos.line);
-    let Ok(file) = server.parse_around(&blanked, snap.path.as_deref(), pos.line) else {
-        return Ok(Value::Null);
+    let blanked = blank_line(&doc.text, pos.line);
+    let Ok(file) = state.parse_around(&blanked, doc.path.as_deref(), pos.line) else {
+        return Ok(None);
     };
     let Place::Steps { index, line } =
         cursor::place(&file, &blanked, line_start(&blanked, pos.line))
     else {
-        return Ok(Value::Null);
+        return Ok(None);
     };
-    let progress = server
+    let progress = state
         .client
         .progress(
             params.work_done_progress_params.work_done_token,
@@ -430,15 +426,15 @@ pub async fn completion(
             &cancel,
         )
         .await;
-    let s = match suggestions(&server, &snap, &file, index, line, &cancel, &progress).await {
+    let s = match suggestions(&state, &doc, &file, index, line, &cancel, &progress).await {
         Ok(s) => s,
-        Err(Failure::Cancelled) => return Err(super::server::cancelled()),
-        Err(Failure::Message(m)) => {
-            tracing::debug!("no completions: {m}");
-            return Ok(json!(CompletionList {
+        Err(RequestError::Cancelled) => return Err(RequestError::Cancelled),
+        Err(e) => {
+            tracing::debug!("no completions: {e}");
+            return Ok(Some(CompletionResponse::List(CompletionList {
                 is_incomplete: false,
-                items: Vec::new()
-            }));
+                items: Vec::new(),
+            })));
         }
     };
     let t = &file.theorems[index];
@@ -446,7 +442,7 @@ pub async fn completion(
         .offered()
         .enumerate()
         .map(|(i, sug)| {
-            let (main, extra) = cursor::complete_tactic(t, &snap.text, line, cursor, &sug.tactic);
+            let (main, extra) = cursor::complete_tactic(t, &doc.text, line, cursor, &sug.tactic);
             CompletionItem {
                 label: first_line(&sug.tactic).to_string(),
                 kind: Some(CompletionItemKind::SNIPPET),
@@ -464,35 +460,33 @@ pub async fn completion(
             }
         })
         .collect();
-    Ok(serde_json::to_value(CompletionList {
+    Ok(Some(CompletionResponse::List(CompletionList {
         is_incomplete: false,
         items,
-    })
-    .unwrap_or(Value::Null))
+    })))
 }
 
 /// The checked suggestions for theorem `index` at `line`: from the cache, from a run already
 /// going for the same state, or from a new run. Stage messages go to `progress`.
 async fn suggestions(
-    server: &Arc<Server>,
-    snap: &Snapshot,
+    state: &GlobalStateSnapshot,
+    doc: &DocumentSnapshot,
     file: &ProblemFile,
     index: usize,
     line: usize,
     cancel: &CancellationToken,
-    progress: &super::client::Progress,
-) -> Result<Arc<Suggestions>, Failure> {
-    let key = cache_key(server, snap, file, index, line);
+    progress: &Progress,
+) -> Result<Arc<Suggestions>, RequestError> {
+    let key = cache_key(state, doc, file, index, line);
     // A run can be abandoned just as we join it (its grace period ran out): start again once.
     for _ in 0..2 {
-        if let Some(s) = server.cached(&key) {
+        if let Some(s) = state.cached(&key) {
             return Ok(s);
         }
-        let mut ticket = server.runs.join(key.clone(), |run_cancel, stage| {
-            let (server, snap, file, key) =
-                (server.clone(), snap.clone(), file.clone(), key.clone());
+        let mut ticket = state.runs.join(key.clone(), |run_cancel, stage| {
+            let (state, doc, file, key) = (state.clone(), doc.clone(), file.clone(), key.clone());
             async move {
-                run_suggestions(server, snap, file, index, line, key, run_cancel, stage).await
+                run_suggestions(state, doc, file, index, line, key, run_cancel, stage).await
             }
             .boxed()
         });
@@ -500,10 +494,10 @@ async fn suggestions(
         loop {
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(Failure::Cancelled),
+                _ = cancel.cancelled() => return Err(RequestError::Cancelled),
                 end = ticket.done.clone() => match end {
                     RunEnd::Done(s) => return Ok(s),
-                    RunEnd::Failed(m) => return Err(Failure::Message(m)),
+                    RunEnd::Failed(e) => return Err(e),
                     RunEnd::Cancelled => break,
                 },
                 changed = ticket.stage.changed(), if stage_open => match changed {
@@ -516,26 +510,26 @@ async fn suggestions(
             }
         }
     }
-    Err(Failure::Message("the suggestion run was abandoned".into()))
+    Err(RequestError::RunAbandoned)
 }
 
 /// One suggestion run: start (or reuse) the backend, run the core, remember the result.
 #[allow(clippy::too_many_arguments)]
 async fn run_suggestions(
-    server: Arc<Server>,
-    snap: Snapshot,
+    state: GlobalStateSnapshot,
+    doc: DocumentSnapshot,
     file: ProblemFile,
     index: usize,
     line: usize,
     key: CacheKey,
     cancel: CancellationToken,
     stage: tokio::sync::watch::Sender<String>,
-) -> RunEnd<Arc<Suggestions>> {
+) -> RunEnd<Arc<Suggestions>, RequestError> {
     let _ = stage.send("starting Lean".into());
-    let backend = match server.backend_for(&snap, &file, &cancel).await {
+    let backend = match state.backend_for(&doc, &file, &cancel).await {
         Ok(b) => b,
-        Err(Failure::Cancelled) => return RunEnd::Cancelled,
-        Err(Failure::Message(m)) => return RunEnd::Failed(m),
+        Err(RequestError::Cancelled) => return RunEnd::Cancelled,
+        Err(e) => return RunEnd::Failed(e),
     };
     let env = backend
         .env
@@ -546,7 +540,7 @@ async fn run_suggestions(
         &file,
         index,
         line,
-        &server.settings.suggest,
+        &state.settings.suggest,
         &cancel,
         |s| {
             let _ = stage.send(s.message());
@@ -556,26 +550,26 @@ async fn run_suggestions(
     match result {
         Ok(s) => {
             let s = Arc::new(s);
-            server.remember(key, s.clone());
+            state.remember(key, s.clone());
             RunEnd::Done(s)
         }
         Err(SuggestError::Cancelled) => RunEnd::Cancelled,
-        Err(e) => RunEnd::Failed(e.to_string()),
+        Err(e) => RunEnd::Failed(RequestError::Suggest(Arc::new(e))),
     }
 }
 
 fn cache_key(
-    server: &Server,
-    snap: &Snapshot,
+    state: &GlobalStateSnapshot,
+    doc: &DocumentSnapshot,
     file: &ProblemFile,
     index: usize,
     line: usize,
 ) -> CacheKey {
     let t = &file.theorems[index];
     CacheKey {
-        pool: server
+        pool: state
             .backends
-            .key(&file.header.imports, snap.path.as_deref()),
+            .key(&file.header.imports, doc.path.as_deref()),
         context: suggest::suggestion_task(file, index).context,
         // The goal depends on everything above the theorem (variables, notation, definitions).
         above: {
@@ -592,18 +586,22 @@ fn cache_key(
             .iter()
             .map(|m| format!("{m:?}"))
             .collect(),
-        candidates: server.settings.suggest.candidates,
+        candidates: state.settings.suggest.candidates,
     }
 }
 
 /// A versioned edit of one document when the client takes those, else a plain one.
-fn edit_for(server: &Server, snap: &Snapshot, edits: Vec<TextEdit>) -> WorkspaceEdit {
-    if server.client.flags.document_changes {
+fn edit_for(
+    state: &GlobalStateSnapshot,
+    doc: &DocumentSnapshot,
+    edits: Vec<TextEdit>,
+) -> WorkspaceEdit {
+    if state.client.flags.document_changes {
         WorkspaceEdit {
             document_changes: Some(lsp_types::DocumentChanges::Edits(vec![TextDocumentEdit {
                 text_document: OptionalVersionedTextDocumentIdentifier {
-                    uri: snap.uri.clone(),
-                    version: Some(snap.version),
+                    uri: doc.uri.clone(),
+                    version: Some(doc.version),
                 },
                 edits: edits.into_iter().map(OneOf::Left).collect(),
             }])),
@@ -611,7 +609,7 @@ fn edit_for(server: &Server, snap: &Snapshot, edits: Vec<TextEdit>) -> Workspace
         }
     } else {
         WorkspaceEdit {
-            changes: Some(HashMap::from([(snap.uri.clone(), edits)])),
+            changes: Some(HashMap::from([(doc.uri.clone(), edits)])),
             ..WorkspaceEdit::default()
         }
     }
