@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::testing::lean_for_test;
 use lean_bridge::{LeanPool, PoolConfig, StateRef};
-use prover::lean_env::LeanEnv;
+use lean_env::LeanEnv;
 use search::{
     BestFirstSearch, CancellationToken, EnvError, EnvState, ProofEnv, ProofTask, SearchConfig,
     TacticOutcome, Verification,

@@ -15,10 +15,11 @@ use search::{
     SearchResult,
 };
 
-use crate::lean_env::LeanEnv;
-use crate::lean_opts::{LeanOpts, theorem_context};
+use crate::lean_opts::LeanOpts;
 use crate::policy::PolicyChoice;
 use crate::replay::replay_steps;
+use lean_env::LeanEnv;
+use lean_env::theorem_context;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {

@@ -11,9 +11,10 @@ use serde::Serialize;
 use lean_bridge::LeanPool;
 use problems::ProblemFile;
 
-use crate::lean_file::FileRun;
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports, proof_location};
+use crate::lean_opts::{LeanOpts, group_by_imports, proof_location};
 use crate::output::{Progress, print_line};
+use lean_env::FileRun;
+use lean_env::first_line;
 
 /// Verify every theorem that has a proof: elaborated as Lean compiles the file, checked by the
 /// kernel, with no sorry and only the standard axioms. Exit status 0 iff all verify.

@@ -20,13 +20,14 @@ use search::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::lean_env::LeanEnv;
-use crate::lean_opts::{LeanOpts, first_line};
+use crate::lean_opts::LeanOpts;
 use crate::model_policy::{LoadedModel, ModelOpts, prompts};
 use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
 use internlm2::Generation;
+use lean_env::LeanEnv;
+use lean_env::first_line;
 
 /// Formalize natural-language problems as Lean 3 theorem statements with the model, and check
 /// each candidate in Lean. Exit status 0 iff every problem got a statement that elaborates

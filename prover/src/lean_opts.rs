@@ -199,21 +199,3 @@ pub fn proof_location(file: &ProblemFile, t: &Theorem, pos: Option<(u32, u32)>) 
         _ => format!("{path}:{}", t.span.line),
     }
 }
-
-/// The first line of a message, for one-line reports.
-pub fn first_line(s: &str) -> &str {
-    s.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-}
-
-/// The context lines theorem `index` of `file` is elaborated under: the file's header and
-/// `open` lines, then the earlier lemmas of the file that `uses` mentions (see
-/// [`problems::ProblemFile::dependencies`]).
-pub fn theorem_context(file: &ProblemFile, index: usize, uses: &str) -> Vec<String> {
-    let t = &file.theorems[index];
-    let mut ctx = t.context.clone();
-    ctx.extend(file.dependencies(index, uses));
-    ctx
-}

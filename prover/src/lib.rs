@@ -1,24 +1,21 @@
 //! The prover's library half: everything the `prover` binary glues together.
 //!
-//! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files;
-//!   [`lean_file`]: a file cut into the segments a Lean worker runs.
+//! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files.
 //! - [`check`], [`replay`]: verifying and replaying known proofs.
-//! - [`prove`]: the proof search over files, with [`lean_env`] (the search's environment over
-//!   the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
+//! - [`prove`]: the proof search over files, with the `lean-env` crate's `LeanEnv` (the
+//!   search's environment over the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
 //! - [`model_cli`]: the `generate` command and the model's device/dtype options;
 //!   [`model_bench`]: `prover bench model` (the engine itself is the `internlm2` crate).
-//! - [`suggest`]: checked tactic suggestions at a point of a proof; [`suggest_cmd`]: the
-//!   `suggest` command (a state from a file or pasted, [`tactic_state`]); [`lsp`]: the language
-//!   server that offers them in editors.
+//! - [`suggest_cmd`]: the `suggest` command (checked suggestions, `lean_env::suggest`, at a
+//!   point of a file or for a pasted state); [`lsp`]: the language server that offers them in
+//!   editors.
 //! - [`model_policy`]: the model card's prompts and the model as a tactic policy;
 //!   [`formalize`]: natural language → checked Lean 3 statements.
 
 pub mod bench;
 pub mod check;
 pub mod formalize;
-pub mod lean_env;
-pub mod lean_file;
 pub mod lean_opts;
 pub mod lsp;
 pub mod model_bench;
@@ -29,6 +26,4 @@ pub mod policy;
 pub mod prove;
 pub mod replay;
 pub mod results;
-pub mod suggest;
 pub mod suggest_cmd;
-pub mod tactic_state;

@@ -13,13 +13,14 @@ use search::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::lean_env::LeanEnv;
-use crate::lean_file::FileRun;
-use crate::lean_opts::{LeanOpts, group_by_imports, theorem_context};
+use crate::lean_opts::{LeanOpts, group_by_imports};
 use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
+use lean_env::FileRun;
+use lean_env::LeanEnv;
+use lean_env::theorem_context;
 
 /// Search for proofs of the theorems in Lean files (their own proofs, if any, are ignored).
 /// Each result is appended to the output file as soon as its search ends; `--resume` skips
@@ -248,11 +249,7 @@ fn summary_line(r: &SearchResult) -> String {
             r.name, r.time_s, r.expansions
         )
     } else {
-        let why = r
-            .error
-            .as_deref()
-            .map(crate::lean_opts::first_line)
-            .unwrap_or("");
+        let why = r.error.as_deref().map(lean_env::first_line).unwrap_or("");
         format!(
             "{:<44} not proved ({:?}, {} expansions, {:.1}s){}{}",
             r.name,

@@ -10,9 +10,10 @@ use lean_bridge::{LeanPool, TacticResult};
 use problems::{ProblemFile, Proof, Theorem};
 use serde::Serialize;
 
-use crate::lean_file::FileRun;
-use crate::lean_opts::{LeanOpts, first_line, group_by_imports};
+use crate::lean_opts::{LeanOpts, group_by_imports};
 use crate::output::{Progress, print_line};
+use lean_env::FileRun;
+use lean_env::first_line;
 
 /// Run each known proof step by step (the top-level steps of its `begin … end` block; a `by`
 /// proof is one step, a term proof is `exact TERM`) and report whether it reaches "proof

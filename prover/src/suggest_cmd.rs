@@ -16,13 +16,14 @@ use problems::ProblemFile;
 use search::CancellationToken;
 use serde_json::json;
 
-use crate::lean_env::LeanEnv;
-use crate::lean_opts::{LeanOpts, first_line};
+use crate::lean_opts::LeanOpts;
 use crate::model_policy::{Dropped, ModelOpts};
 use crate::output::one_line;
 use crate::policy::{PolicyChoice, PolicyKind};
-use crate::suggest::{Outcome, SuggestConfig, SuggestError, Suggestions, suggest};
-use crate::tactic_state::statement_from_state;
+use lean_env::LeanEnv;
+use lean_env::first_line;
+use lean_env::suggest::{Outcome, SuggestConfig, SuggestError, Suggestions, suggest};
+use lean_env::tactic_state::statement_from_state;
 
 /// Suggest next tactics for a proof state, each checked in Lean: ✓ closes the goal, → the
 /// goals it leaves, ✗ Lean's error. Exit status 0 iff at least one suggestion works (closes
@@ -95,7 +96,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
     if args.column == Some(0) {
         bail!("--column counts from 1");
     }
-    let cursor = crate::suggest::Cursor {
+    let cursor = lean_env::suggest::Cursor {
         line,
         col: args.column.map(|c| c - 1),
     };

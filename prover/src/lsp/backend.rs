@@ -13,9 +13,9 @@ use tokio::task::AbortHandle;
 
 use super::error::BackendError;
 use super::lock::lock;
-use crate::lean_env::LeanEnv;
 use crate::lean_opts::LeanOpts;
 use crate::policy::{PolicyChoice, ProverPolicy};
+use lean_env::LeanEnv;
 
 /// Which Lean pool a document needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::backend::PoolKey;
 use super::lock::lock;
-use crate::suggest::Suggestions;
+use lean_env::suggest::Suggestions;
 
 /// A proof state: pool, context, statement, steps above the cursor.
 #[derive(Clone, PartialEq, Eq, Hash)]

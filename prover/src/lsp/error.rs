@@ -11,7 +11,7 @@ use search::StopReason;
 use tokio::task::JoinError;
 
 use super::shared_runs::RunLost;
-use crate::suggest::SuggestError;
+use lean_env::suggest::SuggestError;
 
 /// Why a document's Lean pool and policy could not be had.
 #[derive(Clone, Debug, thiserror::Error)]

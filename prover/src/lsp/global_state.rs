@@ -26,7 +26,7 @@ use super::lock::lock;
 use super::shared_runs::SharedRuns;
 use super::text::Document;
 use super::uri::uri_to_path;
-use crate::suggest::{SuggestConfig, Suggestions};
+use lean_env::suggest::{SuggestConfig, Suggestions};
 
 /// Settings the handlers read.
 pub struct Settings {

@@ -50,10 +50,10 @@ use crate::lean_opts::LeanOpts;
 use crate::model_policy::ModelOpts;
 use crate::policy::PolicyChoice;
 use crate::policy::PolicyKind;
-use crate::suggest::SuggestConfig;
 use backend::Backends;
 use client::{Client, ClientFlags};
 use global_state::{GlobalState, Settings};
+use lean_env::suggest::SuggestConfig;
 use main_loop::LoopEnd;
 
 /// Run a language server (LSP over stdio) for Lean 3 files: code actions and completions with

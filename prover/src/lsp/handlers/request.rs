@@ -19,7 +19,6 @@ use problems::ProblemFile;
 use search::{BestFirstSearch, CancellationToken};
 use serde_json::Value;
 
-use crate::lean_opts::first_line;
 use crate::lsp::cache::CacheKey;
 use crate::lsp::client::Progress;
 use crate::lsp::cursor::{self, Place};
@@ -28,7 +27,8 @@ use crate::lsp::ext::{PROVE_COMMAND, PROVE_KIND, ProveAnswer, ProveTarget, SUGGE
 use crate::lsp::global_state::{DocumentSnapshot, GlobalStateSnapshot};
 use crate::lsp::shared_runs::RunEnd;
 use crate::lsp::text::{blank_line, line_start, offset_at, range_of};
-use crate::suggest::{self, Outcome, SuggestError, Suggestion, Suggestions};
+use lean_env::first_line;
+use lean_env::suggest::{self, Outcome, SuggestError, Suggestion, Suggestions};
 
 fn wanted(only: &Option<Vec<CodeActionKind>>, kind: &str) -> bool {
     match only {

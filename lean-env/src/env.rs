@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::lean_file::FileRun;
+use crate::file::FileRun;
 use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
 use problems::{Header, ProblemFile};
 use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};

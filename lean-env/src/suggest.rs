@@ -7,8 +7,8 @@
 //! state and each one is run in Lean on it, so that every suggestion carries what it really
 //! does: closes the goals, leaves these goals, changes nothing, or fails with Lean's error.
 //!
-//! Generic over [`ProofEnv`] and [`Policy`]: the prover uses [`crate::lean_env::LeanEnv`] and
-//! [`crate::policy::ProverPolicy`]; tests use the search crate's toy worlds.
+//! Generic over [`ProofEnv`] and [`Policy`]: the prover uses [`crate::LeanEnv`] and its own
+//! `ProverPolicy`; tests use the search crate's toy worlds.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -21,7 +21,7 @@ use search::{
 };
 use serde::Serialize;
 
-use crate::lean_opts::theorem_context;
+use crate::theorem_context;
 
 /// How many candidates to ask for, and how hard to try when Lean loses the state.
 #[derive(Clone, Debug)]
@@ -152,10 +152,7 @@ impl Stage {
                 index,
                 total,
                 tactic,
-            } => format!(
-                "checking {index}/{total}: {}",
-                crate::lean_opts::first_line(tactic)
-            ),
+            } => format!("checking {index}/{total}: {}", crate::first_line(tactic)),
         }
     }
 }
