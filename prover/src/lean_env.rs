@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::lean_file::FileRun;
 use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
 use problems::{Header, ProblemFile};
-use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+use search::{EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 
 /// Runs the search's tactics in Lean. Cheap to clone.
 ///
@@ -79,10 +79,7 @@ impl ProofEnv for LeanEnv {
         };
         match started {
             Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
-            Err(e @ (LeanError::Elaboration { .. } | LeanError::Refused(_))) => {
-                Err(EnvError::Statement(e.to_string()))
-            }
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(start_error(e)),
         }
     }
 
@@ -98,7 +95,6 @@ impl ProofEnv for LeanEnv {
                 pp,
             }) => Ok(TacticOutcome::Success(state(s, &goals, pp))),
             Ok(TacticResult::Failed { message, .. }) => Ok(TacticOutcome::Failed { message }),
-            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
             // The tactic took the worker down with it (wall-clock limit, crash): a failed
             // tactic. Other states on that worker are lost and will be replayed when used.
             Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. })) => {
@@ -106,15 +102,14 @@ impl ProofEnv for LeanEnv {
                     message: e.to_string(),
                 })
             }
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
     }
 
     async fn focus(&self, handle: &StateRef) -> Result<EnvState<StateRef>, EnvError> {
         match self.pool.focus(handle).await {
             Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
-            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
     }
 
@@ -143,7 +138,99 @@ impl ProofEnv for LeanEnv {
                 errors: v.errors,
                 axioms: v.axioms,
             }),
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
+    }
+}
+
+/// [`env_error`], except that a statement Lean rejects or the screen refuses is one the task
+/// cannot start from.
+fn start_error(e: LeanError) -> EnvError {
+    match e {
+        LeanError::Elaboration { .. } | LeanError::Refused(_) => {
+            EnvError::new(EnvErrorKind::InvalidStatement, e)
+        }
+        e => env_error(e),
+    }
+}
+
+/// The search's kind for a bridge error, with the bridge's error as the source; for a lost
+/// state the source is why it was lost (the search says "proof state lost" itself).
+fn env_error(e: LeanError) -> EnvError {
+    let kind = match &e {
+        LeanError::StateLost(why) => return EnvError::new(EnvErrorKind::StateLost, why.clone()),
+        LeanError::Timeout(_) => EnvErrorKind::Timeout,
+        LeanError::Crashed { .. } => EnvErrorKind::Crashed,
+        LeanError::Refused(_) => EnvErrorKind::Refused,
+        _ => EnvErrorKind::Other,
+    };
+    EnvError::new(kind, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_lost_state_is_the_searchs_lost_state_with_the_bridges_reason() {
+        let lost = LeanError::StateLost("the Lean process that held it (1) was restarted".into());
+        let message = lost.to_string();
+        let e = env_error(lost);
+        assert_eq!(e.kind(), EnvErrorKind::StateLost);
+        assert_eq!(
+            e.get_ref().to_string(),
+            "the Lean process that held it (1) was restarted"
+        );
+        assert_eq!(e.to_string(), message);
+    }
+
+    #[test]
+    fn bridge_errors_keep_their_kind_and_stay_the_source() {
+        let cases = [
+            (
+                LeanError::Timeout(Duration::from_secs(2)),
+                EnvErrorKind::Timeout,
+            ),
+            (
+                LeanError::Crashed {
+                    status: "signal: 9".into(),
+                    stderr: String::new(),
+                },
+                EnvErrorKind::Crashed,
+            ),
+            (LeanError::Refused("no `#`".into()), EnvErrorKind::Refused),
+            (LeanError::Protocol("garbage".into()), EnvErrorKind::Other),
+            (LeanError::Closed, EnvErrorKind::Other),
+        ];
+        for (lean, kind) in cases {
+            let message = lean.to_string();
+            let e = env_error(lean);
+            assert_eq!(e.kind(), kind, "{message}");
+            assert_eq!(e.to_string(), message);
+            assert!(e.get_ref().downcast_ref::<LeanError>().is_some());
+        }
+    }
+
+    #[test]
+    fn a_statement_that_does_not_start_is_an_invalid_statement() {
+        for lean in [
+            LeanError::Elaboration {
+                message: "unknown identifier 'c'".into(),
+                pos: Some((1, 20)),
+            },
+            LeanError::Refused("`#eval` is not allowed".into()),
+        ] {
+            let message = lean.to_string();
+            let e = start_error(lean);
+            assert_eq!(e.kind(), EnvErrorKind::InvalidStatement);
+            assert_eq!(
+                e.to_string(),
+                format!("statement does not elaborate: {message}")
+            );
+        }
+        let e = start_error(LeanError::Timeout(Duration::from_secs(1)));
+        assert_eq!(e.kind(), EnvErrorKind::Timeout);
     }
 }
