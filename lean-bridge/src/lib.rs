@@ -9,6 +9,7 @@ pub mod error;
 pub mod file;
 pub mod locate;
 pub mod pool;
+pub mod protocol;
 pub mod repl;
 pub mod sandbox;
 pub mod screen;
@@ -23,4 +24,4 @@ pub use pool::{
 };
 pub use problems::split_statement;
 pub use sandbox::{Confinement, Protections, SandboxMode};
-pub use worker::{LeanWorker, WorkerSpec};
+pub use worker::{LeanWorker, Reply, WorkerSpec};

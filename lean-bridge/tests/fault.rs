@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use lean_bridge::protocol::{RunRequest, StatsRequest};
 use lean_bridge::{LeanError, LeanWorker, SandboxMode, WorkerSpec};
-use serde_json::{Map, Value, json};
 
 fn fake_spec() -> WorkerSpec {
     WorkerSpec {
@@ -23,18 +23,16 @@ fn fake_spec() -> WorkerSpec {
     }
 }
 
-fn run(tactic: &str) -> Map<String, Value> {
-    match json!({"cmd": "run", "state": 1, "tactic": tactic}) {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+fn run(tactic: &str) -> RunRequest {
+    RunRequest {
+        state: 1,
+        tactic: tactic.into(),
+        heartbeats: 0,
     }
 }
 
-fn stats() -> Map<String, Value> {
-    match json!({"cmd": "stats"}) {
-        Value::Object(m) => m,
-        _ => unreachable!(),
-    }
+fn stats() -> StatsRequest {
+    StatsRequest {}
 }
 
 fn process_exists(pid: u64) -> bool {
@@ -77,7 +75,7 @@ async fn a_hang_times_out_and_the_worker_restarts() {
         .request(stats(), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["ok"], true);
+    assert!(reply.answer().unwrap().is_ok());
     assert_eq!(w.incarnation(), first + 1);
     assert_eq!(
         w.stats.timeouts.load(std::sync::atomic::Ordering::SeqCst),
@@ -106,7 +104,7 @@ async fn a_crash_mid_request_is_reported_with_stderr() {
         .request(run("simp"), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["num_goals"], 0);
+    assert!(reply.answer().unwrap().unwrap().goals.is_empty());
     assert_eq!(w.stats.crashes.load(std::sync::atomic::Ordering::SeqCst), 1);
     w.shutdown().await;
 }
@@ -125,7 +123,7 @@ async fn garbage_and_wrong_ids_are_protocol_errors() {
             .request(stats(), Duration::from_secs(5), None)
             .await
             .unwrap();
-        assert_eq!(reply.body["ok"], true);
+        assert!(reply.answer().unwrap().is_ok());
     }
     w.shutdown().await;
 }
@@ -137,7 +135,7 @@ async fn unrelated_output_is_collected_not_confused_with_answers() {
         .request(run("NOISE"), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["ok"], true);
+    assert!(reply.answer().unwrap().is_ok());
     assert_eq!(
         reply.messages,
         vec!["some message Lean printed", "another one"]

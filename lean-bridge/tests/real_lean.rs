@@ -85,6 +85,18 @@ async fn start_run_and_complete_a_proof() {
         .await
         .unwrap();
     assert!(r.is_complete(), "{r:?}");
+
+    // A dropped proof's states are gone: the REPL says so (`error_kind`), and the bridge
+    // reports them lost, not as a tactic that failed.
+    pool.drop_proof(&start.state).await;
+    let err = pool.run(&start.state, "split").await.unwrap_err();
+    assert!(matches!(err, LeanError::StateLost(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("proof state lost: unknown state {}", start.state.state)
+    );
+    let err = pool.focus(&start.state).await.unwrap_err();
+    assert!(matches!(err, LeanError::StateLost(_)), "{err}");
     pool.shutdown().await;
 }
 
@@ -152,6 +164,18 @@ async fn statements_that_do_not_elaborate_are_reported_with_positions() {
     match err {
         LeanError::Elaboration { message, pos } => {
             assert!(message.contains("unknown identifier 'c'"), "{message}");
+            assert_eq!(pos, Some((1, 20)));
+        }
+        other => panic!("{other}"),
+    }
+    // `verify` says the same of a statement that does not elaborate (not a failed proof).
+    let err = pool
+        .verify(&[], "(a b : ℕ) (h₀ : a < c) :\n  b ≠ 0", "by simp")
+        .await
+        .unwrap_err();
+    match err {
+        LeanError::Elaboration { message, pos } => {
+            assert!(message.starts_with("unknown identifier 'c'"), "{message}");
             assert_eq!(pos, Some((1, 20)));
         }
         other => panic!("{other}"),
