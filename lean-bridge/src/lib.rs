@@ -16,7 +16,7 @@ pub mod screen;
 pub mod testing;
 pub mod worker;
 
-pub use error::LeanError;
+pub use error::{LeanError, LeanErrorKind, LostState};
 pub use file::{FileTheorem, LeanFile, Segment, SegmentText, TheoremSegment};
 pub use locate::{LeanInstall, LeanProject};
 pub use pool::{

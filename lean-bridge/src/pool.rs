@@ -23,7 +23,7 @@ use crate::repl::CompiledRepl;
 use crate::sandbox::{Confinement, SandboxMode};
 use crate::screen::{screen, screen_context_line};
 use crate::worker::{LeanWorker, Reply, WorkerSpec};
-use crate::{LeanError, LeanInstall, LeanProject};
+use crate::{LeanError, LeanErrorKind, LeanInstall, LeanProject, LostState};
 use problems::split_statement;
 
 /// Everything a pool needs to start its workers.
@@ -224,7 +224,7 @@ impl LeanPool {
             starts.spawn(async move { w.request(StatsRequest {}, timeout, None).await });
         }
         while let Some(r) = starts.join_next().await {
-            if let Err(e) = r.map_err(|e| LeanError::Startup {
+            if let Err(e) = r.map_err(|e| LeanErrorKind::Startup {
                 message: e.to_string(),
             })? {
                 pool.shutdown().await;
@@ -248,7 +248,7 @@ impl LeanPool {
             let install = LeanInstall::find(lean_opt.as_deref())?;
             let project = match project_opt {
                 Some(p) => {
-                    let root = LeanProject::discover(&p).ok_or_else(|| LeanError::Project {
+                    let root = LeanProject::discover(&p).ok_or_else(|| LeanErrorKind::Project {
                         path: p.clone(),
                         message: "no leanpkg.toml in this directory or above it".into(),
                     })?;
@@ -260,7 +260,7 @@ impl LeanPool {
             Ok::<_, LeanError>((install, project, repl))
         })
         .await
-        .map_err(|e| LeanError::Startup {
+        .map_err(|e| LeanErrorKind::Startup {
             message: e.to_string(),
         })??;
         let launch_file = repl.launch_file(&config.imports)?;
@@ -322,7 +322,7 @@ impl LeanPool {
 
     fn check_open(&self) -> Result<(), LeanError> {
         if self.closed.load(Ordering::SeqCst) {
-            Err(LeanError::Closed)
+            Err(LeanErrorKind::Closed.into())
         } else {
             Ok(())
         }
@@ -417,10 +417,9 @@ impl LeanPool {
         state: &StateRef,
         tactic: &str,
     ) -> Result<(TacticResult, Timing), LeanError> {
-        let worker = self
-            .workers
-            .get(state.worker)
-            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
+        let Some(worker) = self.workers.get(state.worker) else {
+            return Err(LeanErrorKind::StateLost(LostState::NoSuchWorker(state.worker)).into());
+        };
         let request = RunRequest {
             state: state.state,
             tactic: tactic.to_string(),
@@ -443,10 +442,9 @@ impl LeanPool {
     /// like a started proof.
     pub async fn focus(&self, state: &StateRef) -> Result<ProofStart, LeanError> {
         self.check_open()?;
-        let worker = self
-            .workers
-            .get(state.worker)
-            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
+        let Some(worker) = self.workers.get(state.worker) else {
+            return Err(LeanErrorKind::StateLost(LostState::NoSuchWorker(state.worker)).into());
+        };
         let request = FocusRequest { state: state.state };
         let reply = worker
             .request(request, self.config.tactic_timeout, Some(state.incarnation))
@@ -561,11 +559,12 @@ impl LeanPool {
         // An error answer has no flags: the count below says so.
         let flags = reply.answer()?.map(|d| d.declared).unwrap_or_default();
         if flags.len() != names.len() {
-            return Err(LeanError::Protocol(format!(
+            return Err(LeanErrorKind::Protocol(format!(
                 "asked about {} names, got {} answers",
                 names.len(),
                 flags.len()
-            )));
+            ))
+            .into());
         }
         Ok(flags)
     }
@@ -582,9 +581,10 @@ impl LeanPool {
     ) -> Result<FileTheorem, LeanError> {
         self.check_open()?;
         if !matches!(file.segments.get(segment), Some(Segment::Theorem(_))) {
-            return Err(LeanError::Protocol(format!(
+            return Err(LeanErrorKind::Protocol(format!(
                 "segment {segment} of the file is not a theorem"
-            )));
+            ))
+            .into());
         }
         // A worker that has it already, else the least busy of those that can go on to it
         // (proofs of one file spread over the workers that follow it), else one for a new
@@ -717,23 +717,30 @@ impl LeanPool {
                     // The theorem asked for crashed once: the cause may lie outside it (memory
                     // left behind by an earlier proof, another process's pressure); a fresh
                     // process tries once more before it counts against the proof.
-                    Err(LeanError::Crashed { .. })
-                        if i == segment && !crashed_once && !poisoned.contains_key(&i) =>
+                    Err(e)
+                        if matches!(e.kind(), LeanErrorKind::Crashed { .. })
+                            && i == segment
+                            && !crashed_once
+                            && !poisoned.contains_key(&i) =>
                     {
                         crashed_once = true;
                         state.key = None;
                         restarted = true;
                         break;
                     }
-                    Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. }))
-                        if matches!(seg, Segment::Theorem(_)) && !poisoned.contains_key(&i) =>
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            LeanErrorKind::Timeout(_) | LeanErrorKind::Crashed { .. }
+                        ) && matches!(seg, Segment::Theorem(_))
+                            && !poisoned.contains_key(&i) =>
                     {
                         state.key = None;
-                        let reason = match &e {
-                            LeanError::Timeout(d) => {
+                        let reason = match e.kind() {
+                            LeanErrorKind::Timeout(d) => {
                                 format!("the proof did not elaborate within {d:?}")
                             }
-                            other => format!("Lean stopped on this proof: {other}"),
+                            _ => format!("Lean stopped on this proof: {e}"),
                         };
                         self.poisoned
                             .lock()
@@ -805,9 +812,7 @@ impl LeanPool {
                 return Ok(c.clone());
             }
         }
-        Err(LeanError::Protocol(
-            "the file could not be run to this theorem".into(),
-        ))
+        Err(LeanErrorKind::Protocol("the file could not be run to this theorem".into()).into())
     }
 
     /// [`Self::file_theorem`], with a statement that does not elaborate as the error.
@@ -818,10 +823,11 @@ impl LeanPool {
     ) -> Result<FileTheorem, LeanError> {
         let c = self.file_theorem(file, segment).await?;
         match &c.statement_error {
-            Some(e) => Err(LeanError::Elaboration {
+            Some(e) => Err(LeanErrorKind::Elaboration {
                 message: e.clone(),
                 pos: None,
-            }),
+            }
+            .into()),
             None => Ok(c),
         }
     }
@@ -845,19 +851,17 @@ impl LeanPool {
                 .request(request, self.config.verify_timeout, Some(c.incarnation))
                 .await
             {
-                Err(LeanError::StateLost(_)) => continue,
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
                 r => r?,
             };
-            let started = reply.answer()?.map_err(|e| LeanError::Elaboration {
+            let started = reply.answer()?.map_err(|e| LeanErrorKind::Elaboration {
                 message: e.error,
                 pos: e.pos,
             })?;
             self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
             return Ok(proof_start(w, reply.incarnation, started));
         }
-        Err(LeanError::StateLost(
-            "the worker running the file kept restarting".into(),
-        ))
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
     }
 
     /// Checks a complete proof of a file's theorem where the file states it, as
@@ -895,14 +899,12 @@ impl LeanPool {
                 .request(request, self.config.verify_timeout, Some(c.incarnation))
                 .await
             {
-                Err(LeanError::StateLost(_)) => continue,
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
                 r => r?,
             };
             return Ok(Verification::from_answer(reply.answer()?));
         }
-        Err(LeanError::StateLost(
-            "the worker running the file kept restarting".into(),
-        ))
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
     }
 
     /// Asks every worker how it is. A worker that does not answer within `timeout` is
@@ -1029,7 +1031,9 @@ fn tactic_result(
             goals: ran.goals,
             pp: ran.pp,
         }),
-        Err(e) if e.is(ReplErrorKind::UnknownState) => Err(LeanError::StateLost(e.error)),
+        Err(e) if e.is(ReplErrorKind::UnknownState) => {
+            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
+        }
         Err(e) => Ok(TacticResult::Failed {
             message: e.error,
             pos: e.pos,
@@ -1053,11 +1057,14 @@ fn focus_result(
             goals: focused.goals,
             pp: focused.pp,
         }),
-        Err(e) if e.is(ReplErrorKind::UnknownState) => Err(LeanError::StateLost(e.error)),
-        Err(e) => Err(LeanError::Elaboration {
+        Err(e) if e.is(ReplErrorKind::UnknownState) => {
+            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
+        }
+        Err(e) => Err(LeanErrorKind::Elaboration {
             message: e.error,
             pos: None,
-        }),
+        }
+        .into()),
     }
 }
 
@@ -1091,10 +1098,10 @@ fn proof_start(worker: usize, incarnation: u64, started: ProofResponse) -> Proof
 /// Screens and splits a statement into what the REPL elaborates.
 fn statement_text(context: &[String], statement: &str) -> Result<StatementText, LeanError> {
     for line in context {
-        screen_context_line(line).map_err(|r| LeanError::Refused(r.to_string()))?;
+        screen_context_line(line).map_err(|r| LeanErrorKind::Refused(r.to_string()))?;
     }
-    screen(statement).map_err(|r| LeanError::Refused(r.to_string()))?;
-    let (binders, goal) = split_statement(statement).ok_or_else(|| LeanError::Elaboration {
+    screen(statement).map_err(|r| LeanErrorKind::Refused(r.to_string()))?;
+    let (binders, goal) = split_statement(statement).ok_or_else(|| LeanErrorKind::Elaboration {
         message: "the statement has no `:` separating binders from the goal".into(),
         pos: None,
     })?;
@@ -1130,10 +1137,11 @@ fn elaboration_error(e: ErrorResponse, statement: &str, text: &StatementText) ->
     let pos = e
         .pos
         .and_then(|p| map_statement_pos(p, statement, &text.binders, &text.goal));
-    LeanError::Elaboration {
+    LeanErrorKind::Elaboration {
         message: lean_message(&e).to_string(),
         pos,
     }
+    .into()
 }
 
 /// Maps a (line, column) of the elaborated text back to (line, column) in `statement`.
@@ -1208,7 +1216,10 @@ mod tests {
             &state(),
         )
         .unwrap_err();
-        assert!(matches!(&lost, LeanError::StateLost(m) if m == "unknown state 5"));
+        assert!(matches!(
+            lost.kind(),
+            LeanErrorKind::StateLost(LostState::NotInRepl(m)) if m == "unknown state 5"
+        ));
         assert_eq!(lost.to_string(), "proof state lost: unknown state 5");
         // The kind decides, not the words: Lean's own message may say anything.
         let failed = tactic_result(Err(error("unknown state 5", None)), &state()).unwrap();
@@ -1234,11 +1245,11 @@ mod tests {
             &state(),
         )
         .unwrap_err();
-        assert!(matches!(lost, LeanError::StateLost(_)), "{lost}");
+        assert!(matches!(lost.kind(), LeanErrorKind::StateLost(_)), "{lost}");
         let no_goals =
             focus_result(Err(error("no goals: nothing to focus on", None)), &state()).unwrap_err();
         assert!(
-            matches!(no_goals, LeanError::Elaboration { .. }),
+            matches!(no_goals.kind(), LeanErrorKind::Elaboration { .. }),
             "{no_goals}"
         );
     }
@@ -1254,7 +1265,7 @@ mod tests {
         };
         let err = verify_result(Err(bad), st, &text).unwrap_err();
         assert!(
-            matches!(&err, LeanError::Elaboration { message, pos: Some((1, 14)) }
+            matches!(err.kind(), LeanErrorKind::Elaboration { message, pos: Some((1, 14)) }
                 if message == "unknown identifier 'c'"),
             "{err:?}"
         );

@@ -21,10 +21,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::LeanError;
 use crate::protocol::{self, Answer, Request, RequestLine, StatsRequest, answer_id, read_answer};
 use crate::repl::{RESPONSE_MARKER, join_path};
 use crate::sandbox::{Confinement, SandboxMode};
+use crate::{LeanError, LeanErrorKind, LostState};
 
 /// How to start a worker's Lean process.
 #[derive(Clone, Debug)]
@@ -71,8 +71,9 @@ impl<T: DeserializeOwned> Reply<T> {
     /// The command's response, or the REPL's error. An answer that reads as neither is a
     /// protocol error (the process is still in step: it answered the request it was asked).
     pub fn answer(&self) -> Result<Answer<T>, LeanError> {
-        read_answer(&self.body)
-            .map_err(|e| LeanError::Protocol(format!("unreadable answer ({e}): {}", self.body)))
+        read_answer(&self.body).map_err(|e| {
+            LeanErrorKind::Protocol(format!("unreadable answer ({e}): {}", self.body)).into()
+        })
     }
 }
 
@@ -178,8 +179,8 @@ impl LeanWorker {
             reply,
         }));
         let result = match sent {
-            Ok(()) => rx.await.unwrap_or(Err(LeanError::Closed)),
-            Err(_) => Err(LeanError::Closed),
+            Ok(()) => rx.await.unwrap_or(Err(LeanErrorKind::Closed.into())),
+            Err(_) => Err(LeanErrorKind::Closed.into()),
         };
         self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
         result.map(Reply::of)
@@ -286,10 +287,7 @@ impl WorkerTask {
         if let Some(wanted) = incarnation {
             let alive = self.proc.as_ref().map(|p| p.incarnation);
             if alive != Some(wanted) {
-                return Err(LeanError::StateLost(format!(
-                    "the Lean process that held it ({}) was restarted",
-                    wanted
-                )));
+                return Err(LeanErrorKind::StateLost(LostState::Restarted(wanted)).into());
             }
         }
         if self.proc.is_none() {
@@ -303,7 +301,7 @@ impl WorkerTask {
             timed: self.spec.timed,
             request,
         })
-        .map_err(|e| LeanError::Protocol(format!("cannot encode request: {e}")))?;
+        .map_err(|e| LeanErrorKind::Protocol(format!("cannot encode request: {e}")))?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
         let proc = self.proc.as_mut().expect("launched above");
@@ -324,7 +322,7 @@ impl WorkerTask {
                 Err(_) => {
                     self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                     self.kill().await;
-                    return Err(LeanError::Timeout(timeout));
+                    return Err(LeanErrorKind::Timeout(timeout).into());
                 }
                 Ok(Err(e)) => {
                     return Err(self.lost(format!("reading from Lean failed: {e}")).await);
@@ -348,23 +346,26 @@ impl WorkerTask {
                         Ok(v) => v,
                         Err(e) => {
                             self.kill().await;
-                            return Err(LeanError::Protocol(format!(
+                            return Err(LeanErrorKind::Protocol(format!(
                                 "unreadable response ({e}): {json}"
-                            )));
+                            ))
+                            .into());
                         }
                     };
                     if !body.is_object() {
                         self.kill().await;
-                        return Err(LeanError::Protocol(format!(
+                        return Err(LeanErrorKind::Protocol(format!(
                             "response is not an object: {json}"
-                        )));
+                        ))
+                        .into());
                     }
                     if answer_id(&body) != Some(id) {
                         // A response to something else means the stream is out of step.
                         self.kill().await;
-                        return Err(LeanError::Protocol(format!(
+                        return Err(LeanErrorKind::Protocol(format!(
                             "expected the response to request {id}, got: {json}"
-                        )));
+                        ))
+                        .into());
                     }
                     let lean_time = if self.spec.timed {
                         self.lean_time(id).await
@@ -432,7 +433,7 @@ impl WorkerTask {
         // program, arguments and environment as they are now. The child also gets
         // PR_SET_PDEATHSIG, so no Lean process outlives a killed prover.
         crate::sandbox::confine(cmd.as_std_mut(), spec.sandbox, &confinement)?;
-        let mut child = cmd.spawn().map_err(|e| LeanError::Startup {
+        let mut child = cmd.spawn().map_err(|e| LeanErrorKind::Startup {
             message: format!("cannot run {}: {e}", spec.lean.display()),
         })?;
         let pid = child.id().unwrap_or(0);
@@ -484,19 +485,20 @@ impl WorkerTask {
             match tokio::time::timeout_at(deadline, proc.stdout.next_line()).await {
                 Err(_) => {
                     self.kill().await;
-                    return Err(LeanError::Startup {
+                    return Err(LeanErrorKind::Startup {
                         message: format!(
                             "Lean did not load its imports within {start_timeout:?}{}",
                             render_messages(&messages)
                         ),
-                    });
+                    }
+                    .into());
                 }
                 Ok(Ok(Some(line))) if line.contains(RESPONSE_MARKER) => return Ok(()),
                 Ok(Ok(Some(line))) => messages.push(line),
                 Ok(_) => {
                     let err = self.lost(String::new()).await;
-                    let detail = match err {
-                        LeanError::Crashed { status, stderr } => {
+                    let detail = match err.into_kind() {
+                        LeanErrorKind::Crashed { status, stderr } => {
                             format!("Lean exited ({status}){}{}", render_messages(&messages), {
                                 if stderr.is_empty() {
                                     String::new()
@@ -507,7 +509,7 @@ impl WorkerTask {
                         }
                         other => other.to_string(),
                     };
-                    return Err(LeanError::Startup { message: detail });
+                    return Err(LeanErrorKind::Startup { message: detail }.into());
                 }
             }
         }
@@ -516,10 +518,11 @@ impl WorkerTask {
     /// The process is gone (or its pipes broke): reap it and describe what happened.
     async fn lost(&mut self, what: String) -> LeanError {
         let Some(mut proc) = self.proc.take() else {
-            return LeanError::Crashed {
+            return LeanErrorKind::Crashed {
                 status: "not running".into(),
                 stderr: what,
-            };
+            }
+            .into();
         };
         self.stats.crashes.fetch_add(1, Ordering::Relaxed);
         self.stats.pid.store(0, Ordering::SeqCst);
@@ -537,10 +540,11 @@ impl WorkerTask {
         if !what.is_empty() {
             stderr.push(what);
         }
-        LeanError::Crashed {
+        LeanErrorKind::Crashed {
             status,
             stderr: stderr.join("\n"),
         }
+        .into()
     }
 
     /// Kills the current process, if any (our own child, by pid).

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::lean_file::FileRun;
-use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
+use lean_bridge::{LeanError, LeanErrorKind, LeanFile, LeanPool, StateRef, TacticResult};
 use problems::{Header, ProblemFile};
 use search::{EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 
@@ -97,7 +97,12 @@ impl ProofEnv for LeanEnv {
             Ok(TacticResult::Failed { message, .. }) => Ok(TacticOutcome::Failed { message }),
             // The tactic took the worker down with it (wall-clock limit, crash): a failed
             // tactic. Other states on that worker are lost and will be replayed when used.
-            Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. })) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    LeanErrorKind::Timeout(_) | LeanErrorKind::Crashed { .. }
+                ) =>
+            {
                 Ok(TacticOutcome::Failed {
                     message: e.to_string(),
                 })
@@ -146,42 +151,47 @@ impl ProofEnv for LeanEnv {
 /// [`env_error`], except that a statement Lean rejects or the screen refuses is one the task
 /// cannot start from.
 fn start_error(e: LeanError) -> EnvError {
-    match e {
-        LeanError::Elaboration { .. } | LeanError::Refused(_) => {
+    match e.kind() {
+        LeanErrorKind::Elaboration { .. } | LeanErrorKind::Refused(_) => {
             EnvError::new(EnvErrorKind::InvalidStatement, e)
         }
-        e => env_error(e),
+        _ => env_error(e),
     }
 }
 
 /// The search's kind for a bridge error, with the bridge's error as the source; for a lost
 /// state the source is why it was lost (the search says "proof state lost" itself).
 fn env_error(e: LeanError) -> EnvError {
-    let kind = match &e {
-        LeanError::StateLost(why) => return EnvError::new(EnvErrorKind::StateLost, why.clone()),
-        LeanError::Timeout(_) => EnvErrorKind::Timeout,
-        LeanError::Crashed { .. } => EnvErrorKind::Crashed,
-        LeanError::Refused(_) => EnvErrorKind::Refused,
+    let kind = match e.kind() {
+        LeanErrorKind::StateLost(_) => EnvErrorKind::StateLost,
+        LeanErrorKind::Timeout(_) => EnvErrorKind::Timeout,
+        LeanErrorKind::Crashed { .. } => EnvErrorKind::Crashed,
+        LeanErrorKind::Refused(_) => EnvErrorKind::Refused,
         _ => EnvErrorKind::Other,
     };
-    EnvError::new(kind, e)
+    match e.into_kind() {
+        LeanErrorKind::StateLost(why) => EnvError::new(kind, why),
+        other => EnvError::new(kind, LeanError::from(other)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use lean_bridge::LostState;
+
     use super::*;
 
     #[test]
     fn a_lost_state_is_the_searchs_lost_state_with_the_bridges_reason() {
-        let lost = LeanError::StateLost("the Lean process that held it (1) was restarted".into());
+        let lost = LeanError::from(LeanErrorKind::StateLost(LostState::Restarted(1)));
         let message = lost.to_string();
         let e = env_error(lost);
         assert_eq!(e.kind(), EnvErrorKind::StateLost);
         assert_eq!(
-            e.get_ref().to_string(),
-            "the Lean process that held it (1) was restarted"
+            e.get_ref().downcast_ref::<LostState>(),
+            Some(&LostState::Restarted(1))
         );
         assert_eq!(e.to_string(), message);
     }
@@ -190,21 +200,28 @@ mod tests {
     fn bridge_errors_keep_their_kind_and_stay_the_source() {
         let cases = [
             (
-                LeanError::Timeout(Duration::from_secs(2)),
+                LeanErrorKind::Timeout(Duration::from_secs(2)),
                 EnvErrorKind::Timeout,
             ),
             (
-                LeanError::Crashed {
+                LeanErrorKind::Crashed {
                     status: "signal: 9".into(),
                     stderr: String::new(),
                 },
                 EnvErrorKind::Crashed,
             ),
-            (LeanError::Refused("no `#`".into()), EnvErrorKind::Refused),
-            (LeanError::Protocol("garbage".into()), EnvErrorKind::Other),
-            (LeanError::Closed, EnvErrorKind::Other),
+            (
+                LeanErrorKind::Refused("no `#`".into()),
+                EnvErrorKind::Refused,
+            ),
+            (
+                LeanErrorKind::Protocol("garbage".into()),
+                EnvErrorKind::Other,
+            ),
+            (LeanErrorKind::Closed, EnvErrorKind::Other),
         ];
         for (lean, kind) in cases {
+            let lean = LeanError::from(lean);
             let message = lean.to_string();
             let e = env_error(lean);
             assert_eq!(e.kind(), kind, "{message}");
@@ -216,12 +233,13 @@ mod tests {
     #[test]
     fn a_statement_that_does_not_start_is_an_invalid_statement() {
         for lean in [
-            LeanError::Elaboration {
+            LeanErrorKind::Elaboration {
                 message: "unknown identifier 'c'".into(),
                 pos: Some((1, 20)),
             },
-            LeanError::Refused("`#eval` is not allowed".into()),
+            LeanErrorKind::Refused("`#eval` is not allowed".into()),
         ] {
+            let lean = LeanError::from(lean);
             let message = lean.to_string();
             let e = start_error(lean);
             assert_eq!(e.kind(), EnvErrorKind::InvalidStatement);
@@ -230,7 +248,7 @@ mod tests {
                 format!("statement does not elaborate: {message}")
             );
         }
-        let e = start_error(LeanError::Timeout(Duration::from_secs(1)));
+        let e = start_error(LeanErrorKind::Timeout(Duration::from_secs(1)).into());
         assert_eq!(e.kind(), EnvErrorKind::Timeout);
     }
 }
