@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::lean_env::LeanEnv;
 use crate::lean_opts::{LeanOpts, first_line};
-use internlm2::Generation;
 use crate::model_policy::{LoadedModel, ModelOpts, prompts};
 use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyKind, build_policy};
 use crate::results::ResultsFile;
+use internlm2::Generation;
 
 /// Formalize natural-language problems as Lean 3 theorem statements with the model, and check
 /// each candidate in Lean. Exit status 0 iff every problem got a statement that elaborates

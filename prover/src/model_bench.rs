@@ -13,8 +13,8 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use clap::Args;
 
 use internlm2::generate::{Decoder, GenParams};
-use internlm2::model::{Config, KvCache, Model};
 use internlm2::loader::{self, LoadOptions, ModelFiles};
+use internlm2::model::{Config, KvCache, Model};
 
 /// The PyTorch side of the comparison, written to a temporary file at run time.
 const TORCH_SCRIPT: &str = internlm2::TORCH_BENCH_SCRIPT;
