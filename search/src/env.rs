@@ -74,7 +74,9 @@ pub enum EnvErrorKind {
 /// environment's own error as its source.
 ///
 /// The message is the source's, after `proof state lost: ` for a lost state (whose source says
-/// why it was lost) and `statement does not elaborate: ` for a statement that does not.
+/// why it was lost) and `statement does not elaborate: ` for a statement that does not. As it
+/// already has the source's words, show it with `{}`: a report of the whole chain (`{:#}`)
+/// repeats them.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{source}", .kind.message_prefix())]
 pub struct EnvError {

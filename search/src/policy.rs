@@ -41,7 +41,8 @@ pub enum PolicyErrorKind {
 }
 
 /// The policy could not propose tactics: its [`kind`](Self::kind), and the policy's own error as
-/// its source. The message is `policy failed: ` and the source's.
+/// its source. The message is `policy failed: ` and the source's (so, as for
+/// [`crate::EnvError`], show it with `{}` rather than as a chain).
 #[derive(Debug, thiserror::Error)]
 #[error("policy failed: {source}")]
 pub struct PolicyError {
