@@ -19,6 +19,10 @@ Requests (`cmd`):
 * `declared` {names}                         → {declared: [bool]}
 * `stats`   {}                               → {states, proofs, contexts}
 
+An error is `{ok: false, error, pos?}`, plus `error_kind` where the bridge acts on what went
+wrong (`unknown_state`, `statement`: see `error_body_of_kind`). The Rust side's types for all
+of this are in `src/protocol.rs`.
+
 Untrusted text is screened by the Rust side before it gets here; this file only makes sure that
 a tactic text is exactly one tactic block (no trailing input) and that every proof is checked.
 -/
@@ -76,6 +80,12 @@ match p with
 | some ⟨l, c⟩ := [("pos", json.array [jnat l, jnat c])]
 | none := []
 end
+
+/-- An error response body that also names the failure in `error_kind`, for the bridge to act
+on (the message is for people): `unknown_state` (a `run` or `focus` on a state this process
+does not hold), `statement` (the statement of a `verify` or `file_theorem` did not elaborate). -/
+meta def error_body_of_kind (kind msg : string) (p : option pos) : list (string × json) :=
+error_body msg p ++ [("error_kind", json.of_string kind)]
 
 /-! ### Running tactics without letting their failures escape -/
 
@@ -501,7 +511,7 @@ or_else_when needs_declaration (parse_tactic tac levels >>= run_expr)
 meta def handle_run (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
 let sid := field_nat req "state" in
 match σ.states.find sid with
-| none := return (error_body ("unknown state " ++ to_string sid) none, σ)
+| none := return (error_body_of_kind "unknown_state" ("unknown state " ++ to_string sid) none, σ)
 | some (pid, ts) := do
     write ts,
     let levels := match σ.proofs.find pid with
@@ -537,7 +547,7 @@ end
 meta def handle_focus (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
 let sid := field_nat req "state" in
 match σ.states.find sid with
-| none := return (error_body ("unknown state " ++ to_string sid) none, σ)
+| none := return (error_body_of_kind "unknown_state" ("unknown state " ++ to_string sid) none, σ)
 | some (_, ts) := do
     write ts,
     gs ← get_goals,
@@ -580,7 +590,7 @@ in scope, as Lean elaborates a theorem's body, then checks the result with the k
 meta def handle_verify (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
   (st, σ) ← request_statement σ req,
   match st with
-  | sum.inl f := return (error_body ("statement: " ++ f.msg) f.pos, σ)
+  | sum.inl f := return (error_body_of_kind "statement" ("statement: " ++ f.msg) f.pos, σ)
   | sum.inr (t, n) := do
     let hb := field_nat req "heartbeats",
     let (k, σ) := σ.fresh,
@@ -760,7 +770,7 @@ meta def handle_file_theorem (σ : repl_state) (req : json) : lean.parser (list 
     -- The statement does not elaborate: still run the declaration, so that the file goes on
     -- as Lean would have it (Lean reports the same error and adds nothing usable).
     _ ← run_file_commands (field_str req "text") 0,
-    return (error_body ("statement: " ++ f.msg) f.pos, σ)
+    return (error_body_of_kind "statement" ("statement: " ++ f.msg) f.pos, σ)
   | sum.inr (t0, n0, ns) := do
     ts0 ← lean.parser.of_tactic read,
     let is_example := match field req "example" with | some (json.of_bool tt) := tt | _ := ff end,

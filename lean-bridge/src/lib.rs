@@ -9,13 +9,14 @@ pub mod error;
 pub mod file;
 pub mod locate;
 pub mod pool;
+pub mod protocol;
 pub mod repl;
 pub mod sandbox;
 pub mod screen;
 pub mod testing;
 pub mod worker;
 
-pub use error::LeanError;
+pub use error::{LeanError, LeanErrorKind, LostState};
 pub use file::{FileTheorem, LeanFile, Segment, SegmentText, TheoremSegment};
 pub use locate::{LeanInstall, LeanProject};
 pub use pool::{
@@ -23,4 +24,4 @@ pub use pool::{
 };
 pub use problems::split_statement;
 pub use sandbox::{Confinement, Protections, SandboxMode};
-pub use worker::{LeanWorker, WorkerSpec};
+pub use worker::{LeanWorker, Reply, WorkerSpec};

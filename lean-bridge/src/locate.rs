@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::LeanError;
+use crate::{LeanError, LeanErrorKind};
 
 /// A Lean 3 executable we can drive.
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ impl LeanInstall {
     pub fn find(explicit: Option<&Path>) -> Result<Self, LeanError> {
         if let Some(p) = explicit {
             let bin = binary_in(p).ok_or_else(|| {
-                LeanError::NotFound(format!("no Lean executable at {}", p.display()))
+                LeanErrorKind::NotFound(format!("no Lean executable at {}", p.display()))
             })?;
             return Self::probe(&bin);
         }
@@ -47,10 +47,7 @@ impl LeanInstall {
             }
         }
         tried.push("no Lean 3 toolchain in elan's toolchains".into());
-        Err(LeanError::NotFound(format!(
-            "{}; {HOW_TO_INSTALL}",
-            tried.join("; ")
-        )))
+        Err(LeanErrorKind::NotFound(format!("{}; {HOW_TO_INSTALL}", tried.join("; "))).into())
     }
 
     /// Runs `lean --version` and checks that it is Lean 3.
@@ -58,7 +55,7 @@ impl LeanInstall {
         let out = Command::new(bin)
             .arg("--version")
             .output()
-            .map_err(|e| LeanError::NotFound(format!("cannot run {}: {e}", bin.display())))?;
+            .map_err(|e| LeanErrorKind::NotFound(format!("cannot run {}: {e}", bin.display())))?;
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         // "Lean (version 3.51.1, commit f91b574c40ad, RELEASE)"
         let version = text
@@ -68,14 +65,15 @@ impl LeanInstall {
             .unwrap_or("")
             .to_string();
         if !version.starts_with("3.") {
-            return Err(LeanError::Unsupported {
+            return Err(LeanErrorKind::Unsupported {
                 path: bin.to_path_buf(),
                 version: if version.is_empty() {
                     text.trim().to_string()
                 } else {
                     version
                 },
-            });
+            }
+            .into());
         }
         Ok(LeanInstall {
             lean: bin.to_path_buf(),
@@ -93,14 +91,14 @@ impl LeanInstall {
             .output()
             .map_err(|e| LeanError::io(format!("running {} --path", self.lean.display()), e))?;
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            LeanError::Protocol(format!(
+            LeanErrorKind::Protocol(format!(
                 "`lean --path` printed something that is not JSON ({e}): {}",
                 String::from_utf8_lossy(&out.stdout)
             ))
         })?;
         let paths = v["path"]
             .as_array()
-            .ok_or_else(|| LeanError::Protocol("`lean --path` printed no path list".into()))?;
+            .ok_or_else(|| LeanErrorKind::Protocol("`lean --path` printed no path list".into()))?;
         Ok(paths
             .iter()
             .filter_map(|p| p.as_str())
@@ -179,12 +177,13 @@ impl LeanProject {
     pub fn load(lean: &LeanInstall, root: &Path) -> Result<Self, LeanError> {
         let toml = root.join("leanpkg.toml");
         if !toml.is_file() {
-            return Err(LeanError::Project {
+            return Err(LeanErrorKind::Project {
                 path: root.to_path_buf(),
                 message: "no leanpkg.toml here".into(),
-            });
+            }
+            .into());
         }
-        let root = root.canonicalize().map_err(|e| LeanError::Project {
+        let root = root.canonicalize().map_err(|e| LeanErrorKind::Project {
             path: root.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -290,7 +289,7 @@ mod tests {
     #[test]
     fn explicit_missing_lean_is_a_clear_error() {
         let err = LeanInstall::find(Some(Path::new("/nonexistent/lean"))).unwrap_err();
-        assert!(matches!(err, LeanError::NotFound(_)), "{err}");
+        assert!(matches!(err.kind(), LeanErrorKind::NotFound(_)), "{err}");
         assert!(err.to_string().contains("/nonexistent/lean"));
     }
 
@@ -299,6 +298,9 @@ mod tests {
         // `true` prints nothing for --version.
         let Some(bin) = on_path("true") else { return };
         let err = LeanInstall::probe(&bin).unwrap_err();
-        assert!(matches!(err, LeanError::Unsupported { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), LeanErrorKind::Unsupported { .. }),
+            "{err}"
+        );
     }
 }

@@ -11,14 +11,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
 
 use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
+use crate::protocol::{
+    CapturedTheorem, CheckRequest, DeclaredRequest, DoneResponse, DropRequest, ErrorResponse,
+    FileCommandsRequest, FileResetRequest, FileTheoremRequest, FileTheoremResponse, FocusRequest,
+    ProofResponse, ReplErrorKind, RunRequest, StartRequest, StateResponse, Statement,
+    StatementText, StatsRequest, VerifyRequest, VerifyResponse,
+};
 use crate::repl::CompiledRepl;
 use crate::sandbox::{Confinement, SandboxMode};
 use crate::screen::{screen, screen_context_line};
 use crate::worker::{LeanWorker, Reply, WorkerSpec};
-use crate::{LeanError, LeanInstall, LeanProject};
+use crate::{LeanError, LeanErrorKind, LeanInstall, LeanProject, LostState};
 use problems::split_statement;
 
 /// Everything a pool needs to start its workers.
@@ -134,21 +139,21 @@ impl Verification {
         }
     }
 
-    /// The verdict in a `verify` response that elaborated the statement.
-    fn from_reply(b: &Map<String, Value>) -> Self {
-        if !ok(b) {
-            return Verification {
+    /// The verdict in a `verify` answer whose statement elaborated.
+    fn from_answer(answer: Result<VerifyResponse, ErrorResponse>) -> Self {
+        match answer {
+            Ok(v) => Verification {
+                ok: v.verified,
+                errors: v.errors,
+                axioms: sorted(v.axioms),
+                pos: None,
+            },
+            Err(e) => Verification {
                 ok: false,
-                errors: vec![get_str(b, "error")],
+                errors: vec![e.error],
                 axioms: Vec::new(),
-                pos: get_pos(b),
-            };
-        }
-        Verification {
-            ok: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
-            errors: get_strs(b, "errors"),
-            axioms: sorted_axioms(b),
-            pos: None,
+                pos: e.pos,
+            },
         }
     }
 }
@@ -216,14 +221,10 @@ impl LeanPool {
         for w in &pool.workers {
             let w = w.clone();
             let timeout = pool.config.start_timeout;
-            starts.spawn(async move {
-                let mut body = Map::new();
-                body.insert("cmd".into(), "stats".into());
-                w.request(body, timeout, None).await
-            });
+            starts.spawn(async move { w.request(StatsRequest {}, timeout, None).await });
         }
         while let Some(r) = starts.join_next().await {
-            if let Err(e) = r.map_err(|e| LeanError::Startup {
+            if let Err(e) = r.map_err(|e| LeanErrorKind::Startup {
                 message: e.to_string(),
             })? {
                 pool.shutdown().await;
@@ -247,7 +248,7 @@ impl LeanPool {
             let install = LeanInstall::find(lean_opt.as_deref())?;
             let project = match project_opt {
                 Some(p) => {
-                    let root = LeanProject::discover(&p).ok_or_else(|| LeanError::Project {
+                    let root = LeanProject::discover(&p).ok_or_else(|| LeanErrorKind::Project {
                         path: p.clone(),
                         message: "no leanpkg.toml in this directory or above it".into(),
                     })?;
@@ -259,7 +260,7 @@ impl LeanPool {
             Ok::<_, LeanError>((install, project, repl))
         })
         .await
-        .map_err(|e| LeanError::Startup {
+        .map_err(|e| LeanErrorKind::Startup {
             message: e.to_string(),
         })??;
         let launch_file = repl.launch_file(&config.imports)?;
@@ -321,7 +322,7 @@ impl LeanPool {
 
     fn check_open(&self) -> Result<(), LeanError> {
         if self.closed.load(Ordering::SeqCst) {
-            Err(LeanError::Closed)
+            Err(LeanErrorKind::Closed.into())
         } else {
             Ok(())
         }
@@ -357,28 +358,20 @@ impl LeanPool {
         statement: &str,
     ) -> Result<ProofStart, LeanError> {
         self.check_open()?;
-        let (binders, goal, body) = statement_request("start", context, statement)?;
+        let text = statement_text(context, statement)?;
         let w = self.least_loaded();
+        let request = StartRequest {
+            statement: Statement::Text(text.clone()),
+        };
         let reply = self.workers[w]
-            .request(body, self.config.verify_timeout, None)
+            .request(request, self.config.verify_timeout, None)
             .await?;
-        let b = &reply.body;
-        if !ok(b) {
-            return Err(elaboration_error(b, statement, &binders, &goal));
-        }
-        let proof = get_u64(b, "proof")?;
-        let state = get_u64(b, "state")?;
+        let started = match reply.answer()? {
+            Ok(started) => started,
+            Err(e) => return Err(elaboration_error(e, statement, &text)),
+        };
         self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
-        Ok(ProofStart {
-            state: StateRef {
-                worker: w,
-                incarnation: reply.incarnation,
-                proof,
-                state,
-            },
-            goals: get_goals(b)?,
-            pp: get_str(b, "pp"),
-        })
+        Ok(proof_start(w, reply.incarnation, started))
     }
 
     /// Runs one tactic on a state. Refused text and Lean's errors are `Ok(Failed)`; a lost
@@ -424,18 +417,16 @@ impl LeanPool {
         state: &StateRef,
         tactic: &str,
     ) -> Result<(TacticResult, Timing), LeanError> {
-        let worker = self
-            .workers
-            .get(state.worker)
-            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
-        let body = object(json!({
-            "cmd": "run",
-            "state": state.state,
-            "tactic": tactic,
-            "heartbeats": self.config.tactic_heartbeats,
-        }));
+        let Some(worker) = self.workers.get(state.worker) else {
+            return Err(LeanErrorKind::StateLost(LostState::NoSuchWorker(state.worker)).into());
+        };
+        let request = RunRequest {
+            state: state.state,
+            tactic: tactic.to_string(),
+            heartbeats: self.config.tactic_heartbeats,
+        };
         let reply = worker
-            .request(body, self.config.tactic_timeout, Some(state.incarnation))
+            .request(request, self.config.tactic_timeout, Some(state.incarnation))
             .await
             .inspect_err(|e| {
                 if e.is_worker_loss() {
@@ -443,31 +434,7 @@ impl LeanPool {
                 }
             })?;
         let timing = timing_of(&reply);
-        let b = &reply.body;
-        if !ok(b) {
-            let message = get_str(b, "error");
-            if message.starts_with("unknown state") {
-                return Err(LeanError::StateLost(message));
-            }
-            return Ok((
-                TacticResult::Failed {
-                    message,
-                    pos: get_pos(b),
-                },
-                timing,
-            ));
-        }
-        Ok((
-            TacticResult::Success {
-                state: StateRef {
-                    state: get_u64(b, "state")?,
-                    ..state.clone()
-                },
-                goals: get_goals(b)?,
-                pp: get_str(b, "pp"),
-            },
-            timing,
-        ))
+        Ok((tactic_result(reply.answer()?, state)?, timing))
     }
 
     /// A new proof whose one goal is the main goal of `state`: the state inside a `{ … }`
@@ -475,32 +442,16 @@ impl LeanPool {
     /// like a started proof.
     pub async fn focus(&self, state: &StateRef) -> Result<ProofStart, LeanError> {
         self.check_open()?;
-        let worker = self
-            .workers
-            .get(state.worker)
-            .ok_or_else(|| LeanError::StateLost(format!("no worker {}", state.worker)))?;
-        let body = object(json!({"cmd": "focus", "state": state.state}));
+        let Some(worker) = self.workers.get(state.worker) else {
+            return Err(LeanErrorKind::StateLost(LostState::NoSuchWorker(state.worker)).into());
+        };
+        let request = FocusRequest { state: state.state };
         let reply = worker
-            .request(body, self.config.tactic_timeout, Some(state.incarnation))
+            .request(request, self.config.tactic_timeout, Some(state.incarnation))
             .await?;
-        let b = &reply.body;
-        if !ok(b) {
-            let message = get_str(b, "error");
-            if message.starts_with("unknown state") {
-                return Err(LeanError::StateLost(message));
-            }
-            return Err(LeanError::Elaboration { message, pos: None });
-        }
+        let focused = focus_result(reply.answer()?, state)?;
         self.live_proofs[state.worker].fetch_add(1, Ordering::SeqCst);
-        Ok(ProofStart {
-            state: StateRef {
-                proof: get_u64(b, "proof")?,
-                state: get_u64(b, "state")?,
-                ..state.clone()
-            },
-            goals: get_goals(b)?,
-            pp: get_str(b, "pp"),
-        })
+        Ok(focused)
     }
 
     /// Frees states (best effort: states of a restarted worker are gone already).
@@ -514,10 +465,13 @@ impl LeanPool {
             if ids.is_empty() {
                 continue;
             }
-            let body = object(json!({"cmd": "drop", "states": ids}));
+            let request = DropRequest {
+                states: ids,
+                ..DropRequest::default()
+            };
             let inc = worker.incarnation();
             let _ = worker
-                .request(body, self.config.verify_timeout, Some(inc))
+                .request(request, self.config.verify_timeout, Some(inc))
                 .await;
         }
     }
@@ -530,9 +484,12 @@ impl LeanPool {
         if state.incarnation != worker.incarnation() {
             return;
         }
-        let body = object(json!({"cmd": "drop", "proofs": [state.proof]}));
+        let request = DropRequest {
+            proofs: vec![state.proof],
+            ..DropRequest::default()
+        };
         if worker
-            .request(body, self.config.verify_timeout, Some(state.incarnation))
+            .request(request, self.config.verify_timeout, Some(state.incarnation))
             .await
             .is_ok()
         {
@@ -554,18 +511,17 @@ impl LeanPool {
         if let Err(r) = screen(proof) {
             return Ok(Verification::refused(r.to_string()));
         }
-        let (binders, goal, mut body) = statement_request("verify", context, statement)?;
-        body.insert("proof".into(), proof.into());
-        body.insert("heartbeats".into(), self.config.verify_heartbeats.into());
+        let text = statement_text(context, statement)?;
+        let request = VerifyRequest {
+            statement: Statement::Text(text.clone()),
+            proof: proof.to_string(),
+            heartbeats: self.config.verify_heartbeats,
+        };
         let w = self.least_busy();
         let reply = self.workers[w]
-            .request(body, self.config.verify_timeout, None)
+            .request(request, self.config.verify_timeout, None)
             .await?;
-        let b = &reply.body;
-        if !ok(b) && get_str(b, "error").starts_with("statement: ") {
-            return Err(elaboration_error(b, statement, &binders, &goal));
-        }
-        Ok(Verification::from_reply(b))
+        verify_result(reply.answer()?, statement, &text)
     }
 
     /// Elaborates a statement alone. Returns it as Lean prints it, or the error.
@@ -575,39 +531,40 @@ impl LeanPool {
         statement: &str,
     ) -> Result<String, LeanError> {
         self.check_open()?;
-        let (binders, goal, body) = statement_request("check", context, statement)?;
+        let text = statement_text(context, statement)?;
+        let request = CheckRequest {
+            statement: text.clone(),
+        };
         let w = self.least_busy();
         let reply = self.workers[w]
-            .request(body, self.config.verify_timeout, None)
+            .request(request, self.config.verify_timeout, None)
             .await?;
-        let b = &reply.body;
-        if !ok(b) {
-            return Err(elaboration_error(b, statement, &binders, &goal));
+        match reply.answer()? {
+            Ok(checked) => Ok(checked.statement),
+            Err(e) => Err(elaboration_error(e, statement, &text)),
         }
-        Ok(get_str(b, "statement"))
     }
 
     /// Which of these declarations exist under the pool's imports (e.g.
     /// `tactic.interactive.linarith`: whether `linarith` is available).
     pub async fn declared(&self, names: &[&str]) -> Result<Vec<bool>, LeanError> {
         self.check_open()?;
-        let body = object(json!({"cmd": "declared", "names": names}));
+        let request = DeclaredRequest {
+            names: names.iter().map(|n| n.to_string()).collect(),
+        };
         let w = self.least_busy();
         let reply = self.workers[w]
-            .request(body, self.config.verify_timeout, None)
+            .request(request, self.config.verify_timeout, None)
             .await?;
-        let flags: Vec<bool> = reply
-            .body
-            .get("declared")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|v| v.as_bool().unwrap_or(false)).collect())
-            .unwrap_or_default();
+        // An error answer has no flags: the count below says so.
+        let flags = reply.answer()?.map(|d| d.declared).unwrap_or_default();
         if flags.len() != names.len() {
-            return Err(LeanError::Protocol(format!(
+            return Err(LeanErrorKind::Protocol(format!(
                 "asked about {} names, got {} answers",
                 names.len(),
                 flags.len()
-            )));
+            ))
+            .into());
         }
         Ok(flags)
     }
@@ -624,9 +581,10 @@ impl LeanPool {
     ) -> Result<FileTheorem, LeanError> {
         self.check_open()?;
         if !matches!(file.segments.get(segment), Some(Segment::Theorem(_))) {
-            return Err(LeanError::Protocol(format!(
+            return Err(LeanErrorKind::Protocol(format!(
                 "segment {segment} of the file is not a theorem"
-            )));
+            ))
+            .into());
         }
         // A worker that has it already, else the least busy of those that can go on to it
         // (proofs of one file spread over the workers that follow it), else one for a new
@@ -700,13 +658,12 @@ impl LeanPool {
                 } else {
                     String::new()
                 };
-                let body = object(json!({
-                    "cmd": "file_reset",
-                    "closers": closers,
-                    "heartbeats": self.config.verify_heartbeats * 1000,
-                }));
+                let request = FileResetRequest {
+                    closers,
+                    heartbeats: self.config.verify_heartbeats * 1000,
+                };
                 let reply = worker
-                    .request(body, self.config.verify_timeout, None)
+                    .request(request, self.config.verify_timeout, None)
                     .await?;
                 *state = WorkerFile {
                     incarnation: reply.incarnation,
@@ -725,31 +682,34 @@ impl LeanPool {
             while state.done <= segment {
                 let i = state.done;
                 let seg = &file.segments[i];
-                let (body, first_line) = match seg {
-                    Segment::Commands(t) => (
-                        object(json!({"cmd": "file_commands", "text": t.text})),
-                        t.line,
-                    ),
+                let first_line = seg.text().line;
+                let timeout = self.config.verify_timeout;
+                let sent = match seg {
+                    Segment::Commands(t) => {
+                        let request = FileCommandsRequest {
+                            text: t.text.clone(),
+                        };
+                        let reply = worker.request(request, timeout, None).await;
+                        reply.map(SegmentReply::Commands)
+                    }
                     Segment::Theorem(t) => {
                         let text = if poisoned.contains_key(&i) {
                             &t.fallback
                         } else {
                             &t.decl.text
                         };
-                        (
-                            object(json!({
-                                "cmd": "file_theorem",
-                                "signature": t.signature,
-                                "text": text,
-                                "fallback": t.fallback,
-                                "name": t.name,
-                                "example": t.example,
-                            })),
-                            t.decl.line,
-                        )
+                        let request = FileTheoremRequest {
+                            signature: t.signature.clone(),
+                            text: text.clone(),
+                            fallback: t.fallback.clone(),
+                            name: t.name.clone(),
+                            example: t.example,
+                        };
+                        let reply = worker.request(request, timeout, None).await;
+                        reply.map(SegmentReply::Theorem)
                     }
                 };
-                let reply = match worker.request(body, self.config.verify_timeout, None).await {
+                let reply = match sent {
                     Ok(r) => r,
                     // A proof that runs past the limit or takes Lean down with it: the file is
                     // run again with that theorem's `sorry` fallback, so that the theorems after
@@ -757,23 +717,30 @@ impl LeanPool {
                     // The theorem asked for crashed once: the cause may lie outside it (memory
                     // left behind by an earlier proof, another process's pressure); a fresh
                     // process tries once more before it counts against the proof.
-                    Err(LeanError::Crashed { .. })
-                        if i == segment && !crashed_once && !poisoned.contains_key(&i) =>
+                    Err(e)
+                        if matches!(e.kind(), LeanErrorKind::Crashed { .. })
+                            && i == segment
+                            && !crashed_once
+                            && !poisoned.contains_key(&i) =>
                     {
                         crashed_once = true;
                         state.key = None;
                         restarted = true;
                         break;
                     }
-                    Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. }))
-                        if matches!(seg, Segment::Theorem(_)) && !poisoned.contains_key(&i) =>
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            LeanErrorKind::Timeout(_) | LeanErrorKind::Crashed { .. }
+                        ) && matches!(seg, Segment::Theorem(_))
+                            && !poisoned.contains_key(&i) =>
                     {
                         state.key = None;
-                        let reason = match &e {
-                            LeanError::Timeout(d) => {
+                        let reason = match e.kind() {
+                            LeanErrorKind::Timeout(d) => {
                                 format!("the proof did not elaborate within {d:?}")
                             }
-                            other => format!("Lean stopped on this proof: {other}"),
+                            _ => format!("Lean stopped on this proof: {e}"),
                         };
                         self.poisoned
                             .lock()
@@ -792,49 +759,50 @@ impl LeanPool {
                         return Err(e);
                     }
                 };
-                if reply.incarnation != state.incarnation {
+                if reply.incarnation() != state.incarnation {
                     // The process was restarted under us (another request timed out).
                     state.key = None;
                     restarted = true;
                     break;
                 }
+                let captured = match &reply {
+                    SegmentReply::Theorem(reply) => match reply.answer() {
+                        Ok(answer) => {
+                            let messages = relocate_messages(&reply.messages, first_line);
+                            let mut captured =
+                                FileTheorem::of(answer, i, messages, w, reply.incarnation);
+                            if let Some(reason) = poisoned.get(&i)
+                                && captured.statement_error.is_none()
+                            {
+                                captured.verified = false;
+                                captured.errors = vec![reason.clone()];
+                            }
+                            Some(captured)
+                        }
+                        Err(e) => {
+                            state.key = None;
+                            return Err(e);
+                        }
+                    },
+                    SegmentReply::Commands(reply) => match reply.answer() {
+                        Ok(Ok(_)) => None,
+                        Ok(Err(e)) => {
+                            tracing::debug!(
+                                "file command at line {first_line} failed: {}",
+                                e.error
+                            );
+                            None
+                        }
+                        Err(e) => {
+                            state.key = None;
+                            return Err(e);
+                        }
+                    },
+                };
                 state.done = i + 1;
                 state.closers = seg.text().closers.clone();
-                let b = &reply.body;
-                let messages = relocate_messages(&reply.messages, first_line);
-                if let Segment::Theorem(_) = seg {
-                    let mut captured = FileTheorem {
-                        segment: i,
-                        full_name: get_str(b, "full_name"),
-                        goals: get_strs(b, "goals"),
-                        statement_error: None,
-                        verified: b.get("verified").and_then(Value::as_bool).unwrap_or(false),
-                        errors: get_strs(b, "errors"),
-                        axioms: sorted_axioms(b),
-                        messages,
-                        id: b.get("theorem").and_then(Value::as_u64).unwrap_or(0),
-                        worker: w,
-                        incarnation: reply.incarnation,
-                    };
-                    if !ok(b) {
-                        let message = get_str(b, "error");
-                        captured.statement_error = Some(
-                            message
-                                .strip_prefix("statement: ")
-                                .unwrap_or(&message)
-                                .to_string(),
-                        );
-                        captured.errors = vec![message];
-                    } else if let Some(reason) = poisoned.get(&i) {
-                        captured.verified = false;
-                        captured.errors = vec![reason.clone()];
-                    }
+                if let Some(captured) = captured {
                     state.captured.insert(i, captured);
-                } else if !ok(b) {
-                    tracing::debug!(
-                        "file command at line {first_line} failed: {}",
-                        get_str(b, "error")
-                    );
                 }
             }
             if restarted {
@@ -844,9 +812,7 @@ impl LeanPool {
                 return Ok(c.clone());
             }
         }
-        Err(LeanError::Protocol(
-            "the file could not be run to this theorem".into(),
-        ))
+        Err(LeanErrorKind::Protocol("the file could not be run to this theorem".into()).into())
     }
 
     /// [`Self::file_theorem`], with a statement that does not elaborate as the error.
@@ -857,10 +823,11 @@ impl LeanPool {
     ) -> Result<FileTheorem, LeanError> {
         let c = self.file_theorem(file, segment).await?;
         match &c.statement_error {
-            Some(e) => Err(LeanError::Elaboration {
+            Some(e) => Err(LeanErrorKind::Elaboration {
                 message: e.clone(),
                 pos: None,
-            }),
+            }
+            .into()),
             None => Ok(c),
         }
     }
@@ -877,36 +844,24 @@ impl LeanPool {
             if let Ok(mut f) = self.files[w].try_lock() {
                 f.in_use = true;
             }
-            let body = object(json!({"cmd": "start", "theorem": c.id}));
+            let request = StartRequest {
+                statement: Statement::Captured(CapturedTheorem { theorem: c.id }),
+            };
             let reply = match self.workers[w]
-                .request(body, self.config.verify_timeout, Some(c.incarnation))
+                .request(request, self.config.verify_timeout, Some(c.incarnation))
                 .await
             {
-                Err(LeanError::StateLost(_)) => continue,
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
                 r => r?,
             };
-            let b = &reply.body;
-            if !ok(b) {
-                return Err(LeanError::Elaboration {
-                    message: get_str(b, "error"),
-                    pos: get_pos(b),
-                });
-            }
+            let started = reply.answer()?.map_err(|e| LeanErrorKind::Elaboration {
+                message: e.error,
+                pos: e.pos,
+            })?;
             self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
-            return Ok(ProofStart {
-                state: StateRef {
-                    worker: w,
-                    incarnation: reply.incarnation,
-                    proof: get_u64(b, "proof")?,
-                    state: get_u64(b, "state")?,
-                },
-                goals: get_goals(b)?,
-                pp: get_str(b, "pp"),
-            });
+            return Ok(proof_start(w, reply.incarnation, started));
         }
-        Err(LeanError::StateLost(
-            "the worker running the file kept restarting".into(),
-        ))
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
     }
 
     /// Checks a complete proof of a file's theorem where the file states it, as
@@ -935,24 +890,21 @@ impl LeanPool {
     ) -> Result<Verification, LeanError> {
         for _ in 0..3 {
             let c = self.elaborated_file_theorem(file, segment).await?;
-            let body = object(json!({
-                "cmd": "verify",
-                "theorem": c.id,
-                "proof": proof,
-                "heartbeats": self.config.verify_heartbeats,
-            }));
+            let request = VerifyRequest {
+                statement: Statement::Captured(CapturedTheorem { theorem: c.id }),
+                proof: proof.to_string(),
+                heartbeats: self.config.verify_heartbeats,
+            };
             let reply = match self.workers[c.worker]
-                .request(body, self.config.verify_timeout, Some(c.incarnation))
+                .request(request, self.config.verify_timeout, Some(c.incarnation))
                 .await
             {
-                Err(LeanError::StateLost(_)) => continue,
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
                 r => r?,
             };
-            return Ok(Verification::from_reply(&reply.body));
+            return Ok(Verification::from_answer(reply.answer()?));
         }
-        Err(LeanError::StateLost(
-            "the worker running the file kept restarting".into(),
-        ))
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
     }
 
     /// Asks every worker how it is. A worker that does not answer within `timeout` is
@@ -960,15 +912,17 @@ impl LeanPool {
     pub async fn health(&self, timeout: Duration) -> Vec<WorkerHealth> {
         let mut out = Vec::new();
         for (i, w) in self.workers.iter().enumerate() {
-            let body = object(json!({"cmd": "stats"}));
-            let r = w.request(body, timeout, None).await;
+            let r = w.request(StatsRequest {}, timeout, None).await;
             let s = &w.stats;
             let (states, proofs, error) = match &r {
-                Ok(reply) => (
-                    reply.body.get("states").and_then(Value::as_u64),
-                    reply.body.get("proofs").and_then(Value::as_u64),
-                    None,
-                ),
+                Ok(reply) => {
+                    let stats = reply.answer().ok().and_then(Result::ok);
+                    (
+                        stats.and_then(|s| s.states),
+                        stats.and_then(|s| s.proofs),
+                        None,
+                    )
+                }
                 Err(e) => (None, None, Some(e.to_string())),
             };
             out.push(WorkerHealth {
@@ -1005,112 +959,189 @@ impl LeanPool {
     }
 }
 
-fn object(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+/// What a worker answered a segment of a file.
+enum SegmentReply {
+    Commands(Reply<DoneResponse>),
+    Theorem(Reply<FileTheoremResponse>),
+}
+
+impl SegmentReply {
+    fn incarnation(&self) -> u64 {
+        match self {
+            SegmentReply::Commands(r) => r.incarnation,
+            SegmentReply::Theorem(r) => r.incarnation,
+        }
     }
 }
 
-/// Screens and splits a statement, and builds the request body.
-fn statement_request(
-    cmd: &str,
-    context: &[String],
-    statement: &str,
-) -> Result<(String, String, Map<String, Value>), LeanError> {
-    for line in context {
-        screen_context_line(line).map_err(|r| LeanError::Refused(r.to_string()))?;
+impl FileTheorem {
+    /// What a `file_theorem` answer says of segment `segment`, run by worker `worker`'s process
+    /// `incarnation`.
+    fn of(
+        answer: Result<FileTheoremResponse, ErrorResponse>,
+        segment: usize,
+        messages: Vec<String>,
+        worker: usize,
+        incarnation: u64,
+    ) -> Self {
+        match answer {
+            Ok(t) => FileTheorem {
+                segment,
+                full_name: t.full_name,
+                goals: t.goals,
+                statement_error: None,
+                verified: t.verified,
+                errors: t.errors,
+                axioms: sorted(t.axioms),
+                messages,
+                id: t.theorem,
+                worker,
+                incarnation,
+            },
+            // The statement did not elaborate where the file states it.
+            Err(e) => FileTheorem {
+                segment,
+                full_name: String::new(),
+                goals: Vec::new(),
+                statement_error: Some(lean_message(&e).to_string()),
+                verified: false,
+                errors: vec![e.error],
+                axioms: Vec::new(),
+                messages,
+                id: 0,
+                worker,
+                incarnation,
+            },
+        }
     }
-    screen(statement).map_err(|r| LeanError::Refused(r.to_string()))?;
-    let (binders, goal) = split_statement(statement).ok_or_else(|| LeanError::Elaboration {
+}
+
+/// What the REPL's answer to `run` on `state` says: the tactic's result, or that the state is
+/// lost (the REPL no longer holds it: it was dropped). Any other error is the tactic's failure.
+fn tactic_result(
+    answer: Result<StateResponse, ErrorResponse>,
+    state: &StateRef,
+) -> Result<TacticResult, LeanError> {
+    match answer {
+        Ok(ran) => Ok(TacticResult::Success {
+            state: StateRef {
+                state: ran.state,
+                ..state.clone()
+            },
+            goals: ran.goals,
+            pp: ran.pp,
+        }),
+        Err(e) if e.is(ReplErrorKind::UnknownState) => {
+            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
+        }
+        Err(e) => Ok(TacticResult::Failed {
+            message: e.error,
+            pos: e.pos,
+        }),
+    }
+}
+
+/// What the REPL's answer to `focus` on `state` says: the new proof, a lost state, or why the
+/// goal cannot be focused on.
+fn focus_result(
+    answer: Result<ProofResponse, ErrorResponse>,
+    state: &StateRef,
+) -> Result<ProofStart, LeanError> {
+    match answer {
+        Ok(focused) => Ok(ProofStart {
+            state: StateRef {
+                proof: focused.proof,
+                state: focused.state,
+                ..state.clone()
+            },
+            goals: focused.goals,
+            pp: focused.pp,
+        }),
+        Err(e) if e.is(ReplErrorKind::UnknownState) => {
+            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
+        }
+        Err(e) => Err(LeanErrorKind::Elaboration {
+            message: e.error,
+            pos: None,
+        }
+        .into()),
+    }
+}
+
+/// What the REPL's answer to `verify` of `statement` (sent as `text`) says: a statement that
+/// does not elaborate is an error; anything else is the verdict on the proof.
+fn verify_result(
+    answer: Result<VerifyResponse, ErrorResponse>,
+    statement: &str,
+    text: &StatementText,
+) -> Result<Verification, LeanError> {
+    match answer {
+        Err(e) if e.is(ReplErrorKind::Statement) => Err(elaboration_error(e, statement, text)),
+        answer => Ok(Verification::from_answer(answer)),
+    }
+}
+
+/// A new proof a worker answered `start` or `focus` with.
+fn proof_start(worker: usize, incarnation: u64, started: ProofResponse) -> ProofStart {
+    ProofStart {
+        state: StateRef {
+            worker,
+            incarnation,
+            proof: started.proof,
+            state: started.state,
+        },
+        goals: started.goals,
+        pp: started.pp,
+    }
+}
+
+/// Screens and splits a statement into what the REPL elaborates.
+fn statement_text(context: &[String], statement: &str) -> Result<StatementText, LeanError> {
+    for line in context {
+        screen_context_line(line).map_err(|r| LeanErrorKind::Refused(r.to_string()))?;
+    }
+    screen(statement).map_err(|r| LeanErrorKind::Refused(r.to_string()))?;
+    let (binders, goal) = split_statement(statement).ok_or_else(|| LeanErrorKind::Elaboration {
         message: "the statement has no `:` separating binders from the goal".into(),
         pos: None,
     })?;
-    let body = object(json!({
-        "cmd": cmd,
-        "context": context,
-        "binders": binders,
-        "goal": goal,
-    }));
-    Ok((binders, goal, body))
-}
-
-fn ok(b: &Map<String, Value>) -> bool {
-    b.get("ok").and_then(Value::as_bool).unwrap_or(false)
-}
-
-fn get_str(b: &Map<String, Value>, k: &str) -> String {
-    b.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    Ok(StatementText {
+        context: context.to_vec(),
+        binders,
+        goal,
+    })
 }
 
 /// The axioms a proof uses, in name order (the REPL lists them in the order its walk met them).
-fn sorted_axioms(b: &Map<String, Value>) -> Vec<String> {
-    let mut axioms = get_strs(b, "axioms");
+fn sorted(mut axioms: Vec<String>) -> Vec<String> {
     axioms.sort();
     axioms
 }
 
-fn get_strs(b: &Map<String, Value>, k: &str) -> Vec<String> {
-    b.get(k)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn get_u64(b: &Map<String, Value>, k: &str) -> Result<u64, LeanError> {
-    b.get(k)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| LeanError::Protocol(format!("response without `{k}`: {b:?}")))
-}
-
-fn get_goals(b: &Map<String, Value>) -> Result<Vec<String>, LeanError> {
-    match b.get("goals") {
-        Some(Value::Array(a)) => Ok(a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect()),
-        _ => Err(LeanError::Protocol(format!(
-            "response without goals: {b:?}"
-        ))),
-    }
-}
-
-fn get_pos(b: &Map<String, Value>) -> Option<(u32, u32)> {
-    let a = b.get("pos")?.as_array()?;
-    Some((a.first()?.as_u64()? as u32, a.get(1)?.as_u64()? as u32))
-}
-
-fn timing_of(r: &Reply) -> Timing {
+fn timing_of<T>(r: &Reply<T>) -> Timing {
     Timing {
         round_trip: r.round_trip,
         lean: r.lean_time,
     }
 }
 
+/// Lean's message in an error answer, without the `statement: ` the REPL puts before a
+/// statement's error (for readers of a proof's list of errors).
+fn lean_message(e: &ErrorResponse) -> &str {
+    e.error.strip_prefix("statement: ").unwrap_or(&e.error)
+}
+
 /// An elaboration error with its position mapped from the text the REPL elaborated
 /// (`∀ BINDERS,\nGOAL`) back to the statement as written.
-fn elaboration_error(
-    b: &Map<String, Value>,
-    statement: &str,
-    binders: &str,
-    goal: &str,
-) -> LeanError {
-    let message = get_str(b, "error");
-    let message = message
-        .strip_prefix("statement: ")
-        .unwrap_or(&message)
-        .to_string();
-    let pos = get_pos(b).and_then(|p| map_statement_pos(p, statement, binders, goal));
-    LeanError::Elaboration { message, pos }
+fn elaboration_error(e: ErrorResponse, statement: &str, text: &StatementText) -> LeanError {
+    let pos = e
+        .pos
+        .and_then(|p| map_statement_pos(p, statement, &text.binders, &text.goal));
+    LeanErrorKind::Elaboration {
+        message: lean_message(&e).to_string(),
+        pos,
+    }
+    .into()
 }
 
 /// Maps a (line, column) of the elaborated text back to (line, column) in `statement`.
@@ -1160,6 +1191,98 @@ pub(crate) fn map_statement_pos(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn state() -> StateRef {
+        StateRef {
+            worker: 0,
+            incarnation: 1,
+            proof: 2,
+            state: 5,
+        }
+    }
+
+    fn error(message: &str, kind: Option<ReplErrorKind>) -> ErrorResponse {
+        ErrorResponse {
+            error: message.into(),
+            pos: None,
+            error_kind: kind,
+        }
+    }
+
+    #[test]
+    fn an_unknown_state_is_lost_and_other_errors_are_failed_tactics() {
+        let lost = tactic_result(
+            Err(error("unknown state 5", Some(ReplErrorKind::UnknownState))),
+            &state(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            lost.kind(),
+            LeanErrorKind::StateLost(LostState::NotInRepl(m)) if m == "unknown state 5"
+        ));
+        assert_eq!(lost.to_string(), "proof state lost: unknown state 5");
+        // The kind decides, not the words: Lean's own message may say anything.
+        let failed = tactic_result(Err(error("unknown state 5", None)), &state()).unwrap();
+        assert_eq!(
+            failed,
+            TacticResult::Failed {
+                message: "unknown state 5".into(),
+                pos: None
+            }
+        );
+        let ran = StateResponse {
+            state: 6,
+            goals: vec![],
+            pp: "no goals".into(),
+        };
+        assert!(tactic_result(Ok(ran), &state()).unwrap().is_complete());
+    }
+
+    #[test]
+    fn focusing_on_an_unknown_state_is_a_lost_state() {
+        let lost = focus_result(
+            Err(error("unknown state 5", Some(ReplErrorKind::UnknownState))),
+            &state(),
+        )
+        .unwrap_err();
+        assert!(matches!(lost.kind(), LeanErrorKind::StateLost(_)), "{lost}");
+        let no_goals =
+            focus_result(Err(error("no goals: nothing to focus on", None)), &state()).unwrap_err();
+        assert!(
+            matches!(no_goals.kind(), LeanErrorKind::Elaboration { .. }),
+            "{no_goals}"
+        );
+    }
+
+    #[test]
+    fn only_a_statement_error_of_verify_is_an_error() {
+        let st = "(a : ℕ) : a = c";
+        let text = statement_text(&[], st).unwrap();
+        let bad = ErrorResponse {
+            error: "statement: unknown identifier 'c'".into(),
+            pos: Some((2, 4)),
+            error_kind: Some(ReplErrorKind::Statement),
+        };
+        let err = verify_result(Err(bad), st, &text).unwrap_err();
+        assert!(
+            matches!(err.kind(), LeanErrorKind::Elaboration { message, pos: Some((1, 14)) }
+                if message == "unknown identifier 'c'"),
+            "{err:?}"
+        );
+        // A proof's own error, whatever it says, is the verdict.
+        let proof_error = error("statement: not really", None);
+        let v = verify_result(Err(proof_error), st, &text).unwrap();
+        assert!(!v.ok);
+        assert_eq!(v.errors, ["statement: not really"]);
+        let verified = VerifyResponse {
+            verified: true,
+            errors: vec![],
+            axioms: vec!["quot.sound".into(), "propext".into()],
+        };
+        let v = verify_result(Ok(verified), st, &text).unwrap();
+        assert!(v.ok);
+        assert_eq!(v.axioms, ["propext", "quot.sound"]);
+    }
 
     #[test]
     fn positions_map_back_to_the_statement() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::sandbox::{Confinement, SandboxMode};
-use crate::{LeanError, LeanInstall, locate::core_search_path};
+use crate::{LeanError, LeanErrorKind, LeanInstall, locate::core_search_path};
 
 /// The REPL's Lean source (`lean-bridge/lean/prover_repl.lean`).
 pub const REPL_SOURCE: &str = include_str!("../lean/prover_repl.lean");
@@ -83,7 +83,7 @@ impl CompiledRepl {
         let olean = tmp.join(format!("{REPL_MODULE}.olean"));
         if !out.status.success() || !olean.is_file() {
             let _ = std::fs::remove_dir_all(&tmp);
-            return Err(LeanError::Startup {
+            return Err(LeanErrorKind::Startup {
                 message: format!(
                     "the REPL did not compile with {} ({}):\n{}{}",
                     lean.lean.display(),
@@ -91,7 +91,8 @@ impl CompiledRepl {
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr)
                 ),
-            });
+            }
+            .into());
         }
         match std::fs::rename(&tmp, &dir) {
             Ok(()) => {}
@@ -120,7 +121,7 @@ impl CompiledRepl {
                         && part.chars().all(problems::lexer::is_id_rest)
                 });
             if !ok {
-                return Err(LeanError::Refused(format!("`{m}` is not a module name")));
+                return Err(LeanErrorKind::Refused(format!("`{m}` is not a module name")).into());
             }
         }
         let mut text = String::new();

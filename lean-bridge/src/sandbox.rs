@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use crate::LeanError;
+use crate::{LeanError, LeanErrorKind};
 
 /// `--sandbox`: how much confinement Lean processes must have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -348,10 +348,11 @@ impl Prepared {
         if mode == SandboxMode::Require {
             let missing = prot.missing();
             if !missing.is_empty() {
-                return Err(LeanError::Sandbox(format!(
+                return Err(LeanErrorKind::Sandbox(format!(
                     "--sandbox require, but this machine lacks {}",
                     missing.join("; ")
-                )));
+                ))
+                .into());
             }
         }
         #[cfg(target_os = "linux")]
@@ -429,7 +430,9 @@ fn landlock_ruleset(c: &Confinement) -> Result<landlock::RulesetCreated, LeanErr
         RulesetCreatedAttr, Scope,
     };
     let abi = ABI::V6;
-    let err = |e: landlock::RulesetError| LeanError::Sandbox(format!("Landlock: {e}"));
+    let err = |e: landlock::RulesetError| -> LeanError {
+        LeanErrorKind::Sandbox(format!("Landlock: {e}")).into()
+    };
     let all = AccessFs::from_all(abi);
     let read = AccessFs::ReadFile | AccessFs::ReadDir;
     let write = all & !BitFlags::from(AccessFs::Execute);
@@ -498,9 +501,11 @@ fn seccomp_arch() -> Option<()> {
 #[cfg(target_os = "linux")]
 fn seccomp_filter() -> Result<seccompiler::BpfProgram, LeanError> {
     use seccompiler::{SeccompAction, SeccompFilter};
-    let arch =
-        seccomp_arch().ok_or_else(|| LeanError::Sandbox("seccomp: unknown architecture".into()))?;
-    let err = |e: seccompiler::BackendError| LeanError::Sandbox(format!("seccomp: {e}"));
+    let arch = seccomp_arch()
+        .ok_or_else(|| LeanErrorKind::Sandbox("seccomp: unknown architecture".into()))?;
+    let err = |e: seccompiler::BackendError| -> LeanError {
+        LeanErrorKind::Sandbox(format!("seccomp: {e}")).into()
+    };
     let mut refused = std::collections::BTreeMap::new();
     refused.insert(libc::SYS_socket, Vec::new());
     refused.insert(libc::SYS_execve, Vec::new());
@@ -553,7 +558,7 @@ impl ExecPlan {
         use std::os::unix::ffi::OsStrExt;
         let cstr = |s: &std::ffi::OsStr| {
             CString::new(s.as_bytes())
-                .map_err(|_| LeanError::Sandbox("a NUL byte in the command line".into()))
+                .map_err(|_| LeanErrorKind::Sandbox("a NUL byte in the command line".into()))
         };
         // `execve` as the C library calls it searches PATH for a bare name; `execveat` does not.
         let program = cstr(resolve_program(cmd.get_program()).as_os_str())?;
@@ -576,7 +581,7 @@ impl ExecPlan {
             kv.extend_from_slice(v.as_bytes());
             envp.push(
                 CString::new(kv)
-                    .map_err(|_| LeanError::Sandbox("a NUL byte in the environment".into()))?,
+                    .map_err(|_| LeanErrorKind::Sandbox("a NUL byte in the environment".into()))?,
             );
         }
         let ptrs = |v: &[CString]| {

@@ -8,20 +8,23 @@
 //! as lost instead of being confused with the new process's states.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::LeanError;
+use crate::protocol::{self, Answer, Request, RequestLine, StatsRequest, answer_id, read_answer};
 use crate::repl::{RESPONSE_MARKER, join_path};
 use crate::sandbox::{Confinement, SandboxMode};
+use crate::{LeanError, LeanErrorKind, LostState};
 
 /// How to start a worker's Lean process.
 #[derive(Clone, Debug)]
@@ -48,11 +51,11 @@ pub struct WorkerSpec {
     pub confinement: Confinement,
 }
 
-/// A response from the REPL.
+/// The REPL's response to a command whose answer, when it succeeds, is a `T`.
 #[derive(Clone, Debug)]
-pub struct Reply {
-    /// The JSON object the REPL answered (`ok`, and the command's fields).
-    pub body: Map<String, Value>,
+pub struct Reply<T> {
+    /// The JSON object the REPL answered, read by [`Reply::answer`].
+    body: Value,
     /// The incarnation of the process that answered.
     pub incarnation: u64,
     /// Wall time from sending the request to reading the answer.
@@ -61,6 +64,30 @@ pub struct Reply {
     pub lean_time: Option<Duration>,
     /// Other lines Lean printed on stdout while handling the request (command messages).
     pub messages: Vec<String>,
+    answer: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Reply<T> {
+    /// The command's response, or the REPL's error. An answer that reads as neither is a
+    /// protocol error (the process is still in step: it answered the request it was asked).
+    pub fn answer(&self) -> Result<Answer<T>, LeanError> {
+        read_answer(&self.body).map_err(|e| {
+            LeanErrorKind::Protocol(format!("unreadable answer ({e}): {}", self.body)).into()
+        })
+    }
+}
+
+impl<T> Reply<T> {
+    fn of(raw: Reply<Value>) -> Self {
+        Reply {
+            body: raw.body,
+            incarnation: raw.incarnation,
+            round_trip: raw.round_trip,
+            lean_time: raw.lean_time,
+            messages: raw.messages,
+            answer: PhantomData,
+        }
+    }
 }
 
 /// Counters shared between the worker handle and its task.
@@ -77,11 +104,12 @@ pub struct WorkerStats {
 }
 
 struct Job {
-    body: Map<String, Value>,
+    request: Request,
     timeout: Duration,
     /// The request refers to states of this incarnation.
     incarnation: Option<u64>,
-    reply: oneshot::Sender<Result<Reply, LeanError>>,
+    /// The reply, its answer not read yet (the caller knows what it answers).
+    reply: oneshot::Sender<Result<Reply<Value>, LeanError>>,
 }
 
 enum Msg {
@@ -124,9 +152,7 @@ impl LeanWorker {
 
     /// Starts the process now (instead of on the first request) and waits until it is ready.
     pub async fn start(&self) -> Result<(), LeanError> {
-        let mut body = Map::new();
-        body.insert("cmd".into(), "stats".into());
-        self.request(body, Duration::from_secs(60), None)
+        self.request(StatsRequest {}, Duration::from_secs(60), None)
             .await
             .map(|_| ())
     }
@@ -136,27 +162,28 @@ impl LeanWorker {
         self.incarnation.load(Ordering::SeqCst)
     }
 
-    /// Sends one request and waits for its reply (at most `timeout` once it is sent).
-    pub async fn request(
+    /// Sends one command and waits for its reply (at most `timeout` once it is sent).
+    /// `incarnation`: the command is about states of that process (lost if it is gone).
+    pub async fn request<C: protocol::Command>(
         &self,
-        body: Map<String, Value>,
+        command: C,
         timeout: Duration,
         incarnation: Option<u64>,
-    ) -> Result<Reply, LeanError> {
+    ) -> Result<Reply<C::Response>, LeanError> {
         let (reply, rx) = oneshot::channel();
         self.stats.in_flight.fetch_add(1, Ordering::SeqCst);
         let sent = self.tx.send(Msg::Job(Job {
-            body,
+            request: command.into(),
             timeout,
             incarnation,
             reply,
         }));
         let result = match sent {
-            Ok(()) => rx.await.unwrap_or(Err(LeanError::Closed)),
-            Err(_) => Err(LeanError::Closed),
+            Ok(()) => rx.await.unwrap_or(Err(LeanErrorKind::Closed.into())),
+            Err(_) => Err(LeanErrorKind::Closed.into()),
         };
         self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
-        result
+        result.map(Reply::of)
     }
 
     /// Kills the current process; the next request starts a fresh one.
@@ -233,7 +260,7 @@ impl WorkerTask {
         while let Some(msg) = self.rx.recv().await {
             match msg {
                 Msg::Job(job) => {
-                    let result = self.serve(job.body, job.timeout, job.incarnation).await;
+                    let result = self.serve(&job.request, job.timeout, job.incarnation).await;
                     let _ = job.reply.send(result);
                 }
                 Msg::Restart(done) => {
@@ -253,17 +280,14 @@ impl WorkerTask {
 
     async fn serve(
         &mut self,
-        mut body: Map<String, Value>,
+        request: &Request,
         timeout: Duration,
         incarnation: Option<u64>,
-    ) -> Result<Reply, LeanError> {
+    ) -> Result<Reply<Value>, LeanError> {
         if let Some(wanted) = incarnation {
             let alive = self.proc.as_ref().map(|p| p.incarnation);
             if alive != Some(wanted) {
-                return Err(LeanError::StateLost(format!(
-                    "the Lean process that held it ({}) was restarted",
-                    wanted
-                )));
+                return Err(LeanErrorKind::StateLost(LostState::Restarted(wanted)).into());
             }
         }
         if self.proc.is_none() {
@@ -272,12 +296,12 @@ impl WorkerTask {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let id = self.next_id;
         self.next_id += 1;
-        body.insert("id".into(), Value::from(id));
-        if self.spec.timed {
-            body.insert("timed".into(), Value::Bool(true));
-        }
-        let line = serde_json::to_string(&Value::Object(body))
-            .map_err(|e| LeanError::Protocol(format!("cannot encode request: {e}")))?;
+        let line = serde_json::to_string(&RequestLine {
+            id,
+            timed: self.spec.timed,
+            request,
+        })
+        .map_err(|e| LeanErrorKind::Protocol(format!("cannot encode request: {e}")))?;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
         let proc = self.proc.as_mut().expect("launched above");
@@ -298,7 +322,7 @@ impl WorkerTask {
                 Err(_) => {
                     self.stats.timeouts.fetch_add(1, Ordering::Relaxed);
                     self.kill().await;
-                    return Err(LeanError::Timeout(timeout));
+                    return Err(LeanErrorKind::Timeout(timeout).into());
                 }
                 Ok(Err(e)) => {
                     return Err(self.lost(format!("reading from Lean failed: {e}")).await);
@@ -318,27 +342,30 @@ impl WorkerTask {
                     }
                     let json = &line[at + RESPONSE_MARKER.len()..];
                     let round_trip = started.elapsed();
-                    let value: Value = match serde_json::from_str(json) {
+                    let body: Value = match serde_json::from_str(json) {
                         Ok(v) => v,
                         Err(e) => {
                             self.kill().await;
-                            return Err(LeanError::Protocol(format!(
+                            return Err(LeanErrorKind::Protocol(format!(
                                 "unreadable response ({e}): {json}"
-                            )));
+                            ))
+                            .into());
                         }
                     };
-                    let Value::Object(body) = value else {
+                    if !body.is_object() {
                         self.kill().await;
-                        return Err(LeanError::Protocol(format!(
+                        return Err(LeanErrorKind::Protocol(format!(
                             "response is not an object: {json}"
-                        )));
-                    };
-                    if body.get("id").and_then(Value::as_u64) != Some(id) {
+                        ))
+                        .into());
+                    }
+                    if answer_id(&body) != Some(id) {
                         // A response to something else means the stream is out of step.
                         self.kill().await;
-                        return Err(LeanError::Protocol(format!(
+                        return Err(LeanErrorKind::Protocol(format!(
                             "expected the response to request {id}, got: {json}"
-                        )));
+                        ))
+                        .into());
                     }
                     let lean_time = if self.spec.timed {
                         self.lean_time(id).await
@@ -351,6 +378,7 @@ impl WorkerTask {
                         round_trip,
                         lean_time,
                         messages,
+                        answer: PhantomData,
                     });
                 }
             }
@@ -405,7 +433,7 @@ impl WorkerTask {
         // program, arguments and environment as they are now. The child also gets
         // PR_SET_PDEATHSIG, so no Lean process outlives a killed prover.
         crate::sandbox::confine(cmd.as_std_mut(), spec.sandbox, &confinement)?;
-        let mut child = cmd.spawn().map_err(|e| LeanError::Startup {
+        let mut child = cmd.spawn().map_err(|e| LeanErrorKind::Startup {
             message: format!("cannot run {}: {e}", spec.lean.display()),
         })?;
         let pid = child.id().unwrap_or(0);
@@ -457,19 +485,20 @@ impl WorkerTask {
             match tokio::time::timeout_at(deadline, proc.stdout.next_line()).await {
                 Err(_) => {
                     self.kill().await;
-                    return Err(LeanError::Startup {
+                    return Err(LeanErrorKind::Startup {
                         message: format!(
                             "Lean did not load its imports within {start_timeout:?}{}",
                             render_messages(&messages)
                         ),
-                    });
+                    }
+                    .into());
                 }
                 Ok(Ok(Some(line))) if line.contains(RESPONSE_MARKER) => return Ok(()),
                 Ok(Ok(Some(line))) => messages.push(line),
                 Ok(_) => {
                     let err = self.lost(String::new()).await;
-                    let detail = match err {
-                        LeanError::Crashed { status, stderr } => {
+                    let detail = match err.into_kind() {
+                        LeanErrorKind::Crashed { status, stderr } => {
                             format!("Lean exited ({status}){}{}", render_messages(&messages), {
                                 if stderr.is_empty() {
                                     String::new()
@@ -480,7 +509,7 @@ impl WorkerTask {
                         }
                         other => other.to_string(),
                     };
-                    return Err(LeanError::Startup { message: detail });
+                    return Err(LeanErrorKind::Startup { message: detail }.into());
                 }
             }
         }
@@ -489,10 +518,11 @@ impl WorkerTask {
     /// The process is gone (or its pipes broke): reap it and describe what happened.
     async fn lost(&mut self, what: String) -> LeanError {
         let Some(mut proc) = self.proc.take() else {
-            return LeanError::Crashed {
+            return LeanErrorKind::Crashed {
                 status: "not running".into(),
                 stderr: what,
-            };
+            }
+            .into();
         };
         self.stats.crashes.fetch_add(1, Ordering::Relaxed);
         self.stats.pid.store(0, Ordering::SeqCst);
@@ -510,10 +540,11 @@ impl WorkerTask {
         if !what.is_empty() {
             stderr.push(what);
         }
-        LeanError::Crashed {
+        LeanErrorKind::Crashed {
             status,
             stderr: stderr.join("\n"),
         }
+        .into()
     }
 
     /// Kills the current process, if any (our own child, by pid).

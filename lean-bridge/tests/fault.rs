@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lean_bridge::{LeanError, LeanWorker, SandboxMode, WorkerSpec};
-use serde_json::{Map, Value, json};
+use lean_bridge::protocol::{RunRequest, StatsRequest};
+use lean_bridge::{LeanErrorKind, LeanWorker, LostState, SandboxMode, WorkerSpec};
 
 fn fake_spec() -> WorkerSpec {
     WorkerSpec {
@@ -23,18 +23,16 @@ fn fake_spec() -> WorkerSpec {
     }
 }
 
-fn run(tactic: &str) -> Map<String, Value> {
-    match json!({"cmd": "run", "state": 1, "tactic": tactic}) {
-        Value::Object(m) => m,
-        _ => unreachable!(),
+fn run(tactic: &str) -> RunRequest {
+    RunRequest {
+        state: 1,
+        tactic: tactic.into(),
+        heartbeats: 0,
     }
 }
 
-fn stats() -> Map<String, Value> {
-    match json!({"cmd": "stats"}) {
-        Value::Object(m) => m,
-        _ => unreachable!(),
-    }
+fn stats() -> StatsRequest {
+    StatsRequest {}
 }
 
 fn process_exists(pid: u64) -> bool {
@@ -57,7 +55,7 @@ async fn a_hang_times_out_and_the_worker_restarts() {
         .request(run("HANG"), Duration::from_millis(300), Some(first))
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::Timeout(_)), "{err}");
+    assert!(matches!(err.kind(), LeanErrorKind::Timeout(_)), "{err}");
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -70,14 +68,21 @@ async fn a_hang_times_out_and_the_worker_restarts() {
         .request(run("simp"), Duration::from_secs(5), Some(first))
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::StateLost(_)), "{err}");
+    assert!(
+        matches!(err.kind(), LeanErrorKind::StateLost(LostState::Restarted(i)) if *i == first),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("proof state lost: the Lean process that held it ({first}) was restarted")
+    );
 
     // A fresh request starts a fresh process.
     let reply = w
         .request(stats(), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["ok"], true);
+    assert!(reply.answer().unwrap().is_ok());
     assert_eq!(w.incarnation(), first + 1);
     assert_eq!(
         w.stats.timeouts.load(std::sync::atomic::Ordering::SeqCst),
@@ -94,8 +99,8 @@ async fn a_crash_mid_request_is_reported_with_stderr() {
         .request(run("EXIT"), Duration::from_secs(5), None)
         .await
         .unwrap_err();
-    match &err {
-        LeanError::Crashed { status, stderr } => {
+    match err.kind() {
+        LeanErrorKind::Crashed { status, stderr } => {
             assert!(status.contains('3'), "{status}");
             assert!(stderr.contains("killed by a bad tactic"), "{stderr}");
         }
@@ -106,7 +111,7 @@ async fn a_crash_mid_request_is_reported_with_stderr() {
         .request(run("simp"), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["num_goals"], 0);
+    assert!(reply.answer().unwrap().unwrap().goals.is_empty());
     assert_eq!(w.stats.crashes.load(std::sync::atomic::Ordering::SeqCst), 1);
     w.shutdown().await;
 }
@@ -119,13 +124,16 @@ async fn garbage_and_wrong_ids_are_protocol_errors() {
             .request(run(word), Duration::from_secs(5), None)
             .await
             .unwrap_err();
-        assert!(matches!(err, LeanError::Protocol(_)), "{word}: {err}");
+        assert!(
+            matches!(err.kind(), LeanErrorKind::Protocol(_)),
+            "{word}: {err}"
+        );
         // The stream was out of step, so the process was replaced; the next request works.
         let reply = w
             .request(stats(), Duration::from_secs(5), None)
             .await
             .unwrap();
-        assert_eq!(reply.body["ok"], true);
+        assert!(reply.answer().unwrap().is_ok());
     }
     w.shutdown().await;
 }
@@ -137,7 +145,7 @@ async fn unrelated_output_is_collected_not_confused_with_answers() {
         .request(run("NOISE"), Duration::from_secs(5), None)
         .await
         .unwrap();
-    assert_eq!(reply.body["ok"], true);
+    assert!(reply.answer().unwrap().is_ok());
     assert_eq!(
         reply.messages,
         vec!["some message Lean printed", "another one"]
@@ -166,8 +174,8 @@ async fn a_worker_that_cannot_start_says_why() {
         .request(stats(), Duration::from_secs(5), None)
         .await
         .unwrap_err();
-    match err {
-        LeanError::Startup { message } => {
+    match err.into_kind() {
+        LeanErrorKind::Startup { message } => {
             assert!(
                 message.contains("not found in the search path"),
                 "{message}"
@@ -191,7 +199,7 @@ async fn shutdown_leaves_no_process() {
         .request(stats(), Duration::from_secs(5), None)
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::Closed), "{err}");
+    assert!(matches!(err.kind(), LeanErrorKind::Closed), "{err}");
 }
 
 #[tokio::test]

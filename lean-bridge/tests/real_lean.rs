@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use lean_bridge::testing::lean_for_test;
-use lean_bridge::{LeanError, LeanPool, PoolConfig, TacticResult};
+use lean_bridge::{LeanErrorKind, LeanPool, LostState, PoolConfig, TacticResult};
 
 fn config(workers: usize) -> PoolConfig {
     PoolConfig {
@@ -85,6 +85,24 @@ async fn start_run_and_complete_a_proof() {
         .await
         .unwrap();
     assert!(r.is_complete(), "{r:?}");
+
+    // A dropped proof's states are gone: the REPL says so (`error_kind`), and the bridge
+    // reports them lost, not as a tactic that failed.
+    pool.drop_proof(&start.state).await;
+    let err = pool.run(&start.state, "split").await.unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            LeanErrorKind::StateLost(LostState::NotInRepl(_))
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("proof state lost: unknown state {}", start.state.state)
+    );
+    let err = pool.focus(&start.state).await.unwrap_err();
+    assert!(matches!(err.kind(), LeanErrorKind::StateLost(_)), "{err}");
     pool.shutdown().await;
 }
 
@@ -149,9 +167,21 @@ async fn statements_that_do_not_elaborate_are_reported_with_positions() {
         .check_statement(&[], "(a b : ℕ) (h₀ : a < c) :\n  b ≠ 0")
         .await
         .unwrap_err();
-    match err {
-        LeanError::Elaboration { message, pos } => {
+    match err.into_kind() {
+        LeanErrorKind::Elaboration { message, pos } => {
             assert!(message.contains("unknown identifier 'c'"), "{message}");
+            assert_eq!(pos, Some((1, 20)));
+        }
+        other => panic!("{other}"),
+    }
+    // `verify` says the same of a statement that does not elaborate (not a failed proof).
+    let err = pool
+        .verify(&[], "(a b : ℕ) (h₀ : a < c) :\n  b ≠ 0", "by simp")
+        .await
+        .unwrap_err();
+    match err.into_kind() {
+        LeanErrorKind::Elaboration { message, pos } => {
+            assert!(message.starts_with("unknown identifier 'c'"), "{message}");
             assert_eq!(pos, Some((1, 20)));
         }
         other => panic!("{other}"),
@@ -165,14 +195,20 @@ async fn statements_that_do_not_elaborate_are_reported_with_positions() {
         .check_statement(&[], "(x : ℕ) x = x")
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::Elaboration { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), LeanErrorKind::Elaboration { .. }),
+        "{err}"
+    );
     let err = pool.start(&[], "(x : ℕ) : x +").await.unwrap_err();
-    assert!(matches!(err, LeanError::Elaboration { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), LeanErrorKind::Elaboration { .. }),
+        "{err}"
+    );
     let err = pool
         .start(&["#eval 1".to_string()], ": true")
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::Refused(_)), "{err}");
+    assert!(matches!(err.kind(), LeanErrorKind::Refused(_)), "{err}");
     pool.shutdown().await;
 }
 
@@ -257,7 +293,7 @@ async fn verify_accepts_real_proofs_and_rejects_the_rest() {
         .verify(&[], st, "begin repeat { skip } end")
         .await
         .unwrap_err();
-    assert!(matches!(err, LeanError::Timeout(_)), "{err}");
+    assert!(matches!(err.kind(), LeanErrorKind::Timeout(_)), "{err}");
     assert!(t.elapsed() < Duration::from_secs(20));
     slow.shutdown().await;
     pool.shutdown().await;

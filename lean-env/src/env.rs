@@ -4,9 +4,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::file::FileRun;
-use lean_bridge::{LeanError, LeanFile, LeanPool, StateRef, TacticResult};
+use lean_bridge::{LeanError, LeanErrorKind, LeanFile, LeanPool, StateRef, TacticResult};
 use problems::{Header, ProblemFile};
-use search::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+use search::{EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 
 /// Runs the search's tactics in Lean. Cheap to clone.
 ///
@@ -79,10 +79,7 @@ impl ProofEnv for LeanEnv {
         };
         match started {
             Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
-            Err(e @ (LeanError::Elaboration { .. } | LeanError::Refused(_))) => {
-                Err(EnvError::Statement(e.to_string()))
-            }
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(start_error(e)),
         }
     }
 
@@ -98,23 +95,26 @@ impl ProofEnv for LeanEnv {
                 pp,
             }) => Ok(TacticOutcome::Success(state(s, &goals, pp))),
             Ok(TacticResult::Failed { message, .. }) => Ok(TacticOutcome::Failed { message }),
-            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
             // The tactic took the worker down with it (wall-clock limit, crash): a failed
             // tactic. Other states on that worker are lost and will be replayed when used.
-            Err(e @ (LeanError::Timeout(_) | LeanError::Crashed { .. })) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    LeanErrorKind::Timeout(_) | LeanErrorKind::Crashed { .. }
+                ) =>
+            {
                 Ok(TacticOutcome::Failed {
                     message: e.to_string(),
                 })
             }
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
     }
 
     async fn focus(&self, handle: &StateRef) -> Result<EnvState<StateRef>, EnvError> {
         match self.pool.focus(handle).await {
             Ok(s) => Ok(state(s.state, &s.goals, s.pp)),
-            Err(LeanError::StateLost(m)) => Err(EnvError::StateLost(m)),
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
     }
 
@@ -148,7 +148,112 @@ impl ProofEnv for LeanEnv {
                 errors: v.errors,
                 axioms: v.axioms,
             }),
-            Err(e) => Err(EnvError::Other(e.to_string())),
+            Err(e) => Err(env_error(e)),
         }
+    }
+}
+
+/// [`env_error`], except that a statement Lean rejects or the screen refuses is one the task
+/// cannot start from.
+fn start_error(e: LeanError) -> EnvError {
+    match e.kind() {
+        LeanErrorKind::Elaboration { .. } | LeanErrorKind::Refused(_) => {
+            EnvError::new(EnvErrorKind::InvalidStatement, e)
+        }
+        _ => env_error(e),
+    }
+}
+
+/// The search's kind for a bridge error, with the bridge's error as the source; for a lost
+/// state the source is why it was lost (the search says "proof state lost" itself).
+fn env_error(e: LeanError) -> EnvError {
+    let kind = match e.kind() {
+        LeanErrorKind::StateLost(_) => EnvErrorKind::StateLost,
+        LeanErrorKind::Timeout(_) => EnvErrorKind::Timeout,
+        LeanErrorKind::Crashed { .. } => EnvErrorKind::Crashed,
+        LeanErrorKind::Refused(_) => EnvErrorKind::Refused,
+        _ => EnvErrorKind::Other,
+    };
+    match e.into_kind() {
+        LeanErrorKind::StateLost(why) => EnvError::new(kind, why),
+        other => EnvError::new(kind, LeanError::from(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use lean_bridge::LostState;
+
+    use super::*;
+
+    #[test]
+    fn a_lost_state_is_the_searchs_lost_state_with_the_bridges_reason() {
+        let lost = LeanError::from(LeanErrorKind::StateLost(LostState::Restarted(1)));
+        let message = lost.to_string();
+        let e = env_error(lost);
+        assert_eq!(e.kind(), EnvErrorKind::StateLost);
+        assert_eq!(
+            e.get_ref().downcast_ref::<LostState>(),
+            Some(&LostState::Restarted(1))
+        );
+        assert_eq!(e.to_string(), message);
+    }
+
+    #[test]
+    fn bridge_errors_keep_their_kind_and_stay_the_source() {
+        let cases = [
+            (
+                LeanErrorKind::Timeout(Duration::from_secs(2)),
+                EnvErrorKind::Timeout,
+            ),
+            (
+                LeanErrorKind::Crashed {
+                    status: "signal: 9".into(),
+                    stderr: String::new(),
+                },
+                EnvErrorKind::Crashed,
+            ),
+            (
+                LeanErrorKind::Refused("no `#`".into()),
+                EnvErrorKind::Refused,
+            ),
+            (
+                LeanErrorKind::Protocol("garbage".into()),
+                EnvErrorKind::Other,
+            ),
+            (LeanErrorKind::Closed, EnvErrorKind::Other),
+        ];
+        for (lean, kind) in cases {
+            let lean = LeanError::from(lean);
+            let message = lean.to_string();
+            let e = env_error(lean);
+            assert_eq!(e.kind(), kind, "{message}");
+            assert_eq!(e.to_string(), message);
+            assert!(e.get_ref().downcast_ref::<LeanError>().is_some());
+        }
+    }
+
+    #[test]
+    fn a_statement_that_does_not_start_is_an_invalid_statement() {
+        for lean in [
+            LeanErrorKind::Elaboration {
+                message: "unknown identifier 'c'".into(),
+                pos: Some((1, 20)),
+            },
+            LeanErrorKind::Refused("`#eval` is not allowed".into()),
+        ] {
+            let lean = LeanError::from(lean);
+            let message = lean.to_string();
+            let e = start_error(lean);
+            assert_eq!(e.kind(), EnvErrorKind::InvalidStatement);
+            assert_eq!(
+                e.to_string(),
+                format!("statement does not elaborate: {message}")
+            );
+        }
+        let e = start_error(LeanErrorKind::Timeout(Duration::from_secs(1)).into());
+        assert_eq!(e.kind(), EnvErrorKind::Timeout);
     }
 }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use problems::{CursorMove, ProblemFile};
 use search::{
-    CancellationToken, EnvError, EnvState, Policy, PolicyError, PolicyRequest, ProofEnv, ProofTask,
-    TacticOutcome,
+    CancellationToken, EnvErrorKind, EnvState, Policy, PolicyError, PolicyRequest, ProofEnv,
+    ProofTask, TacticOutcome,
 };
 use serde::Serialize;
 
@@ -171,12 +171,21 @@ pub enum SuggestError {
     },
     #[error("no goals left at line {line}: the proof is complete above it")]
     NoGoals { line: usize },
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
+    /// The policy failed. Its message already carries its source's (`policy failed: …`), so
+    /// the source is not passed on as this error's: a report of the error chain (`{:#}`)
+    /// would say it twice.
+    #[error("{0}")]
+    Policy(PolicyError),
     #[error("Lean: {0}")]
     Env(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+impl From<PolicyError> for SuggestError {
+    fn from(e: PolicyError) -> Self {
+        SuggestError::Policy(e)
+    }
 }
 
 /// The task for theorem `index` of `file` when its proof as written (`uses`) may cite earlier
@@ -315,8 +324,8 @@ async fn run<E: ProofEnv, P: Policy>(
                 Ok(TacticOutcome::Failed { message }) => break Outcome::Fails { message },
                 // The state went with its process (an earlier candidate ran past its limit):
                 // build it again and retry this candidate.
-                Err(EnvError::StateLost(m)) if rebuilds < config.max_rebuilds => {
-                    tracing::debug!("cursor state lost ({m}); rebuilding it");
+                Err(e) if e.kind() == EnvErrorKind::StateLost && rebuilds < config.max_rebuilds => {
+                    tracing::debug!("cursor state lost ({}); rebuilding it", e.get_ref());
                     rebuilds += 1;
                     let before = state.goals.clone();
                     state = reach(env, task, steps, cancel, &mut |_| {}, held).await?;
@@ -353,7 +362,9 @@ async fn reach<E: ProofEnv>(
     progress(Stage::Starting);
     let mut state = match unless_cancelled(cancel, env.start(task)).await? {
         Ok(s) => s,
-        Err(EnvError::Statement(m)) => return Err(SuggestError::Statement(m)),
+        Err(e) if e.kind() == EnvErrorKind::InvalidStatement => {
+            return Err(SuggestError::Statement(e.get_ref().to_string()));
+        }
         Err(e) => return Err(SuggestError::Env(e.to_string())),
     };
     held.push(state.handle.clone());
@@ -588,7 +599,12 @@ mod tests {
         let env = world();
         let policy = ToyPolicy::constant(&[]).failing("model not loaded");
         let err = suggest_at(&env, &policy, 5).await.unwrap_err();
-        assert!(err.to_string().contains("model not loaded"), "{err}");
+        assert_eq!(err.to_string(), "policy failed: model not loaded");
+        // As the CLI reports it (the whole chain): the policy's words once.
+        assert_eq!(
+            format!("{:#}", anyhow::Error::from(err)),
+            "policy failed: model not loaded"
+        );
         assert_eq!(env.live_states(), 0);
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use search::{Candidate, Policy, PolicyError, PolicyRequest};
+use search::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 
 use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource};
 
@@ -317,6 +317,11 @@ impl ModelPolicy {
     }
 }
 
+/// The model's generation thread ended without an answer (it panicked or was cancelled).
+#[derive(Debug, thiserror::Error)]
+#[error("generation thread: {0}")]
+struct GenerationThreadFailed(#[source] tokio::task::JoinError);
+
 impl Policy for ModelPolicy {
     async fn propose(
         &self,
@@ -341,8 +346,8 @@ impl Policy for ModelPolicy {
             g.generate(&gen_requests, &params)
         })
         .await
-        .map_err(|e| PolicyError::Failed(format!("generation thread: {e}")))?
-        .map_err(|e| PolicyError::Failed(e.to_string()))?;
+        .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, GenerationThreadFailed(e)))?
+        .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, e))?;
         tracing::debug!(
             batch = requests.len(),
             secs = started.elapsed().as_secs_f64(),

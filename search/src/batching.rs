@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::policy::{Candidate, Policy, PolicyError, PolicyRequest};
+use crate::policy::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 
 /// When a [`BatchingPolicy`] sends a batch to the inner policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +33,22 @@ impl Default for BatchingConfig {
             max_wait_ms: 50.0,
         }
     }
+}
+
+/// What went wrong in a [`BatchingPolicy`] itself (the source of its [`PolicyError`]s; a failure
+/// of the inner policy is passed on as it is).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchingError {
+    /// The collecting task is gone before the request was sent.
+    #[error("batching task has stopped")]
+    Stopped,
+    /// The collecting task ended with the request unanswered.
+    #[error("batching task stopped before answering")]
+    StoppedBeforeAnswering,
+    /// The inner policy returned fewer (or more) candidate lists than the batch had requests.
+    #[error("policy answered {answered} of {asked} requests in a batch")]
+    WrongAnswerCount { answered: usize, asked: usize },
 }
 
 /// Counts of a [`BatchingPolicy`] so far.
@@ -146,11 +162,15 @@ impl<P: Policy> Policy for BatchingPolicy<P> {
             .is_ok();
         async move {
             if !sent {
-                return Err(PolicyError::Failed("batching task has stopped".into()));
+                return Err(PolicyError::new(
+                    PolicyErrorKind::Unavailable,
+                    BatchingError::Stopped,
+                ));
             }
             answer.await.unwrap_or_else(|_| {
-                Err(PolicyError::Failed(
-                    "batching task stopped before answering".into(),
+                Err(PolicyError::new(
+                    PolicyErrorKind::Unavailable,
+                    BatchingError::StoppedBeforeAnswering,
                 ))
             })
         }
@@ -278,17 +298,24 @@ async fn run_batch<P: Policy>(inner: &P, shared: &Shared, batch: Vec<Pending>) {
             }
         }
         Ok(answers) => {
-            let message = format!(
-                "policy answered {} of {total} requests in a batch",
-                answers.len()
-            );
             for reply in replies {
-                let _ = reply.send(Err(PolicyError::Failed(message.clone())));
+                let wrong_count = BatchingError::WrongAnswerCount {
+                    answered: answers.len(),
+                    asked: total,
+                };
+                let _ = reply.send(Err(PolicyError::new(
+                    PolicyErrorKind::BadAnswer,
+                    wrong_count,
+                )));
             }
         }
-        Err(PolicyError::Failed(message)) => {
+        Err(error) => {
+            // Every caller gets the inner policy's kind; its error, which cannot be cloned, is
+            // one source they share (an `Arc<dyn Error + Send + Sync>`).
+            let kind = error.kind();
+            let source: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error.into_inner());
             for reply in replies {
-                let _ = reply.send(Err(PolicyError::Failed(message.clone())));
+                let _ = reply.send(Err(PolicyError::new(kind, source.clone())));
             }
         }
     }

@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SearchConfig;
-use crate::env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+use crate::env::{
+    EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification,
+};
 use crate::frontier::Frontier;
 use crate::policy::{Candidate, Policy, PolicyRequest};
 use crate::tree::{EdgeOutcome, NodeStatus, ProofTree, TacticEdge, same_goals};
@@ -559,7 +561,10 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
                 let (result, elapsed) = self.run_tactic(&handle, tactic).await?;
                 match result {
                     Ok(outcome) => return Ok(TacticRun::Ran(outcome, elapsed)),
-                    Err(EnvError::StateLost(message)) => message,
+                    // The source says why the state was lost.
+                    Err(error) if error.kind() == EnvErrorKind::StateLost => {
+                        error.get_ref().to_string()
+                    }
                     Err(error) => return Ok(TacticRun::EnvFailed(error, elapsed)),
                 }
             }
@@ -579,10 +584,13 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         let (result, elapsed) = self.run_tactic(&handle, tactic).await?;
         Ok(match result {
             Ok(outcome) => TacticRun::Ran(outcome, elapsed),
-            Err(EnvError::StateLost(again)) => {
+            Err(again) if again.kind() == EnvErrorKind::StateLost => {
                 self.stats.states_lost += 1;
                 self.handles.remove(&node);
-                TacticRun::Lost(format!("state lost again after replay: {again}"), elapsed)
+                TacticRun::Lost(
+                    format!("state lost again after replay: {}", again.get_ref()),
+                    elapsed,
+                )
             }
             Err(error) => TacticRun::EnvFailed(error, elapsed),
         })

@@ -49,19 +49,77 @@ pub struct Verification {
     pub axioms: Vec<String>,
 }
 
-/// Failures of the environment itself (not of a tactic).
-#[derive(Debug, thiserror::Error)]
-pub enum EnvError {
+/// What kind of failure of the environment an [`EnvError`] is: what the search (and other
+/// callers) decide on. The words are the search's own; an environment maps its failures onto
+/// them and keeps its own error as the [`EnvError`]'s source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnvErrorKind {
     /// The state handle no longer exists (the process holding it crashed or was restarted).
-    /// The search can recover by starting again and replaying the tactics along the path.
-    #[error("proof state lost: {0}")]
-    StateLost(String),
-    /// The statement did not elaborate.
-    #[error("statement does not elaborate: {0}")]
-    Statement(String),
-    /// Anything else (Lean missing, protocol error, …).
-    #[error("{0}")]
-    Other(String),
+    /// The search recovers by starting again and replaying the tactics along the path.
+    StateLost,
+    /// The statement did not elaborate (or was refused): the task cannot start.
+    InvalidStatement,
+    /// The environment did not answer in time.
+    Timeout,
+    /// The environment's process died.
+    Crashed,
+    /// The environment refused the text before running it.
+    Refused,
+    /// Anything else (the environment missing, a protocol error, …).
+    Other,
+}
+
+/// A failure of the environment itself (not of a tactic): its [`kind`](Self::kind), and the
+/// environment's own error as its source.
+///
+/// The message is the source's, after `proof state lost: ` for a lost state (whose source says
+/// why it was lost) and `statement does not elaborate: ` for a statement that does not. As it
+/// already has the source's words, show it with `{}`: a report of the whole chain (`{:#}`)
+/// repeats them.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{source}", .kind.message_prefix())]
+pub struct EnvError {
+    kind: EnvErrorKind,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl EnvErrorKind {
+    fn message_prefix(self) -> &'static str {
+        match self {
+            EnvErrorKind::StateLost => "proof state lost: ",
+            EnvErrorKind::InvalidStatement => "statement does not elaborate: ",
+            _ => "",
+        }
+    }
+}
+
+impl EnvError {
+    /// An error of `kind` caused by `source` (an error, or a message: `"lean is gone"`).
+    pub fn new(
+        kind: EnvErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        EnvError {
+            kind,
+            source: source.into(),
+        }
+    }
+
+    pub fn kind(&self) -> EnvErrorKind {
+        self.kind
+    }
+
+    /// The environment's own error (for a lost state: why it was lost).
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
+
+    /// The environment's own error, taken out.
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.source
+    }
 }
 
 /// Runs tactics on proof states. Implemented over the Lean bridge in the `prover` crate,
@@ -99,8 +157,9 @@ pub trait ProofEnv: Send + Sync + 'static {
     ) -> impl Future<Output = Result<EnvState<Self::Handle>, EnvError>> + Send {
         let _ = state;
         async {
-            Err(EnvError::Other(
-                "this environment cannot focus on a goal".into(),
+            Err(EnvError::new(
+                EnvErrorKind::Other,
+                "this environment cannot focus on a goal",
             ))
         }
     }
@@ -159,5 +218,49 @@ impl<E: ProofEnv> ProofEnv for Arc<E> {
         proof: &str,
     ) -> impl Future<Output = Result<Verification, EnvError>> + Send {
         E::verify(self, task, proof)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the worker holding it was restarted")]
+    struct Restarted;
+
+    #[test]
+    fn messages_are_the_kinds_words_and_the_sources() {
+        let lost = EnvError::new(EnvErrorKind::StateLost, Restarted);
+        assert_eq!(
+            lost.to_string(),
+            "proof state lost: the worker holding it was restarted"
+        );
+        let statement = EnvError::new(EnvErrorKind::InvalidStatement, "unknown identifier `x`");
+        assert_eq!(
+            statement.to_string(),
+            "statement does not elaborate: unknown identifier `x`"
+        );
+        for kind in [
+            EnvErrorKind::Timeout,
+            EnvErrorKind::Crashed,
+            EnvErrorKind::Refused,
+            EnvErrorKind::Other,
+        ] {
+            assert_eq!(
+                EnvError::new(kind, "lean is gone").to_string(),
+                "lean is gone"
+            );
+        }
+    }
+
+    #[test]
+    fn the_source_is_kept_as_it_was() {
+        let lost = EnvError::new(EnvErrorKind::StateLost, Restarted);
+        assert_eq!(lost.kind(), EnvErrorKind::StateLost);
+        assert!(lost.get_ref().downcast_ref::<Restarted>().is_some());
+        let source = std::error::Error::source(&lost).unwrap();
+        assert!(source.downcast_ref::<Restarted>().is_some());
+        assert!(lost.into_inner().downcast::<Restarted>().is_ok());
     }
 }

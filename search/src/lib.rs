@@ -37,14 +37,14 @@ pub mod tree;
 #[cfg(test)]
 mod tests;
 
-pub use batching::{BatchingConfig, BatchingPolicy, BatchingStats};
+pub use batching::{BatchingConfig, BatchingError, BatchingPolicy, BatchingStats};
 pub use best_first::{BestFirstSearch, SearchOutcome, SearchResult, SearchStats, StopReason};
 pub use config::{Priority, SearchConfig};
-pub use env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
+pub use env::{EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
 pub use export::{
     ExportError, ExportedFiles, TreeExport, tree_to_dot, tree_to_export, write_tree_files,
 };
 pub use many::run_many;
-pub use policy::{Candidate, Policy, PolicyError, PolicyRequest};
+pub use policy::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 pub use tokio_util::sync::CancellationToken;
 pub use tree::{EdgeOutcome, NodeStatus, ProofNode, ProofTree, TacticEdge};

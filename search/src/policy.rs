@@ -28,10 +28,54 @@ pub struct Candidate {
     pub score: f64,
 }
 
+/// What kind of failure a [`PolicyError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyErrorKind {
+    /// The policy ran and failed (a model error, its thread panicked).
+    Failed,
+    /// Nothing is left to answer (a batching task that stopped).
+    Unavailable,
+    /// The answer does not fit the requests (a batch answered with too few lists).
+    BadAnswer,
+}
+
+/// The policy could not propose tactics: its [`kind`](Self::kind), and the policy's own error as
+/// its source. The message is `policy failed: ` and the source's (so, as for
+/// [`crate::EnvError`], show it with `{}` rather than as a chain).
 #[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    #[error("policy failed: {0}")]
-    Failed(String),
+#[error("policy failed: {source}")]
+pub struct PolicyError {
+    kind: PolicyErrorKind,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl PolicyError {
+    /// An error of `kind` caused by `source` (an error, or a message).
+    pub fn new(
+        kind: PolicyErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        PolicyError {
+            kind,
+            source: source.into(),
+        }
+    }
+
+    pub fn kind(&self) -> PolicyErrorKind {
+        self.kind
+    }
+
+    /// The policy's own error.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
+
+    /// The policy's own error, taken out.
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.source
+    }
 }
 
 /// Proposes ranked tactics for a batch of states. One call is one batch (for a model: one

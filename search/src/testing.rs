@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::env::{EnvError, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification};
-use crate::policy::{Candidate, Policy, PolicyError, PolicyRequest};
+use crate::env::{
+    EnvError, EnvErrorKind, EnvState, ProofEnv, ProofTask, TacticOutcome, Verification,
+};
+use crate::policy::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 
 /// What a tactic does to a state in a toy world.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub fn count_goals(goals: &str) -> usize {
 /// effect is given by a rule function `(goals, tactic) -> ToyStep`.
 ///
 /// It can simulate a slow Lean (`with_latency`), worker crashes (`crash_on`: all held
-/// states are lost and the call reports [`EnvError::StateLost`]), a failing restart
+/// states are lost and the call reports [`EnvErrorKind::StateLost`]), a failing restart
 /// (`fail_starts_after`), and tactics Lean's REPL accepts but the final check rejects
 /// (`unsound`), and counts every call.
 pub struct ToyEnv {
@@ -132,7 +134,7 @@ impl ToyEnv {
     }
 
     /// The next `times` runs of `tactic` crash the worker: every held state is lost and the
-    /// call reports [`EnvError::StateLost`].
+    /// call reports [`EnvErrorKind::StateLost`].
     pub fn crash_on(self, tactic: &str, times: usize) -> Self {
         lock(&self.crash_on).insert(tactic.to_owned(), times);
         self
@@ -246,7 +248,9 @@ impl ProofEnv for ToyEnv {
     ) -> impl Future<Output = Result<EnvState<u64>, EnvError>> + Send {
         let starts = self.starts.fetch_add(1, Ordering::SeqCst);
         let result = match self.starts_allowed {
-            Some(allowed) if starts >= allowed => Err(EnvError::Other("lean is gone".into())),
+            Some(allowed) if starts >= allowed => {
+                Err(EnvError::new(EnvErrorKind::Other, "lean is gone"))
+            }
             _ => Ok(self.hold(self.start.clone())),
         };
         async move { result }
@@ -276,12 +280,16 @@ impl ProofEnv for ToyEnv {
             };
             if crash {
                 lock(&self.states).clear();
-                return Err(EnvError::StateLost(format!(
-                    "worker crashed running `{tactic}`"
-                )));
+                return Err(EnvError::new(
+                    EnvErrorKind::StateLost,
+                    format!("worker crashed running `{tactic}`"),
+                ));
             }
             let Some(goals) = lock(&self.states).get(&state).cloned() else {
-                return Err(EnvError::StateLost(format!("no state {state}")));
+                return Err(EnvError::new(
+                    EnvErrorKind::StateLost,
+                    format!("no state {state}"),
+                ));
             };
             Ok(match (self.rules)(&goals, &tactic) {
                 ToyStep::To(next) => TacticOutcome::Success(self.hold(next)),
@@ -415,7 +423,7 @@ impl Policy for ToyPolicy {
         lock(&self.batches).push(requests.len());
         lock(&self.requested_goals).extend(requests.iter().map(|r| r.goals.clone()));
         if let Some(message) = &self.failure {
-            return Err(PolicyError::Failed(message.clone()));
+            return Err(PolicyError::new(PolicyErrorKind::Failed, message.clone()));
         }
         Ok(requests
             .iter()

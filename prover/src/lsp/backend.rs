@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use lean_bridge::{LeanError, LeanPool};
+use lean_bridge::{LeanError, LeanErrorKind, LeanPool};
 use tokio::task::AbortHandle;
 
 use super::error::BackendError;
@@ -167,8 +167,8 @@ impl Backends {
 /// A pool that did not start: Lean missing, or anything else (the bridge's error is under the
 /// context `LeanOpts::pool` adds).
 fn pool_start_error(e: anyhow::Error) -> BackendError {
-    match e.downcast_ref::<LeanError>() {
-        Some(LeanError::NotFound(_)) => BackendError::LeanNotFound(Arc::new(e)),
+    match e.downcast_ref::<LeanError>().map(LeanError::kind) {
+        Some(LeanErrorKind::NotFound(_)) => BackendError::LeanNotFound(Arc::new(e)),
         _ => BackendError::PoolStart(Arc::new(e)),
     }
 }

@@ -4,8 +4,9 @@ use std::time::Duration;
 use super::config;
 use crate::testing::{ToyEnv, ToyPolicy, candidate, count_goal, toy_task};
 use crate::{
-    BatchingConfig, BatchingPolicy, BestFirstSearch, CancellationToken, Policy, PolicyRequest,
-    ProofTask, SearchOutcome, StopReason, run_many,
+    BatchingConfig, BatchingError, BatchingPolicy, BestFirstSearch, CancellationToken, Candidate,
+    Policy, PolicyError, PolicyErrorKind, PolicyRequest, ProofTask, SearchOutcome, StopReason,
+    run_many,
 };
 
 fn counting_policy() -> ToyPolicy {
@@ -150,8 +151,68 @@ async fn a_failing_inner_policy_fails_every_search_in_the_batch() {
     assert_eq!(outcomes.len(), 3);
     for result in outcomes {
         assert_eq!(result.stop_reason, StopReason::PolicyFailed);
-        assert!(result.error.unwrap().contains("device lost"));
+        assert_eq!(result.error.as_deref(), Some("policy failed: device lost"));
     }
+}
+
+#[tokio::test]
+async fn every_caller_gets_the_inner_policys_kind_and_source() {
+    let policy = BatchingPolicy::new(
+        counting_policy().failing("device lost"),
+        BatchingConfig::default(),
+    );
+    let request = PolicyRequest {
+        task: toy_task("a"),
+        goals: count_goal(3),
+        k: 2,
+    };
+    let (first, second) = tokio::join!(
+        policy.propose(vec![request.clone()]),
+        policy.propose(vec![request])
+    );
+    for error in [first.unwrap_err(), second.unwrap_err()] {
+        assert_eq!(error.kind(), PolicyErrorKind::Failed);
+        assert_eq!(error.get_ref().to_string(), "device lost");
+        assert_eq!(error.to_string(), "policy failed: device lost");
+    }
+}
+
+/// A policy that answers one candidate list whatever it is asked.
+struct OneList;
+
+impl Policy for OneList {
+    async fn propose(
+        &self,
+        _requests: Vec<PolicyRequest>,
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        Ok(vec![vec![candidate("done", -0.1)]])
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_does_not_fit_the_batch_is_a_bad_answer() {
+    let policy = BatchingPolicy::new(OneList, BatchingConfig::default());
+    let request = PolicyRequest {
+        task: toy_task("a"),
+        goals: count_goal(3),
+        k: 2,
+    };
+    let error = policy
+        .propose(vec![request.clone(), request])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), PolicyErrorKind::BadAnswer);
+    assert!(matches!(
+        error.get_ref().downcast_ref::<BatchingError>(),
+        Some(BatchingError::WrongAnswerCount {
+            answered: 1,
+            asked: 2
+        })
+    ));
+    assert_eq!(
+        error.to_string(),
+        "policy failed: policy answered 1 of 2 requests in a batch"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,6 +1,9 @@
 use super::{config, search, state};
-use crate::testing::{ToyEnv, ToyPolicy};
-use crate::{EdgeOutcome, NodeStatus, StopReason};
+use crate::testing::{ToyEnv, ToyPolicy, toy_task};
+use crate::{
+    BestFirstSearch, CancellationToken, EdgeOutcome, EnvError, EnvErrorKind, EnvState, NodeStatus,
+    ProofEnv, ProofTask, StopReason, TacticOutcome, Verification,
+};
 
 /// R -t1-> S1 -t2-> S2 -fin-> done, and a worse route R -u1-> T -fin-> done.
 fn world() -> (ToyEnv, ToyPolicy) {
@@ -63,10 +66,11 @@ async fn a_state_that_cannot_be_rebuilt_is_dead_and_the_search_goes_on() {
     let edges = tree.tactics_from(s1);
     assert_eq!(edges.len(), 1);
     assert_eq!(edges[0].2.outcome, EdgeOutcome::Error);
-    let message = edges[0].2.message.as_deref().unwrap();
-    assert!(
-        message.contains("replay failed") && message.contains("lean is gone"),
-        "{message}"
+    assert_eq!(
+        edges[0].2.message.as_deref(),
+        Some(
+            "state lost (worker crashed running `t2`) and replay failed: restart failed: lean is gone"
+        )
     );
     // Nothing is left.
     assert_eq!(tree.node(state(tree, "T")).status, NodeStatus::Dead);
@@ -84,8 +88,10 @@ async fn a_replayed_state_reaches_the_other_branch_too() {
     let tree = outcome.tree.as_ref().unwrap();
     let s1 = state(tree, "S1");
     assert_eq!(tree.node(s1).status, NodeStatus::Dead);
-    let message = tree.tactics_from(s1)[0].2.message.clone().unwrap();
-    assert!(message.contains("lost again"), "{message}");
+    assert_eq!(
+        tree.tactics_from(s1)[0].2.message.as_deref(),
+        Some("state lost again after replay: worker crashed running `t2`")
+    );
     // T's state was lost in the second crash; it is replayed from a new start and the
     // other route proves the theorem.
     assert!(result.success(), "{result:?}");
@@ -93,4 +99,67 @@ async fn a_replayed_state_reaches_the_other_branch_too() {
     assert_eq!(result.stats.states_lost, 3);
     assert_eq!(result.stats.replays, 2);
     assert_eq!(env.starts(), 3);
+}
+
+/// [`world`]'s environment, except that `t2` makes the environment fail with `kind`.
+struct FailingOnT2 {
+    inner: ToyEnv,
+    kind: EnvErrorKind,
+}
+
+impl ProofEnv for FailingOnT2 {
+    type Handle = u64;
+
+    async fn start(&self, task: &ProofTask) -> Result<EnvState<u64>, EnvError> {
+        self.inner.start(task).await
+    }
+
+    async fn run_tactic(&self, state: &u64, tactic: &str) -> Result<TacticOutcome<u64>, EnvError> {
+        if tactic == "t2" {
+            return Err(EnvError::new(self.kind, "the environment gave up on t2"));
+        }
+        self.inner.run_tactic(state, tactic).await
+    }
+
+    async fn release(&self, states: Vec<u64>) {
+        self.inner.release(states).await
+    }
+
+    fn proof_text(&self, tactics: &[&str]) -> String {
+        self.inner.proof_text(tactics)
+    }
+
+    async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
+        self.inner.verify(task, proof).await
+    }
+}
+
+#[tokio::test]
+async fn only_a_lost_state_is_replayed() {
+    for (kind, replays) in [
+        (EnvErrorKind::StateLost, 1),
+        (EnvErrorKind::Timeout, 0),
+        (EnvErrorKind::Crashed, 0),
+        (EnvErrorKind::Other, 0),
+    ] {
+        let (env, policy) = world();
+        let env = FailingOnT2 { inner: env, kind };
+        let outcome = BestFirstSearch::new(config())
+            .run(&env, &policy, toy_task("toy"), &CancellationToken::new())
+            .await;
+        let result = &outcome.result;
+        assert_eq!(result.stats.replays, replays, "{kind:?}");
+        // t2 never runs, so the other route proves the theorem either way.
+        assert_eq!(result.proof.as_deref(), Some(r#"["u1","fin"]"#), "{kind:?}");
+        let tree = outcome.tree.as_ref().unwrap();
+        let edge = &tree.tactics_from(state(tree, "S1"))[0].2;
+        assert_eq!(edge.outcome, EdgeOutcome::Error, "{kind:?}");
+        let expected = match kind {
+            EnvErrorKind::StateLost => {
+                "state lost again after replay: the environment gave up on t2"
+            }
+            _ => "the environment gave up on t2",
+        };
+        assert_eq!(edge.message.as_deref(), Some(expected), "{kind:?}");
+    }
 }
