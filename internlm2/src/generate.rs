@@ -21,9 +21,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokenizers::Tokenizer;
 
+use crate::error::{ModelError, Result};
 use crate::loader::{self, LoadOptions, ModelSource};
 use crate::model::{KvCache, Model, PrefixKv};
-use crate::{ModelError, Result};
 
 /// How candidates are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]

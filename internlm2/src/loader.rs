@@ -11,8 +11,8 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::VarBuilder;
 use candle_nn::var_builder::SimpleBackend;
 
+use crate::error::{ModelError, Result};
 use crate::model::{Config, Model};
-use crate::{ModelError, Result};
 
 /// Where a model comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

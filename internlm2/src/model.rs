@@ -19,7 +19,7 @@ use candle_core::{D, DType, Device, IndexOp, Module, Tensor};
 use candle_nn::{Activation, Embedding, RmsNorm, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Result};
+use crate::error::{ModelError, Result};
 
 fn default_model_type() -> String {
     "internlm2".to_string()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tokenizers::models::bpe::BPE;
 
-use crate::Generator;
+use crate::generate::Generator;
 use crate::loader::{self, LoadOptions, ModelFiles};
 use tokenizers::{AddedToken, Tokenizer};
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Everything that can go wrong talking to Lean. A tactic that fails in Lean is *not* an
-/// error: it is [`crate::TacticResult::Failed`].
+/// error: it is [`crate::pool::TacticResult::Failed`].
 ///
 /// Callers decide on [`LeanError::kind`] (which also holds the details); the message is the
 /// kind's.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{LeanError, LeanErrorKind};
+use crate::error::{LeanError, LeanErrorKind};
 
 /// A Lean 3 executable we can drive.
 #[derive(Clone, Debug)]

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{LeanError, LeanErrorKind, LostState};
 use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
+use crate::locate::{LeanInstall, LeanProject};
 use crate::protocol::{
     CapturedTheorem, CheckRequest, DeclaredRequest, DoneResponse, DropRequest, ErrorResponse,
     FileCommandsRequest, FileResetRequest, FileTheoremRequest, FileTheoremResponse, FocusRequest,
@@ -23,7 +25,6 @@ use crate::repl::CompiledRepl;
 use crate::sandbox::{Confinement, SandboxMode};
 use crate::screen::{screen, screen_context_line};
 use crate::worker::{LeanWorker, Reply, WorkerSpec};
-use crate::{LeanError, LeanErrorKind, LeanInstall, LeanProject, LostState};
 use problems::split_statement;
 
 /// Everything a pool needs to start its workers.

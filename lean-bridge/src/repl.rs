@@ -6,8 +6,10 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::error::{LeanError, LeanErrorKind};
+use crate::locate::LeanInstall;
+use crate::locate::core_search_path;
 use crate::sandbox::{Confinement, SandboxMode};
-use crate::{LeanError, LeanErrorKind, LeanInstall, locate::core_search_path};
 
 /// The REPL's Lean source (`lean-bridge/lean/prover_repl.lean`).
 pub const REPL_SOURCE: &str = include_str!("../lean/prover_repl.lean");

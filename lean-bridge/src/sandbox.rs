@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use crate::{LeanError, LeanErrorKind};
+use crate::error::{LeanError, LeanErrorKind};
 
 /// `--sandbox`: how much confinement Lean processes must have.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

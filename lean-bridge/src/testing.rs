@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::LeanInstall;
+use crate::locate::LeanInstall;
 
 fn record(line: &str) {
     if let Some(path) = std::env::var_os("PROVER_TEST_REPORT")
@@ -51,9 +51,9 @@ pub fn mathlib_project_for_test(test: &str) -> Option<(LeanInstall, PathBuf)> {
 }
 
 /// Lean 3 for a test of the operating-system sandbox, which also needs every protection
-/// ([`crate::Protections::missing`]) on this machine; `None` after recording the skip.
+/// ([`crate::sandbox::Protections::missing`]) on this machine; `None` after recording the skip.
 pub fn sandboxed_lean_for_test(test: &str) -> Option<LeanInstall> {
-    let missing = crate::Protections::probe().missing();
+    let missing = crate::sandbox::Protections::probe().missing();
     if !missing.is_empty() {
         eprintln!(
             "SKIPPED {test}: needs the sandbox's protections; this machine lacks {}",

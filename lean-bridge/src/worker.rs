@@ -21,10 +21,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::{LeanError, LeanErrorKind, LostState};
 use crate::protocol::{self, Answer, Request, RequestLine, StatsRequest, answer_id, read_answer};
 use crate::repl::{RESPONSE_MARKER, join_path};
 use crate::sandbox::{Confinement, SandboxMode};
-use crate::{LeanError, LeanErrorKind, LostState};
 
 /// How to start a worker's Lean process.
 #[derive(Clone, Debug)]

@@ -22,6 +22,7 @@
 //! assert_eq!(steps, ["split", "exact hp", "exact hp"]);
 //! ```
 
+mod error;
 pub mod lexer;
 mod load;
 mod model;
@@ -30,12 +31,13 @@ mod render;
 mod span;
 mod statement;
 
+pub use error::ParseError;
 pub use load::{LoadError, core_dir, load_file, load_paths, shared_minif2f_valid};
 pub use model::{
     CursorMove, DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem,
     Unreadable,
 };
-pub use parse::{ParseError, parse_str};
+pub use parse::parse_str;
 pub use render::tactic_block;
 pub use span::Span;
 pub use statement::split_statement;

@@ -3,8 +3,9 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::error::ParseError;
 use crate::model::ProblemFile;
-use crate::parse::{ParseError, parse_str};
+use crate::parse::parse_str;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -231,9 +231,9 @@ pub struct SkippedCommand {
 impl ProblemFile {
     /// The file, or its first unreadable command as an error: for callers that need every
     /// command read (the language server's diagnostics).
-    pub fn strict(self) -> Result<ProblemFile, crate::ParseError> {
+    pub fn strict(self) -> Result<ProblemFile, crate::error::ParseError> {
         match self.unreadable.first() {
-            Some(u) => Err(crate::ParseError {
+            Some(u) => Err(crate::error::ParseError {
                 path: self.path.clone(),
                 line: u.line,
                 col: u.col,
