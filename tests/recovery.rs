@@ -7,54 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use heuristic::{HeuristicPolicy, TacticSet};
 use lean_bridge::testing::lean_for_test;
-use lean_bridge::{LeanPool, PoolConfig, StateRef};
+use lean_bridge::{LeanPool, PoolConfig};
 use lean_env::LeanEnv;
-use search::{
-    BestFirstSearch, CancellationToken, EnvError, EnvState, ProofEnv, ProofTask, SearchConfig,
-    TacticOutcome, Verification,
-};
-
-/// Kills the Lean process (SIGKILL) before the `kill_at`-th tactic, once.
-struct KillingEnv {
-    inner: LeanEnv,
-    tactics: AtomicUsize,
-    kill_at: usize,
-}
-
-impl ProofEnv for KillingEnv {
-    type Handle = StateRef;
-
-    async fn start(&self, task: &ProofTask) -> Result<EnvState<StateRef>, EnvError> {
-        self.inner.start(task).await
-    }
-
-    async fn run_tactic(
-        &self,
-        state: &StateRef,
-        tactic: &str,
-    ) -> Result<TacticOutcome<StateRef>, EnvError> {
-        if self.tactics.fetch_add(1, Ordering::SeqCst) + 1 == self.kill_at {
-            for pid in self.inner.pool().pids() {
-                unsafe {
-                    libc::kill(pid as i32, libc::SIGKILL);
-                }
-            }
-        }
-        self.inner.run_tactic(state, tactic).await
-    }
-
-    async fn release(&self, states: Vec<StateRef>) {
-        self.inner.release(states).await
-    }
-
-    fn proof_text(&self, tactics: &[&str]) -> String {
-        self.inner.proof_text(tactics)
-    }
-
-    async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
-        self.inner.verify(task, proof).await
-    }
-}
+use search::testing::BeforeEachTactic;
+use search::{BestFirstSearch, CancellationToken, ProofTask, SearchConfig};
 
 #[tokio::test]
 async fn a_search_survives_its_lean_worker_dying() {
@@ -70,11 +26,19 @@ async fn a_search_survives_its_lean_worker_dying() {
         .unwrap(),
     );
     let first_pid = pool.pids();
-    let env = KillingEnv {
-        inner: LeanEnv::new(pool.clone()),
-        tactics: AtomicUsize::new(0),
-        kill_at: 3,
-    };
+    // Kills the Lean process (SIGKILL) before the third tactic, once.
+    let tactics = AtomicUsize::new(0);
+    let killed_pool = pool.clone();
+    let env = BeforeEachTactic::new(LeanEnv::new(pool.clone()), move |_| {
+        if tactics.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
+            for pid in killed_pool.pids() {
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+        Ok(())
+    });
     let policy = HeuristicPolicy::new(TacticSet::core());
     let task = ProofTask {
         name: "three_parts".into(),

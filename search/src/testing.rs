@@ -445,6 +445,64 @@ pub fn toy_task(name: &str) -> Arc<ProofTask> {
     })
 }
 
+/// Any environment, with `hook` run on each tactic before it: a hook that fails makes the
+/// tactic fail with its error, without running it. For fault tests (a process killed before
+/// the n-th tactic, an environment that gives up on one tactic).
+pub struct BeforeEachTactic<E, F> {
+    pub inner: E,
+    hook: F,
+}
+
+impl<E, F> BeforeEachTactic<E, F>
+where
+    E: ProofEnv,
+    F: Fn(&str) -> Result<(), EnvError> + Send + Sync + 'static,
+{
+    pub fn new(inner: E, hook: F) -> Self {
+        BeforeEachTactic { inner, hook }
+    }
+}
+
+impl<E, F> ProofEnv for BeforeEachTactic<E, F>
+where
+    E: ProofEnv,
+    F: Fn(&str) -> Result<(), EnvError> + Send + Sync + 'static,
+{
+    type Handle = E::Handle;
+
+    fn start(
+        &self,
+        task: &ProofTask,
+    ) -> impl Future<Output = Result<EnvState<E::Handle>, EnvError>> + Send {
+        self.inner.start(task)
+    }
+
+    async fn run_tactic(
+        &self,
+        state: &E::Handle,
+        tactic: &str,
+    ) -> Result<TacticOutcome<E::Handle>, EnvError> {
+        (self.hook)(tactic)?;
+        self.inner.run_tactic(state, tactic).await
+    }
+
+    fn release(&self, states: Vec<E::Handle>) -> impl Future<Output = ()> + Send {
+        self.inner.release(states)
+    }
+
+    fn proof_text(&self, tactics: &[&str]) -> String {
+        self.inner.proof_text(tactics)
+    }
+
+    fn verify(
+        &self,
+        task: &ProofTask,
+        proof: &str,
+    ) -> impl Future<Output = Result<Verification, EnvError>> + Send {
+        self.inner.verify(task, proof)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,7 @@
 use super::{config, search, state};
-use crate::testing::{ToyEnv, ToyPolicy, toy_task};
+use crate::testing::{BeforeEachTactic, ToyEnv, ToyPolicy, toy_task};
 use crate::{
-    BestFirstSearch, CancellationToken, EdgeOutcome, EnvError, EnvErrorKind, EnvState, NodeStatus,
-    ProofEnv, ProofTask, StopReason, TacticOutcome, Verification,
+    BestFirstSearch, CancellationToken, EdgeOutcome, EnvError, EnvErrorKind, NodeStatus, StopReason,
 };
 
 /// R -t1-> S1 -t2-> S2 -fin-> done, and a worse route R -u1-> T -fin-> done.
@@ -101,39 +100,6 @@ async fn a_replayed_state_reaches_the_other_branch_too() {
     assert_eq!(env.starts(), 3);
 }
 
-/// [`world`]'s environment, except that `t2` makes the environment fail with `kind`.
-struct FailingOnT2 {
-    inner: ToyEnv,
-    kind: EnvErrorKind,
-}
-
-impl ProofEnv for FailingOnT2 {
-    type Handle = u64;
-
-    async fn start(&self, task: &ProofTask) -> Result<EnvState<u64>, EnvError> {
-        self.inner.start(task).await
-    }
-
-    async fn run_tactic(&self, state: &u64, tactic: &str) -> Result<TacticOutcome<u64>, EnvError> {
-        if tactic == "t2" {
-            return Err(EnvError::new(self.kind, "the environment gave up on t2"));
-        }
-        self.inner.run_tactic(state, tactic).await
-    }
-
-    async fn release(&self, states: Vec<u64>) {
-        self.inner.release(states).await
-    }
-
-    fn proof_text(&self, tactics: &[&str]) -> String {
-        self.inner.proof_text(tactics)
-    }
-
-    async fn verify(&self, task: &ProofTask, proof: &str) -> Result<Verification, EnvError> {
-        self.inner.verify(task, proof).await
-    }
-}
-
 #[tokio::test]
 async fn only_a_lost_state_is_replayed() {
     for (kind, replays) in [
@@ -143,7 +109,11 @@ async fn only_a_lost_state_is_replayed() {
         (EnvErrorKind::Other, 0),
     ] {
         let (env, policy) = world();
-        let env = FailingOnT2 { inner: env, kind };
+        // `t2` makes the environment fail with `kind`.
+        let env = BeforeEachTactic::new(env, move |tactic| match tactic {
+            "t2" => Err(EnvError::new(kind, "the environment gave up on t2")),
+            _ => Ok(()),
+        });
         let outcome = BestFirstSearch::new(config())
             .run(&env, &policy, toy_task("toy"), &CancellationToken::new())
             .await;
