@@ -25,6 +25,7 @@ use crate::model_policy::{LoadedModel, ModelOpts, prompts};
 use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
+use crate::shard::Shard;
 use internlm2::Generation;
 use lean_env::LeanEnv;
 use lean_env::first_line;
@@ -54,6 +55,11 @@ pub struct FormalizeArgs {
     /// Continue an interrupted run: skip problems already in the output file.
     #[arg(long)]
     pub resume: bool,
+
+    /// Only shard I of N (0 <= I < N) of the problems: a deterministic split by problem name,
+    /// the same on every machine (see `prover prove --shard`).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 
     /// Start the output file over if it already has results.
     #[arg(long, conflicts_with = "resume")]
@@ -191,6 +197,7 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
     let todo: Vec<Problem> = problems
         .into_iter()
         .filter(|p| !done.contains(&p.name))
+        .filter(|p| args.shard.is_none_or(|s| s.contains(&p.name)))
         .collect();
     if !done.is_empty() {
         eprintln!("resuming: {} problem(s) already done", done.len());

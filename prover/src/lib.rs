@@ -25,5 +25,7 @@ pub mod output;
 pub mod policy;
 pub mod prove;
 pub mod replay;
+pub mod report;
 pub mod results;
+pub mod shard;
 pub mod suggest_cmd;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
-use prover::{bench, check, formalize, lsp, prove, replay, suggest_cmd};
+use prover::{bench, check, formalize, lsp, prove, replay, report, suggest_cmd};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -30,6 +30,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Generate continuations of a prompt with the language model.
     Generate(prover::model_cli::GenerateArgs),
+    /// Merge results files (shards, repeated attempts) into one summary: proved, pass@k, time.
+    Report(report::ReportArgs),
     /// Language server (stdio) for Lean 3 files: checked tactic suggestions, prove with search.
     Lsp(lsp::LspArgs),
 }
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
+            Command::Report(args) => report::run(&args).map(|()| true),
             Command::Generate(args) => {
                 let work =
                     tokio::task::spawn_blocking(move || prover::model_cli::run_generate(&args));

@@ -18,6 +18,7 @@ use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;
+use crate::shard::Shard;
 use lean_env::FileRun;
 use lean_env::LeanEnv;
 use lean_env::theorem_context;
@@ -66,6 +67,12 @@ pub struct ProveArgs {
     /// Only these theorems (repeatable).
     #[arg(long = "theorem", value_name = "NAME")]
     pub theorems: Vec<String>,
+
+    /// Attempt only shard I of N (0 <= I < N): a deterministic split by theorem name, the
+    /// same on every machine, so N processes with 0/N … N-1/N cover the input exactly once
+    /// (Slurm arrays, Kubernetes Indexed Jobs; merge their results with `prover report`).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 
     /// Write each search tree here as NAME.json and NAME.dot (and NAME.svg when Graphviz's
     /// `dot` is installed), the proof path highlighted.
@@ -133,6 +140,9 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                     && !wanted.contains(t.name.as_str())
                     && !wanted.contains(t.full_name.as_str())
                 {
+                    continue;
+                }
+                if args.shard.is_some_and(|s| !s.contains(&t.full_name)) {
                     continue;
                 }
                 if done.contains(&t.full_name) {

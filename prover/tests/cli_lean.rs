@@ -404,3 +404,80 @@ fn an_interrupted_prove_resumes_without_losing_or_repeating_results() {
     expected.sort();
     assert_eq!(seen, expected, "each theorem exactly once");
 }
+
+#[test]
+fn shards_split_a_run_and_report_merges_them_into_the_whole() {
+    let Some(_) = lean_for_test("shards_split_a_run_and_report_merges_them_into_the_whole") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let logic = problems::core_dir().join("logic.lean");
+    let prove = |name: &str, shard: Option<&str>| -> PathBuf {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "prove",
+            logic.to_str().unwrap(),
+            "-j",
+            "2",
+            "--timeout",
+            "120",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let o = run(&args, dir.path());
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let names = |path: &Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
+            .collect()
+    };
+    let whole = prove("whole.jsonl", None);
+    let (s0, s1) = (
+        prove("s0.jsonl", Some("0/2")),
+        prove("s1.jsonl", Some("1/2")),
+    );
+    let (n0, n1) = (names(&s0), names(&s1));
+    assert!(!n0.is_empty() && !n1.is_empty(), "{n0:?} {n1:?}");
+    assert!(
+        n0.iter().all(|n| !n1.contains(n)),
+        "shards overlap: {n0:?} {n1:?}"
+    );
+    let mut union: Vec<String> = n0.into_iter().chain(n1).collect();
+    let mut all = names(&whole);
+    union.sort();
+    all.sort();
+    assert_eq!(union, all);
+
+    let report = |files: &[&Path]| -> serde_json::Value {
+        let mut args = vec!["report", "--jsonl"];
+        args.extend(files.iter().map(|p| p.to_str().unwrap()));
+        let o = run(&args, dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_str(stdout(&o).trim()).unwrap()
+    };
+    let (merged, single) = (report(&[&s0, &s1]), report(&[&whole]));
+    for field in ["attempts", "theorems", "proved", "per_file", "failures"] {
+        assert_eq!(
+            merged[field], single[field],
+            "{field}: {merged} vs {single}"
+        );
+    }
+    // A bad shard is a one-line usage error, before any Lean starts.
+    let o = run(
+        &["prove", logic.to_str().unwrap(), "--shard", "2/2"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give I/N"));
+}
