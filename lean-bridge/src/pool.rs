@@ -991,9 +991,9 @@ impl FileTheorem {
                 full_name: t.full_name,
                 goals: t.goals,
                 statement_error: None,
-                verified: t.verified,
-                errors: t.errors,
-                axioms: sorted(t.axioms),
+                verified: t.own_proof.verified,
+                errors: t.own_proof.errors,
+                axioms: sorted(t.own_proof.axioms),
                 messages,
                 id: t.theorem,
                 worker,
@@ -1032,14 +1032,17 @@ fn tactic_result(
             goals: ran.goals,
             pp: ran.pp,
         }),
-        Err(e) if e.is(ReplErrorKind::UnknownState) => {
-            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
-        }
+        Err(e) if e.is(ReplErrorKind::UnknownState) => Err(not_in_repl(e)),
         Err(e) => Ok(TacticResult::Failed {
             message: e.error,
             pos: e.pos,
         }),
     }
+}
+
+/// The REPL does not hold the state a request named (it was dropped).
+fn not_in_repl(e: ErrorResponse) -> LeanError {
+    LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into()
 }
 
 /// What the REPL's answer to `focus` on `state` says: the new proof, a lost state, or why the
@@ -1049,18 +1052,8 @@ fn focus_result(
     state: &StateRef,
 ) -> Result<ProofStart, LeanError> {
     match answer {
-        Ok(focused) => Ok(ProofStart {
-            state: StateRef {
-                proof: focused.proof,
-                state: focused.state,
-                ..state.clone()
-            },
-            goals: focused.goals,
-            pp: focused.pp,
-        }),
-        Err(e) if e.is(ReplErrorKind::UnknownState) => {
-            Err(LeanErrorKind::StateLost(LostState::NotInRepl(e.error)).into())
-        }
+        Ok(focused) => Ok(proof_start(state.worker, state.incarnation, focused)),
+        Err(e) if e.is(ReplErrorKind::UnknownState) => Err(not_in_repl(e)),
         Err(e) => Err(LeanErrorKind::Elaboration {
             message: e.error,
             pos: None,

@@ -218,13 +218,9 @@ pub struct FileTheoremResponse {
     /// The goals at the start of its proof.
     #[serde(default)]
     pub goals: Vec<String>,
-    /// The file's own proof checked out.
-    #[serde(default)]
-    pub verified: bool,
-    #[serde(default)]
-    pub errors: Vec<String>,
-    #[serde(default)]
-    pub axioms: Vec<String>,
+    /// The verdict on the file's own proof, in the fields a `verify` answer has.
+    #[serde(flatten)]
+    pub own_proof: VerifyResponse,
 }
 
 /// The REPL's answer to a command that failed.

@@ -150,14 +150,6 @@ impl PolicyChoice {
             .expect("the heuristic needs no model")
     }
 
-    pub fn kind(&self) -> PolicyKind {
-        self.kind
-    }
-
-    pub fn model_opts(&self) -> &ModelOpts {
-        &self.model
-    }
-
     /// The model given with `--model`, loaded once; `None` when none was given.
     pub async fn model(&self) -> Result<Option<&LoadedModel>> {
         let opts = self.model.clone();

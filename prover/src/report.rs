@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use crate::prove::ProveRecord;
+use crate::prove::{ProveRecord, Summary};
 
 /// Merge results files of `prover prove` (shards, repeated attempts) into one summary:
 /// proved/attempted overall and per source file, pass@k across attempts, the time split, and
@@ -86,20 +86,14 @@ impl Report {
     pub fn of(records: &[ProveRecord], unreadable_lines: usize, ks: &[usize]) -> Self {
         // Per theorem: its file, attempts and successes.
         let mut by_theorem: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
-        let (mut policy_s, mut lean_s, mut search_s) = (0.0, 0.0, 0.0);
-        let mut times = Vec::new();
         let mut failures: BTreeMap<String, usize> = BTreeMap::new();
         for r in records {
             let entry = by_theorem
                 .entry(r.result.name.as_str())
                 .or_insert((r.file.as_str(), 0, 0));
             entry.1 += 1;
-            policy_s += r.result.stats.policy_time_s;
-            lean_s += r.result.stats.env_time_s;
-            search_s += r.result.stats.search_overhead_s;
             if r.result.success() {
                 entry.2 += 1;
-                times.push(r.result.time_s);
             } else {
                 *failures
                     .entry(format!("{:?}", r.result.stop_reason))
@@ -131,7 +125,8 @@ impl Report {
                 }
             })
             .collect();
-        times.sort_by(f64::total_cmp);
+        // Times and their split as `prove` sums them for its own table.
+        let overall = Summary::of(records.iter().map(|r| &r.result));
         Report {
             attempts: records.len(),
             theorems: by_theorem.len(),
@@ -145,10 +140,10 @@ impl Report {
                 })
                 .collect(),
             pass_at,
-            median_time_to_proof_s: (!times.is_empty()).then(|| times[times.len() / 2]),
-            policy_s,
-            lean_s,
-            search_s,
+            median_time_to_proof_s: overall.median_time_to_proof_s,
+            policy_s: overall.policy_s,
+            lean_s: overall.lean_s,
+            search_s: overall.search_s,
             failures,
             unreadable_lines,
         }

@@ -122,7 +122,7 @@ impl EnvError {
     }
 }
 
-/// Runs tactics on proof states. Implemented over the Lean bridge in the `prover` crate,
+/// Runs tactics on proof states. Implemented over the Lean bridge in the `lean-env` crate,
 /// and by in-memory environments in tests.
 ///
 /// The search may drop a pending future (cancellation, time limit): an implementation must

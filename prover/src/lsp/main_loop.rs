@@ -40,15 +40,7 @@ pub fn initialize(
     outbox: &mpsc::UnboundedSender<Option<Message>>,
     interrupt: &CancellationToken,
 ) -> anyhow::Result<Option<InitializeParams>> {
-    loop {
-        if interrupt.is_cancelled() {
-            return Ok(None);
-        }
-        let message = match receiver.recv_timeout(POLL) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => return Ok(None),
-        };
+    while let Some(message) = next_message(receiver, interrupt) {
         match message {
             Message::Request(req) if req.method == "initialize" => {
                 let params: InitializeParams =
@@ -74,6 +66,22 @@ pub fn initialize(
             _ => {}
         }
     }
+    Ok(None)
+}
+
+/// The client's next message; `None` once the connection is closed or `interrupt` fires (looked
+/// at every [`POLL`], so an interrupt is not kept waiting by a quiet client).
+fn next_message(receiver: &Receiver<Message>, interrupt: &CancellationToken) -> Option<Message> {
+    loop {
+        if interrupt.is_cancelled() {
+            return None;
+        }
+        match receiver.recv_timeout(POLL) {
+            Ok(m) => return Some(m),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
 }
 
 /// Reads and dispatches messages until `exit`, a closed connection, or `interrupt`.
@@ -83,15 +91,7 @@ pub fn main_loop(
     interrupt: &CancellationToken,
 ) -> LoopEnd {
     let mut shutting_down = false;
-    loop {
-        if interrupt.is_cancelled() {
-            return LoopEnd::Disconnected;
-        }
-        let message = match receiver.recv_timeout(POLL) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => return LoopEnd::Disconnected,
-        };
+    while let Some(message) = next_message(receiver, interrupt) {
         match message {
             Message::Request(req) if shutting_down => {
                 state.client.respond(error_response(
@@ -121,6 +121,7 @@ pub fn main_loop(
             Message::Response(r) => state.client.on_response(r),
         }
     }
+    LoopEnd::Disconnected
 }
 
 /// The requests' dispatch table.
