@@ -146,6 +146,8 @@ pub struct TokenGeneration {
     pub tokens: Vec<u32>,
     /// Sum of the model's log-probabilities of `tokens`.
     pub logprob: f64,
+    /// The model's log-probability of each of `tokens` (they sum to `logprob`).
+    pub token_logprobs: Vec<f32>,
     pub finish: FinishReason,
     /// Decoded text, end-of-sequence and stop string removed (`None` without a detokenizer).
     pub text: Option<String>,
@@ -168,6 +170,12 @@ pub struct Generation {
     /// Number of generated tokens (end-of-sequence / stop-string tokens included).
     pub tokens: usize,
     pub finish: FinishReason,
+    /// The generated token ids (what an inference server reports per token).
+    #[serde(skip)]
+    pub token_ids: Vec<u32>,
+    /// The log-probability of each generated token.
+    #[serde(skip)]
+    pub token_logprobs: Vec<f32>,
 }
 
 /// Turns token ids back into text (for stop strings and results).
@@ -189,6 +197,7 @@ struct Hyp {
     req: usize,
     tokens: Vec<u32>,
     logprob: f64,
+    token_logprobs: Vec<f32>,
     rng: Option<StdRng>,
 }
 
@@ -528,6 +537,7 @@ impl Decoder<'_> {
                         req,
                         tokens: Vec::new(),
                         logprob: 0.0,
+                        token_logprobs: Vec::new(),
                         rng: None,
                     })
                     .collect();
@@ -559,6 +569,7 @@ impl Decoder<'_> {
                                 req,
                                 tokens: Vec::new(),
                                 logprob: 0.0,
+                                token_logprobs: Vec::new(),
                                 rng: Some(sample_rng(
                                     params.seed,
                                     self.prefix.map_or(&[][..], PrefixKv::tokens),
@@ -701,6 +712,7 @@ impl Decoder<'_> {
         TokenGeneration {
             tokens: hyp.tokens,
             logprob: hyp.logprob,
+            token_logprobs: hyp.token_logprobs,
             finish: reason,
             text,
         }
@@ -742,6 +754,7 @@ impl Decoder<'_> {
                         };
                         hyp.logprob += lp as f64;
                         hyp.tokens.push(token);
+                        hyp.token_logprobs.push(lp);
                         match self.check_end(&hyp, params)? {
                             Some((reason, text)) => {
                                 let req = hyp.req;
@@ -813,15 +826,16 @@ impl Decoder<'_> {
             // unless more than K of a beam's best continuations finish (e.g. many tokens
             // containing a stop string), in which case fewer than K beams stay live.
             let per_beam = 2 * k;
-            let mut cands: Vec<(f64, u32, u32)> = Vec::with_capacity((end - start) * per_beam);
+            // (summed score, parent row, token, the token's own log-probability)
+            let mut cands: Vec<(f64, u32, u32, f64)> = Vec::with_capacity((end - start) * per_beam);
             for (row, hyp) in live.iter().enumerate().take(end).skip(start) {
                 for s in logprobs.top[row].iter().take(per_beam) {
-                    cands.push((hyp.logprob + s.score, row as u32, s.token));
+                    cands.push((hyp.logprob + s.score, row as u32, s.token, s.score));
                 }
             }
             cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
             let mut kept = 0;
-            for (rank, &(score, row, token)) in cands.iter().enumerate() {
+            for (rank, &(score, row, token, token_lp)) in cands.iter().enumerate() {
                 if kept == k {
                     break;
                 }
@@ -834,10 +848,13 @@ impl Decoder<'_> {
                     req,
                     tokens: Vec::with_capacity(parent.tokens.len() + 1),
                     logprob: score,
+                    token_logprobs: Vec::with_capacity(parent.tokens.len() + 1),
                     rng: None,
                 };
                 hyp.tokens.extend_from_slice(&parent.tokens);
                 hyp.tokens.push(token);
+                hyp.token_logprobs.extend_from_slice(&parent.token_logprobs);
+                hyp.token_logprobs.push(token_lp as f32);
                 match self.check_end(&hyp, params)? {
                     // As in the usual formulation, a finishing candidate counts only if it ranks
                     // among the best K of this step.
@@ -1018,6 +1035,8 @@ impl Generator {
                         logprob: c.logprob,
                         tokens: c.tokens.len(),
                         finish: c.finish,
+                        token_ids: c.tokens,
+                        token_logprobs: c.token_logprobs,
                     })
                     .collect()
             })

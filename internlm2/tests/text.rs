@@ -93,3 +93,25 @@ fn generator_can_be_shared_across_threads() {
         assert_eq!(h.join().unwrap().unwrap()[0].len(), 1);
     }
 }
+
+#[test]
+fn every_generated_token_carries_its_own_log_probability() {
+    let g = generator();
+    let req = [GenRequest::new("ab"), GenRequest::new("q\n")];
+    for params in [
+        GenParams::greedy(7),
+        GenParams::beam(3, 5),
+        GenParams::sample(3, 1.0, 0.9, 6),
+    ] {
+        for gens in g.generate(&req, &params).unwrap() {
+            for c in gens {
+                assert_eq!(c.token_ids.len(), c.tokens, "{params:?}");
+                assert_eq!(c.token_logprobs.len(), c.tokens, "{params:?}");
+                assert!(c.token_logprobs.iter().all(|lp| *lp <= 0.0));
+                let sum: f64 = c.token_logprobs.iter().map(|&lp| lp as f64).sum();
+                // What a server reports per token adds up to the engine's own score.
+                assert!((sum - c.logprob).abs() < 1e-9, "{sum} vs {}", c.logprob);
+            }
+        }
+    }
+}

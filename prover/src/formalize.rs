@@ -168,8 +168,8 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
     if args.candidates == 0 {
         bail!("-n must be at least 1");
     }
-    if args.model.model.is_none() {
-        bail!("formalize needs --model DIR|ID (a checkpoint directory or hub id)");
+    if !args.model.given() {
+        bail!("formalize needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL (a completions server)");
     }
     let policy_choice = PolicyChoice::new(
         PolicyKind::or_default(args.policy, true),

@@ -24,6 +24,7 @@ pub mod model_policy;
 pub mod output;
 pub mod policy;
 pub mod prove;
+pub mod remote;
 pub mod replay;
 pub mod report;
 pub mod results;

@@ -9,6 +9,8 @@ use search::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 
 use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource};
 
+use crate::remote::{RemoteModel, RemoteOpts};
+
 /// The chat template of the chat checkpoints (no system prompt).
 pub fn chat(prompt: &str) -> String {
     format!("<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n")
@@ -97,8 +99,35 @@ impl PromptStyle {
 pub struct ModelOpts {
     /// The checkpoint: a local directory (config.json, tokenizer, *.safetensors or
     /// pytorch_model-*.bin) or a Hugging Face hub id (internlm/internlm2-math-7b).
-    #[arg(long, value_name = "DIR|ID")]
+    #[arg(long, value_name = "DIR|ID", conflicts_with = "endpoint")]
     pub model: Option<String>,
+
+    /// Ask an OpenAI-compatible completions server for candidates instead of loading a model
+    /// here: `prover serve`, vLLM, SGLang, LMDeploy or llama.cpp's server, e.g.
+    /// http://gpu-host:8000 (the /v1 suffix is optional).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// The model name on the server (default: the one model it serves).
+    #[arg(long, value_name = "NAME", requires = "endpoint")]
+    pub served_model: Option<String>,
+
+    /// An environment variable holding the server's API key (sent as a bearer token).
+    #[arg(long, value_name = "VAR", requires = "endpoint")]
+    pub api_key_env: Option<String>,
+
+    /// Most requests in flight to the server at once (it batches what arrives together).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_inflight: usize,
+
+    /// Seconds a request to the server may take before it counts as lost and is retried.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub request_timeout: f64,
+
+    /// Retries of a request to the server that failed in a way that may pass (refused
+    /// connection, timeout, 429, 5xx, a garbled answer), waiting 0.25 s, 0.5 s, 1 s, …
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub retries: u32,
 
     /// Prompt style (default: fewshot for -base checkpoints, chat otherwise).
     #[arg(long, value_enum)]
@@ -131,6 +160,12 @@ impl Default for ModelOpts {
     fn default() -> Self {
         ModelOpts {
             model: None,
+            endpoint: None,
+            served_model: None,
+            api_key_env: None,
+            max_inflight: 32,
+            request_timeout: 120.0,
+            retries: 4,
             prompt: None,
             dtype: None,
             device: "cpu".into(),
@@ -142,8 +177,55 @@ impl Default for ModelOpts {
 }
 
 impl ModelOpts {
-    /// Loads the model; `None` when no `--model` was given.
-    pub fn load(&self) -> Result<Option<LoadedModel>> {
+    /// Whether a model was given, here (`--model`) or behind a server (`--endpoint`).
+    pub fn given(&self) -> bool {
+        self.model.is_some() || self.endpoint.is_some()
+    }
+
+    /// Loads the model (on a blocking thread) or connects to its server; `None` when neither
+    /// `--model` nor `--endpoint` was given.
+    pub async fn load(&self) -> Result<Option<LoadedModel>> {
+        if let Some(url) = &self.endpoint {
+            return self.connect(url).await.map(Some);
+        }
+        let opts = self.clone();
+        tokio::task::spawn_blocking(move || opts.load_local())
+            .await
+            .context("the model loading thread failed")?
+    }
+
+    async fn connect(&self, url: &str) -> Result<LoadedModel> {
+        let api_key = match &self.api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
+            })?),
+            None => None,
+        };
+        if !(self.request_timeout.is_finite() && self.request_timeout > 0.0) {
+            anyhow::bail!("--request-timeout must be a positive number of seconds");
+        }
+        let remote = RemoteModel::connect(&RemoteOpts {
+            endpoint: url.to_string(),
+            served_model: self.served_model.clone(),
+            api_key,
+            max_inflight: self.max_inflight.max(1),
+            timeout: std::time::Duration::from_secs_f64(self.request_timeout),
+            retries: self.retries,
+        })
+        .await?;
+        let name = remote.model_name().to_string();
+        // The server's tokenizer is out of sight: the name decides (chat unless "base").
+        let style = self
+            .prompt
+            .unwrap_or_else(|| PromptStyle::default_for(&name, true));
+        Ok(LoadedModel {
+            engine: Engine::Remote(Arc::new(remote)),
+            style,
+            name,
+        })
+    }
+
+    fn load_local(&self) -> Result<Option<LoadedModel>> {
         let Some(spec) = &self.model else {
             return Ok(None);
         };
@@ -156,7 +238,7 @@ impl ModelOpts {
             .prompt
             .unwrap_or_else(|| PromptStyle::default_for(spec, has_chat));
         Ok(Some(LoadedModel {
-            generator: Arc::new(Mutex::new(generator)),
+            engine: Engine::Local(Arc::new(Mutex::new(generator))),
             style,
             name: spec.clone(),
         }))
@@ -179,10 +261,19 @@ impl ModelOpts {
     }
 }
 
-/// A loaded model, shareable between tasks; generation runs one batch at a time.
+/// Where generation runs.
+#[derive(Clone)]
+pub enum Engine {
+    /// In this process, one batch at a time.
+    Local(Arc<Mutex<Generator>>),
+    /// On an OpenAI-compatible server, many requests in flight.
+    Remote(Arc<RemoteModel>),
+}
+
+/// A loaded (or connected) model, shareable between tasks.
 #[derive(Clone)]
 pub struct LoadedModel {
-    pub generator: Arc<Mutex<Generator>>,
+    pub engine: Engine,
     pub style: PromptStyle,
     pub name: String,
 }
@@ -205,13 +296,20 @@ impl LoadedModel {
         }
     }
 
-    /// Generates for full prompts (no shared prefix) on a blocking thread.
+    /// Generates for full prompts (no shared prefix) on a blocking thread, or on the server.
     pub async fn generate(
         &self,
         prompts: Vec<String>,
         params: GenParams,
     ) -> Result<Vec<Vec<Generation>>> {
-        let generator = self.generator.clone();
+        let generator = match &self.engine {
+            Engine::Local(g) => g.clone(),
+            Engine::Remote(remote) => {
+                let k = params.num_candidates;
+                let requests: Vec<(String, usize)> = prompts.into_iter().map(|p| (p, k)).collect();
+                return Ok(remote.generate(&requests, &params).await?);
+            }
+        };
         tokio::task::spawn_blocking(move || {
             let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
             g.clear_prefix();
@@ -299,8 +397,8 @@ pub struct ModelPolicy {
 
 impl ModelPolicy {
     pub fn new(model: LoadedModel, opts: ModelOpts) -> Result<Self> {
-        {
-            let mut g = model.generator.lock().unwrap_or_else(|e| e.into_inner());
+        if let Engine::Local(generator) = &model.engine {
+            let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
             g.set_prefix(&model.style.shared_prefix())
                 .context("computing the shared prompt prefix")?;
         }
@@ -329,25 +427,44 @@ impl Policy for ModelPolicy {
     ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
         let style = self.model.style;
         let k = requests.iter().map(|r| r.k).max().unwrap_or(1).max(1);
-        let gen_requests: Vec<GenRequest> = requests
-            .iter()
-            .map(|r| GenRequest::with_candidates(style.request(&r.goals), r.k.max(1)))
-            .collect();
         let params = self.opts.params(k, style.stop_strings());
-        let generator = self.model.generator.clone();
         let started = Instant::now();
-        let generations = tokio::task::spawn_blocking(move || {
-            let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
-            // Another user of the same model (formalize) may have changed the prefix.
-            let prefix = style.shared_prefix();
-            if g.prefix_text() != Some(prefix.as_str()) {
-                g.set_prefix(&prefix)?;
+        let generations = match &self.model.engine {
+            Engine::Local(generator) => {
+                let gen_requests: Vec<GenRequest> = requests
+                    .iter()
+                    .map(|r| GenRequest::with_candidates(style.request(&r.goals), r.k.max(1)))
+                    .collect();
+                let generator = generator.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
+                    // Another user of the same model (formalize) may have changed the prefix.
+                    let prefix = style.shared_prefix();
+                    if g.prefix_text() != Some(prefix.as_str()) {
+                        g.set_prefix(&prefix)?;
+                    }
+                    g.generate(&gen_requests, &params)
+                })
+                .await
+                .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, GenerationThreadFailed(e)))?
+                .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, e))?
             }
-            g.generate(&gen_requests, &params)
-        })
-        .await
-        .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, GenerationThreadFailed(e)))?
-        .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, e))?;
+            Engine::Remote(remote) => {
+                // The whole prompt: the server finds the shared prefix in it.
+                let prompts: Vec<(String, usize)> = requests
+                    .iter()
+                    .map(|r| (style.prompt(&r.goals), r.k.max(1)))
+                    .collect();
+                remote.generate(&prompts, &params).await.map_err(|e| {
+                    let kind = if e.kind.is_transient() {
+                        PolicyErrorKind::Unavailable
+                    } else {
+                        PolicyErrorKind::Failed
+                    };
+                    PolicyError::new(kind, e)
+                })?
+            }
+        };
         tracing::debug!(
             batch = requests.len(),
             secs = started.elapsed().as_secs_f64(),

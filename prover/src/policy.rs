@@ -131,9 +131,9 @@ pub struct PolicyChoice {
 impl PolicyChoice {
     /// `kind` with `model`'s options; an error when the kind needs a model and none is given.
     pub fn new(kind: PolicyKind, model: ModelOpts) -> Result<Self> {
-        if kind.needs_model() && model.model.is_none() {
+        if kind.needs_model() && !model.given() {
             bail!(
-                "--policy {} needs --model DIR|ID (a checkpoint directory or hub id)",
+                "--policy {} needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL (a completions server)",
                 kind.name()
             );
         }
@@ -150,16 +150,13 @@ impl PolicyChoice {
             .expect("the heuristic needs no model")
     }
 
-    /// The model given with `--model`, loaded once; `None` when none was given.
+    /// The model given with `--model` (loaded once) or `--endpoint` (connected once); `None`
+    /// when neither was given.
     pub async fn model(&self) -> Result<Option<&LoadedModel>> {
         let opts = self.model.clone();
         let loaded = self
             .loaded
-            .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || opts.load())
-                    .await
-                    .context("the model loading thread failed")?
-            })
+            .get_or_try_init(|| async move { opts.load().await })
             .await?;
         Ok(loaded.as_ref())
     }
@@ -226,7 +223,7 @@ mod choice_tests {
             let err = PolicyChoice::new(kind, ModelOpts::default())
                 .err()
                 .expect("refused");
-            assert!(err.to_string().contains("needs --model DIR|ID"), "{err}");
+            assert!(err.to_string().contains("needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL"), "{err}");
         }
         assert!(PolicyChoice::new(PolicyKind::Heuristic, ModelOpts::default()).is_ok());
     }

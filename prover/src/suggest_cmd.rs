@@ -90,7 +90,7 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
     if args.candidates == 0 {
         bail!("-k must be at least 1");
     }
-    let kind = PolicyKind::or_default(args.policy, args.model.model.is_some());
+    let kind = PolicyKind::or_default(args.policy, args.model.given());
     let policy_choice = PolicyChoice::new(kind, args.model.clone())?;
     let (file, index, line) = input(&args)?;
     if args.column == Some(0) {

@@ -1,0 +1,275 @@
+//! The model behind an OpenAI-compatible completions server (`--endpoint`): the same prompts
+//! the local engine gets, one request per prompt (the server batches what arrives together),
+//! and candidates scored from the returned token log-probabilities as the local engine scores
+//! them (summed, and divided by the number of tokens).
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use internlm2::{FinishReason, GenParams, Generation, Strategy};
+use openai_api::{
+    ApiError, ApiErrorKind, ClientConfig, CompletionRequest, CompletionResponse, CompletionsClient,
+    OneOrMany,
+};
+
+/// Where the server is and how to talk to it (from the command line).
+#[derive(Clone, Debug)]
+pub struct RemoteOpts {
+    pub endpoint: String,
+    pub served_model: Option<String>,
+    pub api_key: Option<String>,
+    pub max_inflight: usize,
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+/// How the server gives several candidates for one prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoding {
+    /// vLLM's `use_beam_search` (and `prover serve`'s): the beam search the local engine runs.
+    Beam,
+    /// `n` samples per request.
+    Samples,
+    /// One completion per request (llama.cpp's server ignores `n`): `n` requests, each its
+    /// own seed.
+    OnePerRequest,
+}
+
+/// A connected server and the model it serves.
+pub struct RemoteModel {
+    client: CompletionsClient,
+    model: String,
+    decoding: Decoding,
+}
+
+impl RemoteModel {
+    /// Connects, checks the model name and asks how the server decodes. An unreachable server or
+    /// an unknown model is one error naming the address and what the server said.
+    pub async fn connect(opts: &RemoteOpts) -> Result<Self> {
+        let mut config = ClientConfig::new(&opts.endpoint);
+        config.api_key = opts.api_key.clone();
+        config.max_inflight = opts.max_inflight;
+        config.timeout = opts.timeout;
+        config.retries = opts.retries;
+        let client = CompletionsClient::new(config).map_err(|e| anyhow::anyhow!("--endpoint {e}"))?;
+        let models = match client.models().await {
+            Ok(m) => m,
+            Err(e) => match e.kind {
+                ApiErrorKind::Unreachable | ApiErrorKind::Timeout => {
+                    bail!("cannot reach the model server at {}: {}", e.url, e.message)
+                }
+                _ => bail!("the model server at {} answered: {}", e.url, e.message),
+            },
+        };
+        let served: Vec<String> = models.data.iter().map(|m| m.id.clone()).collect();
+        let model = match &opts.served_model {
+            Some(name) if served.iter().any(|s| s == name) => name.clone(),
+            Some(name) => bail!(
+                "the model server at {} does not serve the model {name:?} (it serves: {})",
+                client.api_base(),
+                served.join(", ")
+            ),
+            None => match served.as_slice() {
+                [one] => one.clone(),
+                [] => bail!("the model server at {} serves no model", client.api_base()),
+                many => bail!(
+                    "the model server at {} serves several models ({}); choose one with --served-model",
+                    client.api_base(),
+                    many.join(", ")
+                ),
+            },
+        };
+        let mut remote = RemoteModel {
+            client,
+            model,
+            decoding: Decoding::Beam,
+        };
+        remote.decoding = remote.probe_decoding().await?;
+        Ok(remote)
+    }
+
+    pub fn model_name(&self) -> &str {
+        &self.model
+    }
+
+    pub fn decoding(&self) -> Decoding {
+        self.decoding
+    }
+
+    pub fn api_base(&self) -> &str {
+        self.client.api_base()
+    }
+
+    /// Asks for two beams of one token, then for two samples: what comes back says whether the
+    /// server runs beam search and honours `n`.
+    async fn probe_decoding(&self) -> Result<Decoding> {
+        let mut beam = CompletionRequest::new(&self.model, "1");
+        beam.max_tokens = Some(1);
+        beam.n = Some(2);
+        beam.best_of = Some(2);
+        beam.temperature = Some(0.0);
+        beam.use_beam_search = Some(true);
+        match self.client.complete(&beam).await {
+            Ok(r) if r.choices.len() == 2 => return Ok(Decoding::Beam),
+            Ok(_) => {}
+            Err(e) if e.kind == ApiErrorKind::Status(400) || e.kind == ApiErrorKind::Status(422) => {}
+            Err(e) => bail!("the model server at {} answered: {}", e.url, e.message),
+        }
+        let mut sample = CompletionRequest::new(&self.model, "1");
+        sample.max_tokens = Some(1);
+        sample.n = Some(2);
+        sample.temperature = Some(1.0);
+        let decoding = match self.client.complete(&sample).await {
+            Ok(r) if r.choices.len() == 2 => Decoding::Samples,
+            Ok(_) => Decoding::OnePerRequest,
+            Err(e) => bail!("the model server at {} answered: {}", e.url, e.message),
+        };
+        tracing::warn!(
+            "the model server at {} has no beam search; candidates are samples",
+            self.api_base()
+        );
+        Ok(decoding)
+    }
+
+    /// The requests that ask for `k` candidates of `prompt` with `params`.
+    pub fn requests_for(&self, prompt: &str, k: usize, params: &GenParams) -> Vec<CompletionRequest> {
+        let mut r = CompletionRequest::new(&self.model, prompt);
+        r.max_tokens = Some(params.max_new_tokens);
+        r.logprobs = Some(0);
+        if !params.stop.is_empty() {
+            r.stop = Some(OneOrMany::Many(params.stop.clone()));
+        }
+        let k = match params.strategy {
+            Strategy::Greedy => 1,
+            _ => k.max(1),
+        };
+        match (params.strategy, self.decoding) {
+            (Strategy::Greedy, _) => {
+                r.n = Some(1);
+                r.temperature = Some(0.0);
+            }
+            (Strategy::Beam, Decoding::Beam) => {
+                r.n = Some(k);
+                r.best_of = Some(k);
+                r.temperature = Some(0.0);
+                r.use_beam_search = Some(true);
+            }
+            (Strategy::Sample { temperature, top_p, .. }, _) => {
+                r.n = Some(k);
+                r.temperature = Some(temperature);
+                r.top_p = Some(top_p);
+                r.seed = Some(params.seed);
+            }
+            // No beam search there: samples at the model's own temperature.
+            (Strategy::Beam, _) => {
+                r.n = Some(k);
+                r.temperature = Some(1.0);
+                r.seed = Some(params.seed);
+            }
+        }
+        if self.decoding == Decoding::OnePerRequest && k > 1 && r.use_beam_search.is_none() {
+            let seed = r.seed.unwrap_or(0);
+            return (0..k as u64)
+                .map(|i| CompletionRequest {
+                    n: Some(1),
+                    seed: Some(seed.wrapping_add(i)),
+                    ..r.clone()
+                })
+                .collect();
+        }
+        vec![r]
+    }
+
+    /// For each `(prompt, k)`, up to `k` distinct candidates, best summed log-probability first
+    /// (the order the local engine returns). The requests go out together.
+    pub async fn generate(
+        &self,
+        requests: &[(String, usize)],
+        params: &GenParams,
+    ) -> Result<Vec<Vec<Generation>>, ApiError> {
+        let calls = requests.iter().map(|(prompt, k)| async move {
+            let parts = self.requests_for(prompt, *k, params);
+            let answers =
+                futures::future::try_join_all(parts.iter().map(|r| self.client.complete(r))).await?;
+            let mut gens: Vec<Generation> = answers.iter().flat_map(generations_from).collect();
+            gens.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
+            let mut seen = std::collections::HashSet::new();
+            gens.retain(|g| seen.insert(g.text.clone()));
+            gens.truncate(*k.max(&1));
+            Ok::<_, ApiError>(gens)
+        });
+        futures::future::try_join_all(calls).await
+    }
+}
+
+/// The candidates of one answer, scored like the local engine's: the summed log-probability
+/// of the generated tokens, and that sum per token. A server that returns no log-probabilities
+/// leaves every score 0 (its own order is kept).
+pub fn generations_from(response: &CompletionResponse) -> Vec<Generation> {
+    response
+        .choices
+        .iter()
+        .map(|c| {
+            let token_logprobs: Vec<f32> = c
+                .logprobs
+                .as_ref()
+                .map(|l| l.token_logprobs.iter().flatten().map(|&x| x as f32).collect())
+                .unwrap_or_default();
+            let logprob: f64 = c
+                .logprobs
+                .as_ref()
+                .map(|l| l.token_logprobs.iter().flatten().sum())
+                .unwrap_or(0.0);
+            let tokens = token_logprobs.len();
+            Generation {
+                text: c.text.clone(),
+                logprob,
+                logprob_norm: logprob / tokens.max(1) as f64,
+                tokens,
+                finish: match c.finish_reason.as_deref() {
+                    Some("length") => FinishReason::Length,
+                    _ => FinishReason::Stop,
+                },
+                token_ids: Vec::new(),
+                token_logprobs,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openai_api::{Choice, LogProbs};
+
+    #[test]
+    fn scores_are_the_summed_and_per_token_log_probabilities() {
+        let choice = |text: &str, lps: &[f64], finish: &str| Choice {
+            index: 0,
+            text: text.into(),
+            logprobs: Some(LogProbs {
+                tokens: lps.iter().map(|_| "t".to_string()).collect(),
+                token_logprobs: lps.iter().map(|&x| Some(x)).collect(),
+                ..LogProbs::default()
+            }),
+            finish_reason: Some(finish.into()),
+        };
+        let response = CompletionResponse {
+            id: String::new(),
+            object: String::new(),
+            created: 0,
+            model: "m".into(),
+            choices: vec![
+                choice("simp", &[-0.5, -1.5], "stop"),
+                choice("ring_nf", &[-0.25, -0.25, -0.25, -0.25], "length"),
+            ],
+            usage: None,
+        };
+        let g = generations_from(&response);
+        assert_eq!(g[0].logprob, -2.0);
+        assert_eq!(g[0].logprob_norm, -1.0);
+        assert_eq!(g[0].tokens, 2);
+        assert_eq!(g[1].logprob_norm, -0.25);
+        assert_eq!(g[1].finish, FinishReason::Length);
+    }
+}
