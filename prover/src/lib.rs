@@ -28,5 +28,6 @@ pub mod remote;
 pub mod replay;
 pub mod report;
 pub mod results;
+pub mod serve;
 pub mod shard;
 pub mod suggest_cmd;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
-use prover::{bench, check, formalize, lsp, prove, replay, report, suggest_cmd};
+use prover::{bench, check, formalize, lsp, prove, replay, report, serve, suggest_cmd};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -34,6 +34,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Language server (stdio) for Lean 3 files: checked tactic suggestions, prove with search.
     Lsp(lsp::LspArgs),
+    /// Serve the model over the OpenAI-compatible completions API, for --endpoint on other
+    /// machines (or other processes).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
+            Command::Serve(args) => serve::run(args, cancel.clone()).await,
             Command::Report(args) => report::run(&args).map(|()| true),
             Command::Generate(args) => {
                 let work =

@@ -1,0 +1,607 @@
+//! `prover serve`: the project's InternLM2 engine behind the OpenAI-compatible completions API
+//! (`/v1/completions`, `/v1/models`, `/health`), so that one GPU machine serves the Lean
+//! machines without Python.
+//!
+//! One thread owns the model. Requests queue for it; whenever it is free it takes everything
+//! queued (up to `--max-batch` prompts) and decodes prompts that share settings in one batch,
+//! so requests that arrive together are decoded together. Prompts that begin with a prompt
+//! style's shared prefix (the tactic prompts of every search) reuse that prefix's KV cache, as
+//! in-process search does; the prompt is split where the in-process engine splits it, so the
+//! answers are the same. A request whose client went away before its batch started is dropped
+//! unseen. Malformed or oversized requests are answered 4xx with a message and never reach the
+//! model.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clap::Args;
+use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource, Strategy};
+use openai_api::{
+    Choice, CompletionRequest, CompletionResponse, ErrorBody, LogProbs, ModelCard, ModelList,
+    Usage,
+};
+use search::CancellationToken;
+use tokenizers::Tokenizer;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::model_policy::PromptStyle;
+
+/// Arguments of `prover serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The checkpoint: a local directory or a Hugging Face hub id.
+    #[arg(long, value_name = "DIR|ID")]
+    pub model: String,
+
+    /// The name clients ask for (default: --model as given).
+    #[arg(long, value_name = "NAME")]
+    pub served_model_name: Option<String>,
+
+    /// Address to listen on; 0.0.0.0 opens the server to other machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+
+    /// cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Weights' type (default: bf16 on GPU, f32 on CPU).
+    #[arg(long, value_name = "f32|f16|bf16")]
+    pub dtype: Option<String>,
+
+    /// An environment variable holding the API key clients must send (as a bearer token).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+
+    /// Most prompts decoded together in one batch.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_batch: usize,
+
+    /// Most completions one request may ask for (n, or the beam width).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_n: usize,
+
+    /// Most tokens of prompt plus completion (default: the model's max_position_embeddings).
+    #[arg(long, value_name = "TOKENS")]
+    pub max_model_len: Option<usize>,
+}
+
+/// One prompt waiting for the model.
+struct Job {
+    /// The part after the shared prefix (the whole prompt when there is none).
+    prompt: String,
+    /// Which of [`known_prefixes`] the prompt begins with.
+    prefix: Option<usize>,
+    k: usize,
+    params: GenParams,
+    reply: oneshot::Sender<Result<Vec<Generation>, String>>,
+}
+
+/// What the server has done, for `/health` and the benchmark.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    prompts: AtomicU64,
+    batches: AtomicU64,
+    largest_batch: AtomicU64,
+    dropped_gone: AtomicU64,
+    rejected: AtomicU64,
+}
+
+struct AppState {
+    served_name: String,
+    api_key: Option<String>,
+    tokenizer: Tokenizer,
+    /// Tokens the engine puts before a prompt without a prefix.
+    bos: usize,
+    max_model_len: usize,
+    max_n: usize,
+    prefixes: Vec<String>,
+    jobs: mpsc::UnboundedSender<Job>,
+    counters: Arc<Counters>,
+    next_id: AtomicU64,
+    created: u64,
+}
+
+/// The prompt prefixes worth a KV cache: the shared part of every tactic prompt, per style,
+/// longest first.
+fn known_prefixes() -> Vec<String> {
+    let mut p: Vec<String> = [PromptStyle::Fewshot, PromptStyle::Chat]
+        .iter()
+        .map(|s| s.shared_prefix())
+        .collect();
+    p.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    p
+}
+
+/// A refused request: its status and message.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn bad(message: impl Into<String>) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.status {
+            StatusCode::UNAUTHORIZED => "authentication_error",
+            StatusCode::NOT_FOUND => "not_found_error",
+            s if s.is_server_error() => "server_error",
+            _ => "invalid_request_error",
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = ErrorBody::new(self.kind(), self.message.clone());
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// A request turned into engine settings.
+struct Plan {
+    prompts: Vec<String>,
+    /// Completions asked for per prompt.
+    n: usize,
+    /// Candidates the engine makes per prompt (1 for greedy; copied up to `n`).
+    k: usize,
+    params: GenParams,
+    logprobs: bool,
+}
+
+impl AppState {
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+        let Some(key) = &self.api_key else {
+            return Ok(());
+        };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given == Some(key.as_str()) {
+            Ok(())
+        } else {
+            Err(Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                message: "a valid API key is required (Authorization: Bearer …)".into(),
+            })
+        }
+    }
+
+    fn check_model(&self, name: &str) -> Result<(), Refusal> {
+        if name == self.served_name {
+            Ok(())
+        } else {
+            Err(Refusal {
+                status: StatusCode::NOT_FOUND,
+                message: format!(
+                    "the model {name:?} does not exist here; this server serves {:?}",
+                    self.served_name
+                ),
+            })
+        }
+    }
+
+    fn count_tokens(&self, text: &str) -> Result<usize, Refusal> {
+        self.tokenizer
+            .encode(text, false)
+            .map(|e| e.len())
+            .map_err(|e| Refusal::bad(format!("the prompt cannot be tokenized: {e}")))
+    }
+
+    /// Checks a request and chooses the decoding: beam search for `use_beam_search`, greedy at
+    /// temperature 0, otherwise `n` distinct samples (the engine's sampling).
+    fn plan(&self, req: CompletionRequest) -> Result<Plan, Refusal> {
+        self.check_model(&req.model)?;
+        if req.stream == Some(true) {
+            return Err(Refusal::bad("streaming is not supported; leave out \"stream\""));
+        }
+        let prompts = req.prompt.into_vec();
+        if prompts.is_empty() || prompts.iter().any(String::is_empty) {
+            return Err(Refusal::bad("the prompt must not be empty"));
+        }
+        if prompts.len() > 64 {
+            return Err(Refusal::bad(format!(
+                "{} prompts in one request; at most 64",
+                prompts.len()
+            )));
+        }
+        let n = req.n.unwrap_or(1);
+        let width = req.best_of.unwrap_or(n).max(n);
+        if n == 0 || width > self.max_n {
+            return Err(Refusal::bad(format!(
+                "n (and best_of) must be between 1 and {} (asked: n = {n}, best_of = {width})",
+                self.max_n
+            )));
+        }
+        let max_tokens = req.max_tokens.unwrap_or(16);
+        if max_tokens == 0 {
+            return Err(Refusal::bad("max_tokens must be at least 1"));
+        }
+        let temperature = req.temperature.unwrap_or(1.0);
+        let top_p = req.top_p.unwrap_or(1.0);
+        if !(temperature.is_finite() && temperature >= 0.0) {
+            return Err(Refusal::bad("temperature must be a number ≥ 0"));
+        }
+        if !(top_p > 0.0 && top_p <= 1.0) {
+            return Err(Refusal::bad("top_p must be in (0, 1]"));
+        }
+        let stop = req.stop.map(|s| s.into_vec()).unwrap_or_default();
+        if stop.iter().any(String::is_empty) {
+            return Err(Refusal::bad("stop strings must not be empty"));
+        }
+        if stop.len() > 16 {
+            return Err(Refusal::bad("at most 16 stop strings"));
+        }
+        for p in &prompts {
+            let tokens = self.count_tokens(p)? + self.bos;
+            if tokens + max_tokens > self.max_model_len {
+                return Err(Refusal::bad(format!(
+                    "this model's maximum context length is {} tokens; the prompt has {tokens} and max_tokens asks for {max_tokens} more",
+                    self.max_model_len
+                )));
+            }
+        }
+        let (mut params, k) = if req.use_beam_search == Some(true) {
+            (GenParams::beam(width, max_tokens), width)
+        } else if temperature == 0.0 {
+            (GenParams::greedy(max_tokens), 1)
+        } else {
+            (GenParams::sample(n, temperature, top_p, max_tokens), n)
+        };
+        params.stop = stop;
+        params.seed = req.seed.unwrap_or(0);
+        if let Strategy::Beam = params.strategy {
+            params.num_candidates = width;
+        }
+        Ok(Plan {
+            prompts,
+            n,
+            k,
+            params,
+            logprobs: req.logprobs.is_some(),
+        })
+    }
+
+    fn job(&self, prompt: &str, plan: &Plan) -> (Job, oneshot::Receiver<Result<Vec<Generation>, String>>) {
+        let prefix = self
+            .prefixes
+            .iter()
+            .position(|p| prompt.len() > p.len() && prompt.starts_with(p.as_str()));
+        let rest = prefix.map_or(prompt, |i| &prompt[self.prefixes[i].len()..]);
+        let (reply, answer) = oneshot::channel();
+        (
+            Job {
+                prompt: rest.to_string(),
+                prefix,
+                k: plan.k,
+                params: plan.params.clone(),
+                reply,
+            },
+            answer,
+        )
+    }
+
+    fn logprobs_of(&self, g: &Generation) -> LogProbs {
+        let mut offset = 0;
+        let mut out = LogProbs::default();
+        for (&id, &lp) in g.token_ids.iter().zip(&g.token_logprobs) {
+            let text = self
+                .tokenizer
+                .decode(&[id], false)
+                .ok()
+                .or_else(|| self.tokenizer.id_to_token(id))
+                .unwrap_or_default();
+            out.text_offset.push(offset);
+            offset += text.len();
+            out.tokens.push(text);
+            out.token_logprobs.push(Some(lp as f64));
+        }
+        out
+    }
+}
+
+async fn completions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    state.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let answer = answer(&state, &headers, &body).await;
+    let mut response = match answer {
+        Ok(r) => axum::Json(r).into_response(),
+        Err(refusal) => {
+            state.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            refusal.into_response()
+        }
+    };
+    // The time spent here (queue and model), so a client can tell the HTTP path's share.
+    let ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1e3);
+    if let Ok(v) = HeaderValue::from_str(&ms) {
+        response.headers_mut().insert("x-prover-server-ms", v);
+    }
+    response
+}
+
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<CompletionResponse, Refusal> {
+    state.authorize(headers)?;
+    let req: CompletionRequest = serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad(format!("the body is not a completion request: {e}")))?;
+    let plan = state.plan(req)?;
+    let mut answers = Vec::with_capacity(plan.prompts.len());
+    for p in &plan.prompts {
+        let (job, answer) = state.job(p, &plan);
+        state.jobs.send(job).map_err(|_| Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the model thread has stopped".into(),
+        })?;
+        answers.push(answer);
+    }
+    let mut choices = Vec::new();
+    let mut usage = Usage::default();
+    for (answer, prompt) in answers.into_iter().zip(&plan.prompts) {
+        let generations = answer
+            .await
+            .map_err(|_| "the model thread dropped the request".to_string())
+            .and_then(|r| r)
+            .map_err(|message| Refusal {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message,
+            })?;
+        usage.prompt_tokens += state.count_tokens(prompt)? + state.bos;
+        // Greedy makes one candidate; a request for n gets it n times, as other servers do.
+        let picked: Vec<&Generation> = if plan.k == 1 {
+            generations.iter().cycle().take(plan.n).collect()
+        } else {
+            generations.iter().take(plan.n).collect()
+        };
+        for g in picked {
+            usage.completion_tokens += g.tokens;
+            choices.push(Choice {
+                index: choices.len(),
+                text: g.text.clone(),
+                logprobs: plan.logprobs.then(|| state.logprobs_of(g)),
+                finish_reason: Some(
+                    match g.finish {
+                        internlm2::FinishReason::Length => "length",
+                        _ => "stop",
+                    }
+                    .into(),
+                ),
+            });
+        }
+    }
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    Ok(CompletionResponse {
+        id: format!("cmpl-{}", state.next_id.fetch_add(1, Ordering::Relaxed)),
+        object: "text_completion".into(),
+        created: unix_now(),
+        model: state.served_name.clone(),
+        choices,
+        usage: Some(usage),
+    })
+}
+
+async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = state.authorize(&headers) {
+        return r.into_response();
+    }
+    axum::Json(ModelList {
+        object: "list".into(),
+        data: vec![ModelCard {
+            id: state.served_name.clone(),
+            object: "model".into(),
+            created: state.created,
+            owned_by: "prover".into(),
+        }],
+    })
+    .into_response()
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let c = &state.counters;
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "model": state.served_name,
+        "requests": c.requests.load(Ordering::Relaxed),
+        "prompts": c.prompts.load(Ordering::Relaxed),
+        "batches": c.batches.load(Ordering::Relaxed),
+        "largest_batch": c.largest_batch.load(Ordering::Relaxed),
+        "dropped_client_gone": c.dropped_gone.load(Ordering::Relaxed),
+        "rejected": c.rejected.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+async fn not_found() -> Response {
+    Refusal {
+        status: StatusCode::NOT_FOUND,
+        message: "no such route; this server has POST /v1/completions, GET /v1/models, GET /health"
+            .into(),
+    }
+    .into_response()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The model thread: takes everything queued, drops what nobody waits for any more, decodes
+/// each group of prompts with equal settings and prefix in one batch.
+fn decode_loop(
+    mut generator: Generator,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    prefixes: Vec<String>,
+    max_batch: usize,
+    counters: Arc<Counters>,
+) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch.max(1) {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let before = batch.len();
+        batch.retain(|j| !j.reply.is_closed());
+        counters
+            .dropped_gone
+            .fetch_add((before - batch.len()) as u64, Ordering::Relaxed);
+        let mut groups: Vec<Vec<Job>> = Vec::new();
+        for job in batch {
+            match groups
+                .iter_mut()
+                .find(|g| g[0].params == job.params && g[0].prefix == job.prefix)
+            {
+                Some(g) => g.push(job),
+                None => groups.push(vec![job]),
+            }
+        }
+        for group in groups {
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters
+                .prompts
+                .fetch_add(group.len() as u64, Ordering::Relaxed);
+            counters
+                .largest_batch
+                .fetch_max(group.len() as u64, Ordering::Relaxed);
+            let result = (|| {
+                match group[0].prefix {
+                    Some(i) if generator.prefix_text() != Some(prefixes[i].as_str()) => {
+                        generator.set_prefix(&prefixes[i])?
+                    }
+                    Some(_) => {}
+                    None => generator.clear_prefix(),
+                }
+                let requests: Vec<GenRequest> = group
+                    .iter()
+                    .map(|j| GenRequest::with_candidates(j.prompt.clone(), j.k))
+                    .collect();
+                generator.generate(&requests, &group[0].params)
+            })();
+            match result {
+                Ok(outs) => {
+                    for (job, out) in group.into_iter().zip(outs) {
+                        let _ = job.reply.send(Ok(out));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("generation failed: {e}");
+                    for job in group {
+                        let _ = job.reply.send(Err(format!("generation failed: {e}")));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the server until Ctrl-C. Prints `listening on http://HOST:PORT` once it accepts.
+pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
+    let api_key = match &args.api_key_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
+        })?),
+        None => None,
+    };
+    if args.max_n == 0 || args.max_batch == 0 {
+        bail!("--max-n and --max-batch must be at least 1");
+    }
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&(args.host.as_str(), args.port))
+                .ok()
+                .and_then(|mut a| a.next())
+                .context("no such address")
+        })
+        .with_context(|| format!("--host {} --port {}", args.host, args.port))?;
+    // Bind before loading, so a taken port fails at once.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let load_opts = crate::model_cli::load_options(args.dtype.as_deref(), &args.device)?;
+    let spec = args.model.clone();
+    let generator = tokio::task::spawn_blocking(move || {
+        Generator::load(&ModelSource::parse(&spec), &load_opts)
+            .with_context(|| format!("loading the model {spec}"))
+    })
+    .await
+    .context("the model loading thread failed")??;
+    let config = generator.model().config();
+    let max_model_len = args
+        .max_model_len
+        .unwrap_or(config.max_position_embeddings);
+    let bos = usize::from(config.bos_token_id.is_some());
+    let tokenizer = generator.tokenizer().clone();
+    let counters = Arc::new(Counters::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let prefixes = known_prefixes();
+    {
+        let (prefixes, counters, max_batch) = (prefixes.clone(), counters.clone(), args.max_batch);
+        std::thread::Builder::new()
+            .name("model".into())
+            .spawn(move || decode_loop(generator, rx, prefixes, max_batch, counters))
+            .context("starting the model thread")?;
+    }
+    let state = Arc::new(AppState {
+        served_name: args.served_model_name.clone().unwrap_or(args.model.clone()),
+        api_key,
+        tokenizer,
+        bos,
+        max_model_len,
+        max_n: args.max_n,
+        prefixes,
+        jobs: tx,
+        counters,
+        next_id: AtomicU64::new(0),
+        created: unix_now(),
+    });
+    let app = Router::new()
+        .route("/v1/completions", post(completions))
+        .route("/v1/models", get(models))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(4 << 20))
+        .with_state(state.clone());
+    println!("listening on http://{local}");
+    eprintln!(
+        "serving {} as {:?} at http://{local}/v1 (batches of up to {} prompts)",
+        args.model, state.served_name, args.max_batch
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await
+        .context("the HTTP server failed")?;
+    Ok(true)
+}
