@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests that need them.
+#![allow(dead_code)]
+
+pub mod serve;
