@@ -213,11 +213,16 @@ mod tests {
     #[test]
     fn error_messages_are_found_in_the_shapes_servers_use() {
         assert_eq!(
-            error_message(r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#),
+            error_message(
+                r#"{"error":{"message":"no such model","type":"invalid_request_error"}}"#
+            ),
             "no such model"
         );
         assert_eq!(error_message(r#"{"detail":"Not Found"}"#), "Not Found");
-        assert_eq!(error_message("Internal Server Error"), "Internal Server Error");
+        assert_eq!(
+            error_message("Internal Server Error"),
+            "Internal Server Error"
+        );
         assert!(error_message(&"x".repeat(500)).ends_with('…'));
     }
 }

@@ -169,7 +169,9 @@ pub async fn run(args: FormalizeArgs, cancel: CancellationToken) -> Result<bool>
         bail!("-n must be at least 1");
     }
     if !args.model.given() {
-        bail!("formalize needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL (a completions server)");
+        bail!(
+            "formalize needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL (a completions server)"
+        );
     }
     let policy_choice = PolicyChoice::new(
         PolicyKind::or_default(args.policy, true),
@@ -658,6 +660,8 @@ mod tests {
             logprob: norm * 4.0,
             logprob_norm: norm,
             finish: internlm2::FinishReason::Stop,
+            token_ids: Vec::new(),
+            token_logprobs: Vec::new(),
         }
     }
 

@@ -223,7 +223,12 @@ mod choice_tests {
             let err = PolicyChoice::new(kind, ModelOpts::default())
                 .err()
                 .expect("refused");
-            assert!(err.to_string().contains("needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL"), "{err}");
+            assert!(
+                err.to_string().contains(
+                    "needs --model DIR|ID (a checkpoint directory or hub id) or --endpoint URL"
+                ),
+                "{err}"
+            );
         }
         assert!(PolicyChoice::new(PolicyKind::Heuristic, ModelOpts::default()).is_ok());
     }

@@ -51,7 +51,8 @@ impl RemoteModel {
         config.max_inflight = opts.max_inflight;
         config.timeout = opts.timeout;
         config.retries = opts.retries;
-        let client = CompletionsClient::new(config).map_err(|e| anyhow::anyhow!("--endpoint {e}"))?;
+        let client =
+            CompletionsClient::new(config).map_err(|e| anyhow::anyhow!("--endpoint {e}"))?;
         let models = match client.models().await {
             Ok(m) => m,
             Err(e) => match e.kind {
@@ -112,7 +113,8 @@ impl RemoteModel {
         match self.client.complete(&beam).await {
             Ok(r) if r.choices.len() == 2 => return Ok(Decoding::Beam),
             Ok(_) => {}
-            Err(e) if e.kind == ApiErrorKind::Status(400) || e.kind == ApiErrorKind::Status(422) => {}
+            Err(e)
+                if e.kind == ApiErrorKind::Status(400) || e.kind == ApiErrorKind::Status(422) => {}
             Err(e) => bail!("the model server at {} answered: {}", e.url, e.message),
         }
         let mut sample = CompletionRequest::new(&self.model, "1");
@@ -132,7 +134,12 @@ impl RemoteModel {
     }
 
     /// The requests that ask for `k` candidates of `prompt` with `params`.
-    pub fn requests_for(&self, prompt: &str, k: usize, params: &GenParams) -> Vec<CompletionRequest> {
+    pub fn requests_for(
+        &self,
+        prompt: &str,
+        k: usize,
+        params: &GenParams,
+    ) -> Vec<CompletionRequest> {
         let mut r = CompletionRequest::new(&self.model, prompt);
         r.max_tokens = Some(params.max_new_tokens);
         r.logprobs = Some(0);
@@ -154,7 +161,12 @@ impl RemoteModel {
                 r.temperature = Some(0.0);
                 r.use_beam_search = Some(true);
             }
-            (Strategy::Sample { temperature, top_p, .. }, _) => {
+            (
+                Strategy::Sample {
+                    temperature, top_p, ..
+                },
+                _,
+            ) => {
                 r.n = Some(k);
                 r.temperature = Some(temperature);
                 r.top_p = Some(top_p);
@@ -190,7 +202,8 @@ impl RemoteModel {
         let calls = requests.iter().map(|(prompt, k)| async move {
             let parts = self.requests_for(prompt, *k, params);
             let answers =
-                futures::future::try_join_all(parts.iter().map(|r| self.client.complete(r))).await?;
+                futures::future::try_join_all(parts.iter().map(|r| self.client.complete(r)))
+                    .await?;
             let mut gens: Vec<Generation> = answers.iter().flat_map(generations_from).collect();
             gens.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
             let mut seen = std::collections::HashSet::new();
@@ -213,7 +226,13 @@ pub fn generations_from(response: &CompletionResponse) -> Vec<Generation> {
             let token_logprobs: Vec<f32> = c
                 .logprobs
                 .as_ref()
-                .map(|l| l.token_logprobs.iter().flatten().map(|&x| x as f32).collect())
+                .map(|l| {
+                    l.token_logprobs
+                        .iter()
+                        .flatten()
+                        .map(|&x| x as f32)
+                        .collect()
+                })
                 .unwrap_or_default();
             let logprob: f64 = c
                 .logprobs

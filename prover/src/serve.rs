@@ -26,8 +26,7 @@ use axum::routing::{get, post};
 use clap::Args;
 use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource, Strategy};
 use openai_api::{
-    Choice, CompletionRequest, CompletionResponse, ErrorBody, LogProbs, ModelCard, ModelList,
-    Usage,
+    Choice, CompletionRequest, CompletionResponse, ErrorBody, LogProbs, ModelCard, ModelList, Usage,
 };
 use search::CancellationToken;
 use tokenizers::Tokenizer;
@@ -215,7 +214,9 @@ impl AppState {
     fn plan(&self, req: CompletionRequest) -> Result<Plan, Refusal> {
         self.check_model(&req.model)?;
         if req.stream == Some(true) {
-            return Err(Refusal::bad("streaming is not supported; leave out \"stream\""));
+            return Err(Refusal::bad(
+                "streaming is not supported; leave out \"stream\"",
+            ));
         }
         let prompts = req.prompt.into_vec();
         if prompts.is_empty() || prompts.iter().any(String::is_empty) {
@@ -284,7 +285,11 @@ impl AppState {
         })
     }
 
-    fn job(&self, prompt: &str, plan: &Plan) -> (Job, oneshot::Receiver<Result<Vec<Generation>, String>>) {
+    fn job(
+        &self,
+        prompt: &str,
+        plan: &Plan,
+    ) -> (Job, oneshot::Receiver<Result<Vec<Generation>, String>>) {
         let prefix = self
             .prefixes
             .iter()
@@ -559,9 +564,7 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
     .await
     .context("the model loading thread failed")??;
     let config = generator.model().config();
-    let max_model_len = args
-        .max_model_len
-        .unwrap_or(config.max_position_embeddings);
+    let max_model_len = args.max_model_len.unwrap_or(config.max_position_embeddings);
     let bos = usize::from(config.bos_token_id.is_some());
     let tokenizer = generator.tokenizer().clone();
     let counters = Arc::new(Counters::default());

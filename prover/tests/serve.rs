@@ -46,7 +46,10 @@ fn assert_same(local: &[Vec<Generation>], remote: &[Vec<Generation>], what: &str
         let rt: Vec<&str> = r.iter().map(|g| g.text.as_str()).collect();
         assert_eq!(lt, rt, "{what}");
         for (a, b) in l.iter().zip(r) {
-            assert!((a.logprob - b.logprob).abs() < 1e-4, "{what}: {a:?} vs {b:?}");
+            assert!(
+                (a.logprob - b.logprob).abs() < 1e-4,
+                "{what}: {a:?} vs {b:?}"
+            );
             assert!(
                 (a.logprob_norm - b.logprob_norm).abs() < 1e-4,
                 "{what}: {a:?} vs {b:?}"
@@ -87,7 +90,10 @@ fn remote_candidates_and_scores_equal_the_in_process_engine() {
             ("beam", GenParams::beam(4, 6)),
             ("sample", sample),
         ] {
-            let l = local.generate(prompts.clone(), params.clone()).await.unwrap();
+            let l = local
+                .generate(prompts.clone(), params.clone())
+                .await
+                .unwrap();
             let r = remote.generate(prompts.clone(), params).await.unwrap();
             assert!(l.iter().all(|c| !c.is_empty()));
             assert_same(&l, &r, what);
@@ -125,29 +131,54 @@ fn bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving() {
         ("{not json", 400, "not a completion request"),
         (r#"{"model":"tiny"}"#, 400, "prompt"),
         (r#"{"model":"other","prompt":"x"}"#, 404, "serves \"tiny\""),
-        (r#"{"model":"tiny","prompt":"x","n":0}"#, 400, "n (and best_of)"),
-        (r#"{"model":"tiny","prompt":"x","n":1000}"#, 400, "n (and best_of)"),
-        (r#"{"model":"tiny","prompt":"","max_tokens":2}"#, 400, "must not be empty"),
-        (r#"{"model":"tiny","prompt":"x","max_tokens":0}"#, 400, "max_tokens"),
-        (r#"{"model":"tiny","prompt":"x","max_tokens":200000}"#, 400, "maximum context length"),
-        (r#"{"model":"tiny","prompt":"x","stop":[""]}"#, 400, "stop strings"),
+        (
+            r#"{"model":"tiny","prompt":"x","n":0}"#,
+            400,
+            "n (and best_of)",
+        ),
+        (
+            r#"{"model":"tiny","prompt":"x","n":1000}"#,
+            400,
+            "n (and best_of)",
+        ),
+        (
+            r#"{"model":"tiny","prompt":"","max_tokens":2}"#,
+            400,
+            "must not be empty",
+        ),
+        (
+            r#"{"model":"tiny","prompt":"x","max_tokens":0}"#,
+            400,
+            "max_tokens",
+        ),
+        (
+            r#"{"model":"tiny","prompt":"x","max_tokens":200000}"#,
+            400,
+            "maximum context length",
+        ),
+        (
+            r#"{"model":"tiny","prompt":"x","stop":[""]}"#,
+            400,
+            "stop strings",
+        ),
         (r#"{"model":"tiny","prompt":"x","top_p":2}"#, 400, "top_p"),
-        (r#"{"model":"tiny","prompt":"x","stream":true}"#, 400, "streaming"),
+        (
+            r#"{"model":"tiny","prompt":"x","stream":true}"#,
+            400,
+            "streaming",
+        ),
     ];
     for (body, code, needle) in cases {
         let (status, answer) = http(p, "POST", "/v1/completions", body).unwrap();
         let answer = answer.as_str();
         assert_eq!(status, code, "{body}: {answer}");
-        let e: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let e: serde_json::Value = serde_json::from_str(answer).unwrap();
         let msg = e["error"]["message"].as_str().unwrap();
         assert!(msg.contains(needle), "{body}: {msg}");
     }
     let (status, _) = http(p, "POST", "/v1/chat/nothing", "{}").unwrap();
     assert_eq!(status, 404);
-    let big = format!(
-        r#"{{"model":"tiny","prompt":"{}"}}"#,
-        "a".repeat(5 << 20)
-    );
+    let big = format!(r#"{{"model":"tiny","prompt":"{}"}}"#, "a".repeat(5 << 20));
     let (status, _) = http(p, "POST", "/v1/completions", &big).unwrap();
     assert_eq!(status, 413);
     // Still serving, and the two prompts of one request come back in order.
@@ -160,11 +191,14 @@ fn bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving() {
     .unwrap();
     let answer = answer.as_str();
     assert_eq!(status, 200, "{answer}");
-    let r: openai_api::CompletionResponse = serde_json::from_str(&answer).unwrap();
+    let r: openai_api::CompletionResponse = serde_json::from_str(answer).unwrap();
     assert_eq!(r.choices.len(), 4);
     assert_eq!(r.choices[0].text, r.choices[1].text);
     assert_eq!(r.choices[3].index, 3);
-    assert_eq!(r.choices[0].logprobs.as_ref().unwrap().token_logprobs.len(), 3);
+    assert_eq!(
+        r.choices[0].logprobs.as_ref().unwrap().token_logprobs.len(),
+        3
+    );
     assert_eq!(r.usage.unwrap().completion_tokens, 12);
 }
 
@@ -195,7 +229,11 @@ fn an_api_key_is_required_when_configured() {
 #[test]
 fn a_standard_client_works_with_the_server() {
     // curl, as a user would try it first.
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIPPED: curl is not installed");
         return;
     }
@@ -265,7 +303,10 @@ async fn fake_server(fault: Fault, faults: usize) -> (u16, Arc<AtomicUsize>) {
                 }
                 let text = String::from_utf8_lossy(&buf).to_string();
                 let (status, body) = if text.starts_with("GET /v1/models") {
-                    (200, r#"{"object":"list","data":[{"id":"tiny"}]}"#.to_string())
+                    (
+                        200,
+                        r#"{"object":"list","data":[{"id":"tiny"}]}"#.to_string(),
+                    )
                 } else {
                     // The probes at start-up (beam, then samples) always succeed.
                     let probe = text.contains(r#""prompt":"1""#);
@@ -284,7 +325,11 @@ async fn fake_server(fault: Fault, faults: usize) -> (u16, Arc<AtomicUsize>) {
                             }
                         }
                     } else {
-                        let n = if text.contains("use_beam_search") { 2 } else { 1 };
+                        let n = if text.contains("use_beam_search") {
+                            2
+                        } else {
+                            1
+                        };
                         let choices: Vec<String> = (0..n)
                             .map(|i| {
                                 format!(
@@ -332,7 +377,11 @@ fn passing_faults_are_retried_and_lasting_ones_cost_only_that_request() {
             let model = fault_opts(port).load().await.unwrap().unwrap();
             let policy = ModelPolicy::new(model, fault_opts(port)).unwrap();
             let started = Instant::now();
-            let err = policy.propose(vec![request("⊢ true", 2)]).await.err().unwrap();
+            let err = policy
+                .propose(vec![request("⊢ true", 2)])
+                .await
+                .err()
+                .unwrap();
             assert_eq!(err.kind(), PolicyErrorKind::Unavailable, "{err}");
             assert!(err.to_string().contains("after 3 attempts"), "{err}");
             // Three attempts of at most 1 s plus 0.25 + 0.5 s of waiting.
@@ -351,7 +400,10 @@ fn start_up_errors_name_the_address_and_what_the_server_said() {
         drop(dead);
         let e = fault_opts(port).load().await.err().unwrap();
         let msg = format!("{e:#}");
-        assert!(msg.starts_with("cannot reach the model server at http://127.0.0.1:"), "{msg}");
+        assert!(
+            msg.starts_with("cannot reach the model server at http://127.0.0.1:"),
+            "{msg}"
+        );
         assert!(!msg.contains('\n'));
         // A name the server does not serve.
         let (port, _) = fake_server(Fault::Status500, 0).await;
@@ -411,7 +463,10 @@ fn a_request_whose_client_left_is_never_decoded() {
             assert_eq!(h["prompts"], 1, "{h}");
             break;
         }
-        assert!(Instant::now() < deadline, "the abandoned request was decoded: {h}");
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned request was decoded: {h}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
