@@ -16,7 +16,7 @@ use crate::model_policy::{LoadedModel, ModelOpts, ModelPolicy};
 pub enum PolicyKind {
     /// Ranked tactics built from the goal and hypotheses; needs no model.
     Heuristic,
-    /// The InternLM2-Math model (--model).
+    /// The InternLM2-Math model (--model, or --endpoint for a server).
     Model,
     /// The model's candidates and the heuristic's, interleaved.
     #[value(name = "model+heuristic")]

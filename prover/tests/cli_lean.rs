@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use lean_bridge::testing::lean_for_test;
 
+mod support;
+
 fn prover() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_prover"));
     c.stdin(Stdio::null());
@@ -480,4 +482,154 @@ fn shards_split_a_run_and_report_merges_them_into_the_whole() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("give I/N"));
+}
+
+/// `prove` against one `prover serve` (the tiny checkpoint, with the heuristic beside it):
+/// the arguments shared by the tests below.
+fn served_prove_args<'a>(url: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "prove",
+        "--endpoint",
+        url,
+        "--served-model",
+        "tiny",
+        "--policy",
+        "model+heuristic",
+        "--prompt",
+        "fewshot",
+        "--max-tokens",
+        "16",
+        "-k",
+        "4",
+        "--expansions",
+        "20",
+        "-j",
+        "2",
+        "--timeout",
+        "120",
+        "--output",
+        out,
+    ]
+}
+
+#[test]
+fn core_shards_against_one_server_partition_the_run_and_report_the_whole() {
+    let Some(_) =
+        lean_for_test("core_shards_against_one_server_partition_the_run_and_report_the_whole")
+    else {
+        return;
+    };
+    let server = support::serve::ServeProcess::start(&[]);
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_dir();
+    let prove = |name: &str, shard: Option<&str>| -> PathBuf {
+        let out = dir.path().join(name);
+        let out_s = out.to_str().unwrap().to_string();
+        let mut args = served_prove_args(&url, &out_s);
+        args.push(&core);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let o = run(&args, dir.path());
+        assert!(
+            o.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let lines = |path: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let whole = prove("whole.jsonl", None);
+    let (s0, s1) = (
+        prove("s0.jsonl", Some("0/2")),
+        prove("s1.jsonl", Some("1/2")),
+    );
+    let names =
+        |p: &Path| -> Vec<String> { lines(p).iter().map(|v| v["name"].to_string()).collect() };
+    let (n0, n1) = (names(&s0), names(&s1));
+    assert!(n0.iter().all(|n| !n1.contains(n)), "shards overlap");
+    let mut union: Vec<String> = n0.into_iter().chain(n1).collect();
+    let mut all = names(&whole);
+    union.sort();
+    all.sort();
+    assert_eq!(union, all);
+    assert_eq!(all.len(), 86);
+    // The model was asked (through the server) and its proofs count like any other.
+    assert!(
+        lines(&whole)
+            .iter()
+            .all(|v| v["policy"] == "model+heuristic"
+                && v["stats"]["policy_calls"].as_u64() > Some(0))
+    );
+    let report = |files: &[&Path]| -> serde_json::Value {
+        let mut args = vec!["report", "--jsonl"];
+        args.extend(files.iter().map(|p| p.to_str().unwrap()));
+        let o = run(&args, dir.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_str(stdout(&o).trim()).unwrap()
+    };
+    let (merged, single) = (report(&[&s0, &s1]), report(&[&whole]));
+    for field in ["attempts", "theorems", "proved", "per_file", "failures"] {
+        assert_eq!(
+            merged[field], single[field],
+            "{field}: {merged} vs {single}"
+        );
+    }
+}
+
+#[test]
+fn a_server_killed_and_restarted_mid_run_costs_no_theorem_its_result_line() {
+    let Some(_) =
+        lean_for_test("a_server_killed_and_restarted_mid_run_costs_no_theorem_its_result_line")
+    else {
+        return;
+    };
+    let mut server = support::serve::ServeProcess::start(&[]);
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.jsonl");
+    let out_s = out.to_str().unwrap().to_string();
+    let core = core_dir();
+    let mut args = served_prove_args(&url, &out_s);
+    args.push(&core);
+    let mut child = prover()
+        .args(&args)
+        .env("PROVER_CACHE_DIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let count = || {
+        std::fs::read_to_string(&out)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while count() < 10 {
+        assert!(Instant::now() < deadline, "no results");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The server goes away mid-run and comes back on the same port a moment later.
+    server.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    server.restart();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.code().is_some_and(|c| c < 2), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 86, "every theorem has one result line");
 }
