@@ -168,13 +168,23 @@ impl CompletionsClient {
         &self,
         request: &CompletionRequest,
     ) -> Result<CompletionResponse, ApiError> {
+        self.complete_timed(request, "").await.map(|(r, _)| r)
+    }
+
+    /// [`Self::complete`], also returning the number the server put in the response header
+    /// `header` (a server's own timing, where it reports one).
+    pub async fn complete_timed(
+        &self,
+        request: &CompletionRequest,
+        header: &str,
+    ) -> Result<(CompletionResponse, Option<f64>), ApiError> {
         let url = format!("{}/completions", self.api_base);
         let _permit = self.inflight.acquire().await.expect("never closed");
         let mut wait = self.config.backoff;
         let mut attempt = 0;
         loop {
-            let result: Result<CompletionResponse, ApiError> = self
-                .send_once(&url, self.http.post(&url).json(request))
+            let result = self
+                .send_once_with(&url, self.http.post(&url).json(request), header)
                 .await;
             match result {
                 Err(e) if e.kind.is_transient() && attempt < self.config.retries => {
@@ -201,8 +211,17 @@ impl CompletionsClient {
     async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
-        mut builder: reqwest::RequestBuilder,
+        builder: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
+        self.send_once_with(url, builder, "").await.map(|(t, _)| t)
+    }
+
+    async fn send_once_with<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        mut builder: reqwest::RequestBuilder,
+        header: &str,
+    ) -> Result<(T, Option<f64>), ApiError> {
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(key);
         }
@@ -211,6 +230,11 @@ impl CompletionsClient {
             .await
             .map_err(|e| ApiError::from_reqwest(url, &e))?;
         let status = response.status();
+        let reported = (!header.is_empty())
+            .then(|| response.headers().get(header))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<f64>().ok());
         let body = response
             .text()
             .await
@@ -222,14 +246,15 @@ impl CompletionsClient {
                 format!("{status}: {}", error_message(&body)),
             ));
         }
-        serde_json::from_str(&body).map_err(|e| {
+        let parsed = serde_json::from_str(&body).map_err(|e| {
             let short: String = body.chars().take(120).collect();
             ApiError::new(
                 ApiErrorKind::Malformed,
                 url,
                 format!("the answer is not the API's JSON ({e}): {short:?}"),
             )
-        })
+        })?;
+        Ok((parsed, reported))
     }
 }
 

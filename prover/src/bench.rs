@@ -38,6 +38,10 @@ pub enum BenchWhat {
     /// The model: prefill/decode speed on CPU of a random ~100M-parameter InternLM2, against
     /// PyTorch on the same machine, and the speed-up from reusing a shared prompt prefix.
     Model(crate::model_bench::ModelBenchArgs),
+    /// The model behind `prover serve`: what the HTTP path adds per request on loopback, and
+    /// expansions per minute of two prove processes sharing one server against one process
+    /// with the model in-process.
+    Serve(crate::serve_bench::ServeBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +80,7 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
             .await
             .map_err(anyhow::Error::from)
             .and_then(|r| r),
+        BenchWhat::Serve(a) => crate::serve_bench::run(a).await,
     }
     .map(|_| true)
 }

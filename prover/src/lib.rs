@@ -29,5 +29,6 @@ pub mod replay;
 pub mod report;
 pub mod results;
 pub mod serve;
+pub mod serve_bench;
 pub mod shard;
 pub mod suggest_cmd;

@@ -332,33 +332,39 @@ async fn completions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = Instant::now();
     state.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let answer = answer(&state, &headers, &body).await;
-    let mut response = match answer {
-        Ok(r) => axum::Json(r).into_response(),
+    match answer(&state, &headers, &body).await {
+        Ok((r, engine)) => {
+            let mut response = axum::Json(r).into_response();
+            // The time the request spent queued and decoding, so that a client can tell what
+            // the HTTP path (connection, JSON both ways, checks) adds to it.
+            let ms = format!("{:.3}", engine.as_secs_f64() * 1e3);
+            if let Ok(v) = HeaderValue::from_str(&ms) {
+                response.headers_mut().insert(ENGINE_MS_HEADER, v);
+            }
+            response
+        }
         Err(refusal) => {
             state.counters.rejected.fetch_add(1, Ordering::Relaxed);
             refusal.into_response()
         }
-    };
-    // The time spent here (queue and model), so a client can tell the HTTP path's share.
-    let ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1e3);
-    if let Ok(v) = HeaderValue::from_str(&ms) {
-        response.headers_mut().insert("x-prover-server-ms", v);
     }
-    response
 }
 
+/// The response header with a request's time in the queue and the model, in milliseconds.
+pub const ENGINE_MS_HEADER: &str = "x-prover-engine-ms";
+
+/// The answer to a completion request, and the time it spent queued and decoding.
 async fn answer(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<CompletionResponse, Refusal> {
+) -> Result<(CompletionResponse, std::time::Duration), Refusal> {
     state.authorize(headers)?;
     let req: CompletionRequest = serde_json::from_slice(body)
         .map_err(|e| Refusal::bad(format!("the body is not a completion request: {e}")))?;
     let plan = state.plan(req)?;
+    let queued = Instant::now();
     let mut answers = Vec::with_capacity(plan.prompts.len());
     for p in &plan.prompts {
         let (job, answer) = state.job(p, &plan);
@@ -368,17 +374,23 @@ async fn answer(
         })?;
         answers.push(answer);
     }
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        results.push(
+            answer
+                .await
+                .map_err(|_| "the model thread dropped the request".to_string())
+                .and_then(|r| r)
+                .map_err(|message| Refusal {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message,
+                })?,
+        );
+    }
+    let engine = queued.elapsed();
     let mut choices = Vec::new();
     let mut usage = Usage::default();
-    for (answer, prompt) in answers.into_iter().zip(&plan.prompts) {
-        let generations = answer
-            .await
-            .map_err(|_| "the model thread dropped the request".to_string())
-            .and_then(|r| r)
-            .map_err(|message| Refusal {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message,
-            })?;
+    for (generations, prompt) in results.into_iter().zip(&plan.prompts) {
         usage.prompt_tokens += state.count_tokens(prompt)? + state.bos;
         // Greedy makes one candidate; a request for n gets it n times, as other servers do.
         let picked: Vec<&Generation> = if plan.k == 1 {
@@ -403,14 +415,15 @@ async fn answer(
         }
     }
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    Ok(CompletionResponse {
+    let response = CompletionResponse {
         id: format!("cmpl-{}", state.next_id.fetch_add(1, Ordering::Relaxed)),
         object: "text_completion".into(),
         created: unix_now(),
         model: state.served_name.clone(),
         choices,
         usage: Some(usage),
-    })
+    };
+    Ok((response, engine))
 }
 
 async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -530,8 +543,27 @@ fn decode_loop(
     }
 }
 
-/// Runs the server until Ctrl-C. Prints `listening on http://HOST:PORT` once it accepts.
-pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
+/// A server bound to its address with its model loaded, not yet serving.
+pub struct BoundServer {
+    listener: tokio::net::TcpListener,
+    app: Router,
+    pub addr: SocketAddr,
+    pub served_name: String,
+}
+
+impl BoundServer {
+    /// Serves until `cancel`.
+    pub async fn serve(self, cancel: CancellationToken) -> Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(async move { cancel.cancelled().await })
+            .await
+            .context("the HTTP server failed")
+    }
+}
+
+/// Binds the address (so a taken port fails before the model loads), loads the model and
+/// starts the model thread.
+pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
     let api_key = match &args.api_key_env {
         Some(var) => Some(std::env::var(var).map_err(|_| {
             anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
@@ -550,7 +582,6 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
                 .context("no such address")
         })
         .with_context(|| format!("--host {} --port {}", args.host, args.port))?;
-    // Bind before loading, so a taken port fails at once.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -577,8 +608,9 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
             .spawn(move || decode_loop(generator, rx, prefixes, max_batch, counters))
             .context("starting the model thread")?;
     }
+    let served_name = args.served_model_name.clone().unwrap_or(args.model.clone());
     let state = Arc::new(AppState {
-        served_name: args.served_model_name.clone().unwrap_or(args.model.clone()),
+        served_name: served_name.clone(),
         api_key,
         tokenizer,
         bos,
@@ -596,15 +628,23 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
         .route("/health", get(health))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(4 << 20))
-        .with_state(state.clone());
-    println!("listening on http://{local}");
+        .with_state(state);
+    Ok(BoundServer {
+        listener,
+        app,
+        addr: local,
+        served_name,
+    })
+}
+
+/// Runs the server until Ctrl-C. Prints `listening on http://HOST:PORT` once it accepts.
+pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
+    let server = bind(&args).await?;
+    println!("listening on http://{}", server.addr);
     eprintln!(
-        "serving {} as {:?} at http://{local}/v1 (batches of up to {} prompts)",
-        args.model, state.served_name, args.max_batch
+        "serving {} as {:?} at http://{}/v1 (batches of up to {} prompts)",
+        args.model, server.served_name, server.addr, args.max_batch
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-        .context("the HTTP server failed")?;
+    server.serve(cancel).await?;
     Ok(true)
 }
