@@ -94,11 +94,12 @@ impl ApiError {
         } else {
             ApiErrorKind::Unreachable
         };
-        // reqwest's own text is "error sending request"; the cause says what happened.
+        // reqwest's own text is "error sending request for url (…)"; the innermost cause
+        // says what happened ("Connection refused (os error 111)").
         let mut message = e.to_string();
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
-            message = format!("{message}: {s}");
+            message = s.to_string();
             source = s.source();
         }
         let message = match kind {

@@ -50,6 +50,10 @@ pub struct CompletionRequest {
     pub best_of: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Fields of a particular server (llama.cpp's `repeat_penalty`, say); unknown fields of a
+    /// request read land here.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl CompletionRequest {
@@ -68,6 +72,7 @@ impl CompletionRequest {
             use_beam_search: None,
             best_of: None,
             stream: None,
+            extra: serde_json::Map::new(),
         }
     }
 }

@@ -32,9 +32,10 @@ pub struct ProveArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Where tactics come from.
-    #[arg(long, value_enum, default_value_t = PolicyKind::Heuristic)]
-    pub policy: PolicyKind,
+    /// Where tactics come from (default: the model when --model or --endpoint is given, else
+    /// the heuristic).
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyKind>,
 
     /// Most proof states expanded per theorem.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -176,7 +177,8 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
 
     // The model loads once (before Lean starts, so a bad checkpoint fails fast) and serves
     // every pool.
-    let policy_choice = PolicyChoice::new(args.policy, args.model.clone())?;
+    let policy_kind = PolicyKind::or_default(args.policy, args.model.given());
+    let policy_choice = PolicyChoice::new(policy_kind, args.model.clone())?;
     policy_choice.prepare().await?;
 
     let progress = Progress::new(total as u64, "proving");
@@ -224,7 +226,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                 let line = summary_line(&result);
                 let record = ProveRecord {
                     file: files_of.get(&result.name).cloned().unwrap_or_default(),
-                    policy: args.policy.name().to_string(),
+                    policy: policy_kind.name().to_string(),
                     result,
                 };
                 if let Err(e) = out.append(&record) {

@@ -179,6 +179,21 @@ impl RemoteModel {
                 r.seed = Some(params.seed);
             }
         }
+        if self.decoding == Decoding::OnePerRequest {
+            // llama.cpp's server (the one we know that ignores `n`) samples with a repeat
+            // penalty, top-k and min-p of its own unless told otherwise: the model's plain
+            // distribution is what the other servers and the local engine use.
+            for (key, value) in [
+                ("repeat_penalty", serde_json::json!(1.0)),
+                ("top_k", serde_json::json!(0)),
+                ("min_p", serde_json::json!(0.0)),
+            ] {
+                r.extra.insert(key.into(), value);
+            }
+            if r.top_p.is_none() {
+                r.top_p = Some(1.0);
+            }
+        }
         if self.decoding == Decoding::OnePerRequest && k > 1 && r.use_beam_search.is_none() {
             let seed = r.seed.unwrap_or(0);
             return (0..k as u64)

@@ -404,6 +404,7 @@ fn start_up_errors_name_the_address_and_what_the_server_said() {
             msg.starts_with("cannot reach the model server at http://127.0.0.1:"),
             "{msg}"
         );
+        assert!(msg.ends_with("Connection refused (os error 111)"), "{msg}");
         assert!(!msg.contains('\n'));
         // A name the server does not serve.
         let (port, _) = fake_server(Fault::Status500, 0).await;

@@ -62,9 +62,10 @@ use main_loop::LoopEnd;
 /// 2 worker processes unless -j says otherwise. Exit status 0 after a clean shutdown.
 #[derive(Args, Debug)]
 pub struct LspArgs {
-    /// Where tactics come from.
-    #[arg(long, value_enum, default_value_t = PolicyKind::Heuristic)]
-    pub policy: PolicyKind,
+    /// Where tactics come from (default: the model when --model or --endpoint is given, else
+    /// the heuristic).
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyKind>,
 
     #[command(flatten)]
     pub model: ModelOpts,
@@ -151,7 +152,8 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
         },
         header,
     };
-    let policy = PolicyChoice::new(args.policy, args.model.clone())?;
+    let kind = PolicyKind::or_default(args.policy, args.model.given());
+    let policy = PolicyChoice::new(kind, args.model.clone())?;
     let mut state = GlobalState::new(
         client.clone(),
         Backends::new(lean.clone(), policy),

@@ -1,0 +1,174 @@
+//! The remote policy against a third-party OpenAI-compatible server: llama.cpp's, from PyPI's
+//! `llama-cpp-python[server]`, on the tiny checkpoint converted to GGUF
+//! (internlm2/tests/fixtures/tiny-internlm2-gguf). Skipped, loudly, where that package is not
+//! installed; `PROVER_LLAMA_CPP_PYTHON` names the Python that has it (default: python3).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use internlm2::GenParams;
+use prover::model_policy::{ModelOpts, PromptStyle};
+use prover::remote::Decoding;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn python() -> Option<String> {
+    let py = std::env::var("PROVER_LLAMA_CPP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import llama_cpp.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Tells `.ci/run` whether a third-party server test ran.
+fn record(outcome: &str, test: &str) {
+    if let Ok(path) = std::env::var("PROVER_TEST_REPORT") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "third_party {outcome} {test}");
+        }
+    }
+}
+
+#[test]
+fn the_remote_policy_works_against_llama_cpp_server() {
+    let Some(py) = python() else {
+        record(
+            "skipped",
+            "the_remote_policy_works_against_llama_cpp_server",
+        );
+        eprintln!(
+            "SKIPPED the_remote_policy_works_against_llama_cpp_server: no Python with llama_cpp.server (pip install 'llama-cpp-python[server]'; PROVER_LLAMA_CPP_PYTHON names it)"
+        );
+        return;
+    };
+    record("ran", "the_remote_policy_works_against_llama_cpp_server");
+    let gguf =
+        internlm2::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
+    let port = free_port();
+    let _server = Killed(
+        Command::new(&py)
+            .args(["-m", "llama_cpp.server", "--model"])
+            .arg(&gguf)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--model_alias",
+                "tiny",
+                "--n_ctx",
+                "2048",
+                "--verbose",
+                "false",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("llama_cpp.server starts"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let remote_opts = ModelOpts {
+            endpoint: Some(url.clone()),
+            prompt: Some(PromptStyle::Fewshot),
+            request_timeout: 30.0,
+            ..ModelOpts::default()
+        };
+        // It takes a moment to load; until then the address refuses.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let remote = loop {
+            match remote_opts.load().await {
+                Ok(m) => break m.unwrap(),
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{e:#}"),
+            }
+        };
+        // The only model it serves was chosen; it has no beam search and ignores `n`.
+        assert_eq!(remote.name, "tiny");
+        let prover::model_policy::Engine::Remote(r) = &remote.engine else {
+            panic!("not remote")
+        };
+        assert_eq!(r.decoding(), Decoding::OnePerRequest);
+        let local = ModelOpts {
+            model: Some(
+                internlm2::testing::tiny_checkpoint_dir()
+                    .display()
+                    .to_string(),
+            ),
+            prompt: Some(PromptStyle::Fewshot),
+            ..ModelOpts::default()
+        }
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
+        let prompts = vec![
+            "theorem foo : 1 + 1 = 2 :=\n".to_string(),
+            "example (p q : Prop) (hp : p) : p ∨ q :=\n".to_string(),
+        ];
+        // Greedy: the same text as our engine, scores within llama.cpp's arithmetic (its
+        // logits differ from PyTorch's by up to about 0.01 on this model).
+        let l = local
+            .generate(prompts.clone(), GenParams::greedy(8))
+            .await
+            .unwrap();
+        let g = remote
+            .generate(prompts.clone(), GenParams::greedy(8))
+            .await
+            .unwrap();
+        for (a, b) in l.iter().zip(&g) {
+            // The same tokens, each about as likely. (The random model emits byte tokens that
+            // are not UTF-8 together: decoded as a run we show U+FFFD for each byte, like
+            // Hugging Face's decoder, llama.cpp decodes them one by one; the texts then differ.)
+            assert_eq!(a[0].tokens, b[0].tokens);
+            for (x, y) in a[0].token_logprobs.iter().zip(&b[0].token_logprobs) {
+                assert!((x - y).abs() < 0.02, "{a:?} vs {b:?}");
+            }
+            if !a[0].text.contains('\u{FFFD}') {
+                assert_eq!(a[0].text, b[0].text);
+            }
+            assert!(
+                (a[0].logprob_norm - b[0].logprob_norm).abs() < 0.02,
+                "{a:?} vs {b:?}"
+            );
+        }
+        // Several candidates: one request each, distinct, best summed log-probability first.
+        let s = remote
+            .generate(prompts.clone(), GenParams::sample(4, 1.0, 1.0, 6))
+            .await
+            .unwrap();
+        for c in &s {
+            assert!(!c.is_empty() && c.len() <= 4);
+            assert!(c.windows(2).all(|w| w[0].logprob >= w[1].logprob));
+            let mut texts: Vec<&str> = c.iter().map(|g| g.text.as_str()).collect();
+            texts.dedup();
+            assert_eq!(texts.len(), c.len());
+            assert!(c.iter().all(|g| g.logprob.is_finite() && g.logprob < 0.0));
+        }
+    });
+}
