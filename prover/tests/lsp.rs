@@ -5,6 +5,7 @@
 //! process behind.
 
 mod lsp_client;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
@@ -408,6 +409,42 @@ fn a_long_search_is_cancelled_and_shutdown_leaves_no_lean_behind() {
     for pid in lean_children {
         assert!(!alive(pid), "Lean process {pid} outlived the server");
     }
+}
+
+#[test]
+fn the_editor_takes_the_model_from_a_server() {
+    let Some(lean) = lean_path("lsp_the_editor_takes_the_model_from_a_server") else {
+        return;
+    };
+    let server = support::serve::ServeProcess::start(&[]);
+    let url = server.url();
+    let (dir, uri) = demo_file();
+    let mut client = open_demo(
+        &lean,
+        &[
+            "--endpoint",
+            &url,
+            "--served-model",
+            "tiny",
+            "--policy",
+            "model+heuristic",
+        ],
+        &uri,
+    );
+    let actions = code_actions(&mut client, &uri, 3, 2);
+    // The heuristic's candidates still close the goal beside the server's nonsense ...
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["kind"] == SUGGEST_KIND && a.get("edit").is_some()),
+        "{actions:#?}"
+    );
+    assert!(client.shutdown(Duration::from_secs(60)).success());
+    // ... and the server was asked.
+    let (_, health) = support::serve::http(server.port, "GET", "/health", "").unwrap();
+    let h: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert!(h["prompts"].as_u64().unwrap() >= 1, "{h}");
+    drop(dir);
 }
 
 #[test]

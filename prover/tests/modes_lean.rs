@@ -18,6 +18,8 @@ use search::testing::{ToyPolicy, candidate};
 use search::{BestFirstSearch, CancellationToken, SearchConfig};
 use serde_json::Value;
 
+mod support;
+
 const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
 
 fn tiny_model() -> String {
@@ -615,4 +617,90 @@ async fn formalize_proves_the_candidates_that_elaborate() {
         "never attempted: it does not elaborate"
     );
     pool.shutdown().await;
+}
+
+#[test]
+fn suggest_and_formalize_through_a_server_give_what_the_local_model_gives() {
+    let Some(_) =
+        lean_for_test("suggest_and_formalize_through_a_server_give_what_the_local_model_gives")
+    else {
+        return;
+    };
+    let server = support::serve::ServeProcess::start(&[]);
+    let url = server.url();
+    let cache = tempfile::tempdir().unwrap();
+    let model_args = |remote: bool| -> Vec<String> {
+        let mut a: Vec<String> = if remote {
+            vec!["--endpoint".into(), url.clone()]
+        } else {
+            vec!["--model".into(), tiny_model()]
+        };
+        a.extend(["--prompt".into(), "chat".into()]);
+        a
+    };
+    // suggest: the same checked candidates, in the same order.
+    let suggest = |remote: bool| -> Vec<(String, String)> {
+        let mut args = vec![
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "6",
+            "--policy",
+            "model+heuristic",
+            "--jsonl",
+        ];
+        let m = model_args(remote);
+        args.extend(m.iter().map(String::as_str));
+        let o = run(&args, cache.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        json_lines(&o)
+            .iter()
+            .map(|l| (l["tactic"].to_string(), l["outcome"].to_string()))
+            .collect()
+    };
+    let (local, remote) = (suggest(false), suggest(true));
+    assert!(!local.is_empty());
+    assert_eq!(local, remote);
+    // formalize: the same statements and scores, back-translations included.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("problems.jsonl");
+    std::fs::write(
+        &input,
+        "{\"name\": \"sum\", \"informal\": \"What is 2 + 3? Show that it is 5.\"}\n",
+    )
+    .unwrap();
+    let formalize = |remote: bool| -> Value {
+        let out = dir.path().join(format!("f{remote}.jsonl"));
+        let mut args = vec![
+            "formalize",
+            "--input",
+            input.to_str().unwrap(),
+            "-n",
+            "3",
+            "--back-translate",
+            "--max-tokens",
+            "24",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        let m = model_args(remote);
+        args.extend(m.iter().map(String::as_str));
+        let o = run(&args, cache.path());
+        assert!(o.status.code().is_some_and(|c| c < 2), "{o:?}");
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap()
+    };
+    let (l, r) = (formalize(false), formalize(true));
+    let (lc, rc) = (
+        l["candidates"].as_array().unwrap(),
+        r["candidates"].as_array().unwrap(),
+    );
+    assert!(!lc.is_empty());
+    assert_eq!(lc.len(), rc.len());
+    for (x, y) in lc.iter().zip(rc) {
+        assert_eq!(x["text"], y["text"]);
+        assert_eq!(x["back_translation"], y["back_translation"]);
+        let d = x["logprob_norm"].as_f64().unwrap() - y["logprob_norm"].as_f64().unwrap();
+        assert!(d.abs() < 1e-4, "{x} vs {y}");
+    }
 }
