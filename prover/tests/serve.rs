@@ -512,3 +512,47 @@ fn requests_that_arrive_together_are_decoded_together() {
     assert!(h["largest_batch"].as_u64().unwrap() >= 2, "{h}");
     assert!(h["batches"].as_u64().unwrap() < 7, "{h}");
 }
+
+#[test]
+fn the_openai_python_package_works_with_the_server() {
+    let py = std::env::var("PROVER_OPENAI_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&py)
+        .args(["-c", "import openai"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        eprintln!(
+            "SKIPPED the_openai_python_package_works_with_the_server: no Python with the openai package (pip install openai; PROVER_OPENAI_PYTHON names it)"
+        );
+        return;
+    }
+    let server = ServeProcess::start(&[]);
+    let script = format!(
+        r#"
+import json
+from openai import OpenAI
+c = OpenAI(base_url="{}/v1", api_key="unused")
+print(json.dumps([m.id for m in c.models.list().data]))
+r = c.completions.create(model="tiny", prompt="theorem foo :", max_tokens=4, n=3,
+                         logprobs=0, extra_body={{"use_beam_search": True}})
+print(json.dumps([[ch.text, sum(ch.logprobs.token_logprobs)] for ch in r.choices]))
+try:
+    c.completions.create(model="nope", prompt="x", max_tokens=1)
+except Exception as e:
+    print(type(e).__name__)
+"#,
+        server.url()
+    );
+    let o = std::process::Command::new(&py)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], r#"["tiny"]"#);
+    let choices: Vec<(String, f64)> = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(choices.len(), 3);
+    assert!(choices.windows(2).all(|w| w[0].1 >= w[1].1), "{choices:?}");
+    assert_eq!(lines[2], "NotFoundError");
+}
