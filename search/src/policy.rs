@@ -34,7 +34,8 @@ pub struct Candidate {
 pub enum PolicyErrorKind {
     /// The policy ran and failed (a model error, its thread panicked).
     Failed,
-    /// Nothing is left to answer (a batching task that stopped).
+    /// Nothing is left to answer (a batching task that stopped, a model server that stayed
+    /// away through every retry).
     Unavailable,
     /// The answer does not fit the requests (a batch answered with too few lists).
     BadAnswer,
