@@ -223,7 +223,7 @@ fn bench_config(tiny: bool) -> Config {
 
 /// An InternLM2 config with these shapes (the other fields as the published checkpoints have
 /// them).
-fn shaped_config(
+pub(crate) fn shaped_config(
     hidden: usize,
     layers: usize,
     heads: usize,
@@ -251,7 +251,7 @@ fn shaped_config(
 }
 
 /// Writes `config.json` and random `model.safetensors` into `dir`.
-fn write_random_checkpoint(cfg: &Config, dir: &Path) -> Result<()> {
+pub(crate) fn write_random_checkpoint(cfg: &Config, dir: &Path) -> Result<()> {
     let mut tensors = HashMap::new();
     for (name, shape) in cfg.expected_tensors() {
         let t = if name.ends_with("norm.weight") {

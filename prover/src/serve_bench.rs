@@ -25,8 +25,18 @@ pub struct ServeBenchArgs {
     pub files: Vec<PathBuf>,
 
     /// The checkpoint served and loaded (a directory or hub id).
-    #[arg(long, value_name = "DIR|ID")]
-    pub model: String,
+    #[arg(
+        long,
+        value_name = "DIR|ID",
+        required_unless_present = "random_weights"
+    )]
+    pub model: Option<String>,
+
+    /// Instead of --model: random weights of a ~125M-parameter InternLM2 (hidden 512, 8
+    /// layers) with the real vocabulary, the tokenizer taken from this directory (e.g.
+    /// ../shared/internlm2), so that the model's share of the time is not negligible on a CPU.
+    #[arg(long, value_name = "TOKENIZER_DIR", conflicts_with = "model")]
+    pub random_weights: Option<PathBuf>,
 
     /// cpu, cuda[:N] or metal[:N] (for the server and the in-process model alike).
     #[arg(long, default_value = "cpu")]
@@ -102,10 +112,34 @@ fn percentile(mut xs: Vec<f64>, p: f64) -> f64 {
     xs[i]
 }
 
-pub async fn run(args: ServeBenchArgs) -> Result<()> {
+/// Writes the random checkpoint of `--random-weights` into `dir`.
+fn random_checkpoint(tokenizer_dir: &Path, dir: &Path) -> Result<()> {
+    let mut cfg = crate::model_bench::shaped_config(512, 8, 8, 2, 1408, 92544);
+    cfg.bos_token_id = Some(1);
+    crate::model_bench::write_random_checkpoint(&cfg, dir)?;
+    for f in ["tokenizer.model", "tokenizer_config.json"] {
+        let from = tokenizer_dir.join(f);
+        if from.exists() {
+            std::fs::copy(&from, dir.join(f))
+                .with_context(|| format!("copying {}", from.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(mut args: ServeBenchArgs) -> Result<()> {
     let cancel = CancellationToken::new();
+    let random_dir = tempfile::tempdir()?;
+    if let Some(tok) = &args.random_weights {
+        random_checkpoint(tok, random_dir.path())?;
+        args.model = Some(random_dir.path().display().to_string());
+    }
+    let model = args
+        .model
+        .clone()
+        .context("--model or --random-weights is needed")?;
     let serve_args = ServeArgs {
-        model: args.model.clone(),
+        model: model.clone(),
         served_model_name: Some("bench".into()),
         host: "127.0.0.1".into(),
         port: 0,
@@ -119,7 +153,7 @@ pub async fn run(args: ServeBenchArgs) -> Result<()> {
     let server = crate::serve::bind(&serve_args).await?;
     let url = format!("http://{}", server.addr);
     let serving = tokio::spawn(server.serve(cancel.clone()));
-    println!("server: {} at {url} on {}", args.model, args.device);
+    println!("server: {model} at {url} on {}", args.device);
 
     overhead(&url, args.requests).await?;
     if !args.overhead_only {
@@ -232,7 +266,7 @@ async fn throughput(args: &ServeBenchArgs, url: &str) -> Result<()> {
     let mut a = common(&local_out);
     a.extend([
         "--model".into(),
-        args.model.clone(),
+        args.model.clone().unwrap_or_default(),
         "--device".into(),
         args.device.clone(),
     ]);
