@@ -195,12 +195,7 @@ impl ModelOpts {
     }
 
     async fn connect(&self, url: &str) -> Result<LoadedModel> {
-        let api_key = match &self.api_key_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
-            })?),
-            None => None,
-        };
+        let api_key = api_key_from(self.api_key_env.as_deref())?;
         if !(self.request_timeout.is_finite() && self.request_timeout > 0.0) {
             anyhow::bail!("--request-timeout must be a positive number of seconds");
         }
@@ -259,6 +254,16 @@ impl ModelOpts {
         p.stop = stop;
         p
     }
+}
+
+/// The API key in the environment variable `--api-key-env` names (client and server alike).
+pub fn api_key_from(var: Option<&str>) -> Result<Option<String>> {
+    var.map(|var| {
+        std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
+        })
+    })
+    .transpose()
 }
 
 /// Where generation runs.

@@ -161,6 +161,8 @@ impl IntoResponse for Refusal {
 /// A request turned into engine settings.
 struct Plan {
     prompts: Vec<String>,
+    /// Each prompt's tokens as the engine sees them (BOS included).
+    prompt_tokens: Vec<usize>,
     /// Completions asked for per prompt.
     n: usize,
     /// Candidates the engine makes per prompt (1 for greedy; copied up to `n`).
@@ -255,8 +257,10 @@ impl AppState {
         if stop.len() > 16 {
             return Err(Refusal::bad("at most 16 stop strings"));
         }
+        let mut prompt_tokens = Vec::with_capacity(prompts.len());
         for p in &prompts {
             let tokens = self.count_tokens(p)? + self.bos;
+            prompt_tokens.push(tokens);
             if tokens + max_tokens > self.max_model_len {
                 return Err(Refusal::bad(format!(
                     "this model's maximum context length is {} tokens; the prompt has {tokens} and max_tokens asks for {max_tokens} more",
@@ -278,6 +282,7 @@ impl AppState {
         }
         Ok(Plan {
             prompts,
+            prompt_tokens,
             n,
             k,
             params,
@@ -390,8 +395,8 @@ async fn answer(
     let engine = queued.elapsed();
     let mut choices = Vec::new();
     let mut usage = Usage::default();
-    for (generations, prompt) in results.into_iter().zip(&plan.prompts) {
-        usage.prompt_tokens += state.count_tokens(prompt)? + state.bos;
+    for (generations, tokens) in results.into_iter().zip(&plan.prompt_tokens) {
+        usage.prompt_tokens += tokens;
         // Greedy makes one candidate; a request for n gets it n times, as other servers do.
         let picked: Vec<&Generation> = if plan.k == 1 {
             generations.iter().cycle().take(plan.n).collect()
@@ -564,12 +569,7 @@ impl BoundServer {
 /// Binds the address (so a taken port fails before the model loads), loads the model and
 /// starts the model thread.
 pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
-    let api_key = match &args.api_key_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| {
-            anyhow::anyhow!("--api-key-env {var}: the environment variable {var} is not set")
-        })?),
-        None => None,
-    };
+    let api_key = crate::model_policy::api_key_from(args.api_key_env.as_deref())?;
     if args.max_n == 0 || args.max_batch == 0 {
         bail!("--max-n and --max-batch must be at least 1");
     }

@@ -461,13 +461,7 @@ fn shards_split_a_run_and_report_merges_them_into_the_whole() {
     all.sort();
     assert_eq!(union, all);
 
-    let report = |files: &[&Path]| -> serde_json::Value {
-        let mut args = vec!["report", "--jsonl"];
-        args.extend(files.iter().map(|p| p.to_str().unwrap()));
-        let o = run(&args, dir.path());
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_str(stdout(&o).trim()).unwrap()
-    };
+    let report = |files: &[&Path]| report_of(files, dir.path());
     let (merged, single) = (report(&[&s0, &s1]), report(&[&whole]));
     for field in ["attempts", "theorems", "proved", "per_file", "failures"] {
         assert_eq!(
@@ -482,6 +476,15 @@ fn shards_split_a_run_and_report_merges_them_into_the_whole() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("give I/N"));
+}
+
+/// `prover report --jsonl` of these results files.
+fn report_of(files: &[&Path], cache: &Path) -> serde_json::Value {
+    let mut args = vec!["report", "--jsonl"];
+    args.extend(files.iter().map(|p| p.to_str().unwrap()));
+    let o = run(&args, cache);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(stdout(&o).trim()).unwrap()
 }
 
 /// `prove` against one `prover serve` (the tiny checkpoint, with the heuristic beside it):
@@ -568,13 +571,7 @@ fn core_shards_against_one_server_partition_the_run_and_report_the_whole() {
             .all(|v| v["policy"] == "model+heuristic"
                 && v["stats"]["policy_calls"].as_u64() > Some(0))
     );
-    let report = |files: &[&Path]| -> serde_json::Value {
-        let mut args = vec!["report", "--jsonl"];
-        args.extend(files.iter().map(|p| p.to_str().unwrap()));
-        let o = run(&args, dir.path());
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_str(stdout(&o).trim()).unwrap()
-    };
+    let report = |files: &[&Path]| report_of(files, dir.path());
     let (merged, single) = (report(&[&s0, &s1]), report(&[&whole]));
     for field in ["attempts", "theorems", "proved", "per_file", "failures"] {
         assert_eq!(

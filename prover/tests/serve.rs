@@ -420,15 +420,14 @@ fn start_up_errors_name_the_address_and_what_the_server_said() {
     });
 }
 
-#[test]
-fn a_request_whose_client_left_is_never_decoded() {
-    use std::io::Write;
-    let server = ServeProcess::start(&["--max-batch", "1"]);
-    let port = server.port;
-    let health = || -> serde_json::Value {
-        serde_json::from_str(&http(port, "GET", "/health", "").unwrap().1).unwrap()
-    };
-    // A long request keeps the model busy ...
+/// The server's counters (`/health`).
+fn health_of(port: u16) -> serde_json::Value {
+    serde_json::from_str(&http(port, "GET", "/health", "").unwrap().1).unwrap()
+}
+
+/// Sends a long request (seconds of beam search on the tiny model) and returns once the server
+/// has taken it; the handle gives its status and body.
+fn busy_model(port: u16) -> std::thread::JoinHandle<(u16, String)> {
     let long = std::thread::spawn(move || {
         http(
             port,
@@ -438,9 +437,20 @@ fn a_request_whose_client_left_is_never_decoded() {
         )
         .unwrap()
     });
-    while health()["requests"].as_u64().unwrap() < 1 {
+    while health_of(port)["requests"].as_u64().unwrap() < 1 {
         std::thread::sleep(Duration::from_millis(10));
     }
+    long
+}
+
+#[test]
+fn a_request_whose_client_left_is_never_decoded() {
+    use std::io::Write;
+    let server = ServeProcess::start(&["--max-batch", "1"]);
+    let port = server.port;
+    let health = || health_of(port);
+    // A long request keeps the model busy ...
+    let long = busy_model(port);
     // ... while a second one queues and its client hangs up.
     let body = r#"{"model":"tiny","prompt":"B","max_tokens":1500,"temperature":0}"#;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -476,21 +486,8 @@ fn a_request_whose_client_left_is_never_decoded() {
 fn requests_that_arrive_together_are_decoded_together() {
     let server = ServeProcess::start(&[]);
     let port = server.port;
-    let health = || -> serde_json::Value {
-        serde_json::from_str(&http(port, "GET", "/health", "").unwrap().1).unwrap()
-    };
-    let long = std::thread::spawn(move || {
-        http(
-            port,
-            "POST",
-            "/v1/completions",
-            r#"{"model":"tiny","prompt":"theorem foo :","max_tokens":1500,"n":8,"use_beam_search":true}"#,
-        )
-        .unwrap()
-    });
-    while health()["requests"].as_u64().unwrap() < 1 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let health = || health_of(port);
+    let long = busy_model(port);
     // Six clients at once while the model is busy: they queue, then go in one batch.
     let short: Vec<_> = (0..6)
         .map(|i| {
