@@ -7,7 +7,8 @@ import os, re, subprocess, sys
 sys.path.insert(0, os.path.dirname(__file__))
 from use_cycles import analyse, cycles  # noqa: E402
 
-CRATES = ["lean-bridge", "problems", "search", "heuristic", "internlm2", "lean-env", "openai-api", "prover"]
+CRATES = ["lean-bridge", "problems", "search", "heuristic", "internlm2", "lean-env", "lean-setup", "lean-trace",
+          "openai-api", "prover"]
 failures = []
 
 
@@ -46,6 +47,8 @@ never = {
     "problems": {"lean-bridge", "search", "internlm2", "lsp-types"},
     "lean-bridge": {"search", "internlm2", "heuristic", "lsp-types"},
     "lean-env": {"internlm2", "heuristic", "clap", "anyhow", "lsp-types"},
+    "lean-trace": {"search", "internlm2", "heuristic", "openai-api", "clap", "anyhow", "lsp-types"},
+    "lean-setup": {"search", "internlm2", "heuristic", "lean-env", "openai-api", "clap", "anyhow", "lsp-types"},
     "openai-api": {"lean-bridge", "problems", "search", "internlm2", "heuristic", "lean-env",
                    "clap", "anyhow", "lsp-types"},
 }
@@ -73,13 +76,22 @@ for crate in CRATES:
 
 # 5. Only lean-bridge starts processes that could be Lean: elsewhere, only these programs.
 allowed = {"prover/src/model_bench.rs": "python (PyTorch comparison)", "search/src/export.rs": "dot (Graphviz)",
-           "prover/src/serve_bench.rs": "prover itself (prove processes sharing one server)"}
+           "prover/src/serve_bench.rs": "prover itself (prove processes sharing one server)",
+           "lean-setup/src/tools.rs": "the installers (elan, git, leanproject, curl, tar)"}
 for crate in CRATES:
     if crate == "lean-bridge":
         continue
     for path in rust_files(os.path.join(crate, "src")):
         if "Command::new" in code_of(path) and path not in allowed:
             failures.append(f"{path} starts a process (only lean-bridge starts Lean)")
+
+# 5b. setup's programs are a closed list, and Lean is not on it (the bridge starts Lean, sandboxed).
+tools = code_of("lean-setup/src/tools.rs")
+programs = re.search(r"pub enum Program \{(.*?)\n\}", tools, re.S)
+if not programs:
+    failures.append("lean-setup/src/tools.rs: no `enum Program` listing the programs setup starts")
+elif re.search(r"\bLean\b|\"lean\"", programs.group(1) + tools[tools.find("fn name"):tools.find("fn find")]):
+    failures.append("lean-setup/src/tools.rs: setup may not start Lean itself")
 
 # 6. No error decided by reading message text in the bridge's callers.
 for crate in ["search", "lean-env", "prover"]:

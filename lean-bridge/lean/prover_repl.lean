@@ -17,6 +17,8 @@ Requests (`cmd`):
 * `verify`  {context, binders, goal, proof, heartbeats} → {verified, errors, axioms}
 * `check`   {context, binders, goal}         → ok, or error with position
 * `declared` {names}                         → {declared: [bool]}
+* `resolve` {theorem, names}                 → {resolved: [{name, olean, line, column} | null]}
+* `declarations` {offset, limit}             → {total, declarations: [{name, kind, type, olean, line, column}]}
 * `stats`   {}                               → {states, proofs, contexts}
 
 An error is `{ok: false, error, pos?}`, plus `error_kind` where the bridge acts on what went
@@ -636,6 +638,83 @@ meta def handle_stats (σ : repl_state) : tactic (list (string × json) × repl_
 return ([("ok", json.of_bool tt), ("states", jnat σ.states.size), ("proofs", jnat σ.proofs.size),
          ("contexts", jnat σ.contexts.size)], σ)
 
+/-! ### Names as Lean resolves them, and the declarations an environment holds -/
+
+/-- The constants a name resolves to in the current environment (its namespaces and `open`
+lines, which Lean keeps in the environment, included): the declaration, or every candidate of
+an overloaded name. A name that is a field access of a declaration (`foo.symm`, `h.1`) resolves
+through its longest prefix that is one. -/
+meta def resolve_consts : name → tactic (list name)
+| name.anonymous := return []
+| n := (do
+    p ← resolve_name n,
+    match p with
+    | expr.const c _ := return [c]
+    | expr.macro _ args := return (args.filter_map (λ a, match a with expr.const c _ := some c | _ := none end))
+    | _ := return []
+    end) <|> resolve_consts n.get_prefix
+
+/-- A dotted name given as text (`nat.succ_le_iff`). -/
+meta def dotted_name (s : string) : name :=
+(s.split (= '.')).foldl (λ n part, name.mk_string part n) name.anonymous
+
+meta def decl_place (env : environment) (n : name) : list (string × json) :=
+let olean : json := match env.decl_olean n with | some f := json.of_string f | none := json.null end in
+match env.decl_pos n with
+| some ⟨l, c⟩ := [("olean", olean), ("line", jnat l), ("column", jnat c)]
+| none := [("olean", olean), ("line", json.null), ("column", json.null)]
+end
+
+/-- `resolve {theorem, names}`: the declaration each name (dotted text) stands for where the file
+states a captured theorem, with the file (`.olean`) and position where it is declared; `null`
+for a name that is no declaration there. -/
+meta def handle_resolve (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
+match field req "theorem" with
+| some (json.of_int i) :=
+  match σ.theorems.find i.to_nat with
+  | none := return (error_body_of_kind "unknown_state" ("unknown theorem " ++ to_string i) none, σ)
+  | some rec := do
+    write rec.ts,
+    env ← get_env,
+    out ← (field_strs req "names").mmap (λ txt, do
+      let n := dotted_name txt,
+      cs ← resolve_consts n <|> return [],
+      match cs with
+      | (c :: _) := return (json.object ([("name", json.of_string (to_string c))] ++ decl_place env c))
+      | [] := return json.null
+      end),
+    return ([("ok", json.of_bool tt), ("resolved", json.array out)], σ)
+  end
+| _ := return (error_body "resolve needs a theorem" none, σ)
+end
+
+/-- Names Lean makes for itself (equation lemmas, auxiliary definitions, matchers …). -/
+meta def is_internal_name : name → bool
+| name.anonymous := ff
+| (name.mk_string s p) := (s.to_list.head = '_') || is_internal_name p
+| (name.mk_numeral _ _) := tt
+
+meta def decl_kind : declaration → string
+| (declaration.thm _ _ _ _) := "theorem"
+| (declaration.defn _ _ _ _ _ _) := "definition"
+| (declaration.cnst _ _ _ _) := "constant"
+| (declaration.ax _ _ _) := "axiom"
+
+/-- `declarations {offset, limit}`: the environment's declarations that are not meta and not
+Lean's own auxiliaries, in a fixed order, `limit` of them from `offset`: name, kind, type as Lean
+prints it, and where it is declared. -/
+meta def handle_declarations (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) := do
+  env ← get_env,
+  let all := env.fold ([] : list declaration) (λ d acc,
+    if d.is_trusted ∧ ¬ is_internal_name d.to_name ∧ (env.decl_olean d.to_name).is_some then d :: acc else acc),
+  let total := all.length,
+  let chunk := (all.drop (field_nat req "offset")).take (field_nat req "limit"),
+  out ← chunk.mmap (λ d, do
+    ty ← (do f ← pp d.type, return (to_string f)) <|> return "",
+    return (json.object ([("name", json.of_string (to_string d.to_name)),
+      ("kind", json.of_string (decl_kind d)), ("type", json.of_string ty)] ++ decl_place env d.to_name))),
+  return ([("ok", json.of_bool tt), ("total", jnat total), ("declarations", json.array out)], σ)
+
 meta def handle (σ : repl_state) (req : json) : tactic (list (string × json) × repl_state) :=
 match field_str req "cmd" with
 | "start" := handle_start σ req
@@ -646,6 +725,8 @@ match field_str req "cmd" with
 | "verify" := handle_verify σ req
 | "stats" := handle_stats σ
 | "declared" := handle_declared σ req
+| "resolve" := handle_resolve σ req
+| "declarations" := handle_declarations σ req
 | c := return (error_body ("unknown command: " ++ c) none, σ)
 end
 

@@ -5,9 +5,12 @@
 //! recovery, restarts); [`LeanPool`] spreads proofs over several workers. Text that could make
 //! Lean run IO or change its environment is refused before it is sent ([`screen`]).
 
+pub mod ast;
 pub mod error;
 pub mod file;
 pub mod locate;
+pub mod make;
+pub mod olean;
 pub mod pool;
 pub mod protocol;
 pub mod repl;

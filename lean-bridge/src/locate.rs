@@ -104,6 +104,8 @@ impl LeanInstall {
             .filter_map(|p| p.as_str())
             .map(PathBuf::from)
             .filter(|p| p.exists())
+            // `path ./src` in a leanpkg.path gives `ROOT/./src`.
+            .map(|p| p.canonicalize().unwrap_or(p))
             .collect())
     }
 }
@@ -134,19 +136,56 @@ fn elan_toolchains() -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries
+    let names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.contains("lean---3.") || n.contains("lean-3."))
         .collect();
-    names.sort();
-    names.reverse();
-    names.sort_by_key(|n| !n.contains("3.51.1"));
-    names
+    order_toolchains(names)
         .into_iter()
         .map(|n| dir.join(n).join("bin").join("lean"))
         .filter(|p| p.is_file())
         .collect()
+}
+
+/// The Lean 3 toolchain directories among `names` (elan writes
+/// `leanprover-community/lean:3.51.1` as `leanprover-community--lean---3.51.1`): 3.51.1 first,
+/// then by version, newest first, comparing versions as numbers (3.42.1 before 3.5.0).
+fn order_toolchains(names: Vec<String>) -> Vec<String> {
+    let mut versioned: Vec<(Vec<u64>, String)> = names
+        .into_iter()
+        .filter_map(|n| {
+            let at = n
+                .find("lean---3.")
+                .map(|i| i + "lean---".len())
+                .or_else(|| n.find("lean-3.").map(|i| i + "lean-".len()))?;
+            let version: Vec<u64> = n[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .take(3)
+                .map(|p| p.parse().unwrap_or(0))
+                .collect();
+            Some((version, n))
+        })
+        .collect();
+    versioned.sort_by(|(va, na), (vb, nb)| vb.cmp(va).then_with(|| na.cmp(nb)));
+    versioned.sort_by_key(|(v, _)| v.as_slice() != [3, 51, 1]);
+    versioned.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The prover's own directory: `$PROVER_HOME`, else the platform's data directory
+/// (`$XDG_DATA_HOME/prover` or `~/.local/share/prover` on Linux), else `.prover` under the
+/// temporary directory. `prover setup` makes its mathlib project here.
+pub fn prover_home() -> PathBuf {
+    if let Some(d) = std::env::var_os("PROVER_HOME") {
+        return PathBuf::from(d);
+    }
+    dirs::data_dir()
+        .map(|d| d.join("prover"))
+        .unwrap_or_else(|| std::env::temp_dir().join(".prover"))
+}
+
+/// Where `prover setup` puts the mathlib project: `<prover home>/mathlib`.
+pub fn setup_project_dir() -> PathBuf {
+    prover_home().join("mathlib")
 }
 
 /// A leanpkg project: its root and the search path its modules are found on.
@@ -157,6 +196,14 @@ pub struct LeanProject {
 }
 
 impl LeanProject {
+    /// The project `prover setup` made, when it is there and configured (`leanpkg.path`
+    /// written): what commands use for files that need more than Lean's core library and name
+    /// no project.
+    pub fn from_setup() -> Option<PathBuf> {
+        let dir = setup_project_dir();
+        (dir.join("leanpkg.toml").is_file() && dir.join("leanpkg.path").is_file()).then_some(dir)
+    }
+
     /// The nearest directory at or above `start` that holds a `leanpkg.toml`.
     pub fn discover(start: &Path) -> Option<PathBuf> {
         let start = if start.is_file() {
@@ -284,6 +331,30 @@ mod tests {
         let found = LeanProject::discover(&file).unwrap();
         assert_eq!(found, root.canonicalize().unwrap());
         assert_eq!(LeanProject::discover(dir.path()), None);
+    }
+
+    #[test]
+    fn toolchains_sort_as_versions() {
+        let names = [
+            "leanprover-community--lean---3.5.0",
+            "leanprover-community--lean---3.42.1",
+            "leanprover--lean4---v4.0.0",
+            "stable",
+            "leanprover-community--lean---3.51.1",
+            "leanprover-community--lean---3.50.3",
+            "lean-3.4.2",
+        ];
+        let ordered = order_toolchains(names.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            ordered,
+            [
+                "leanprover-community--lean---3.51.1",
+                "leanprover-community--lean---3.50.3",
+                "leanprover-community--lean---3.42.1",
+                "leanprover-community--lean---3.5.0",
+                "lean-3.4.2",
+            ]
+        );
     }
 
     #[test]

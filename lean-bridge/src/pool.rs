@@ -16,9 +16,10 @@ use crate::error::{LeanError, LeanErrorKind, LostState};
 use crate::file::{FileTheorem, LeanFile, Segment, relocate_messages};
 use crate::locate::{LeanInstall, LeanProject};
 use crate::protocol::{
-    CapturedTheorem, CheckRequest, DeclaredRequest, DoneResponse, DropRequest, ErrorResponse,
-    FileCommandsRequest, FileResetRequest, FileTheoremRequest, FileTheoremResponse, FocusRequest,
-    ProofResponse, ReplErrorKind, RunRequest, StartRequest, StateResponse, Statement,
+    CapturedTheorem, CheckRequest, DeclPlace, DeclarationsRequest, DeclarationsResponse,
+    DeclaredRequest, DoneResponse, DropRequest, ErrorResponse, FileCommandsRequest,
+    FileResetRequest, FileTheoremRequest, FileTheoremResponse, FocusRequest, ProofResponse,
+    ReplErrorKind, ResolveRequest, RunRequest, StartRequest, StateResponse, Statement,
     StatementText, StatsRequest, VerifyRequest, VerifyResponse,
 };
 use crate::repl::CompiledRepl;
@@ -239,6 +240,7 @@ impl LeanPool {
     pub async fn prepare(config: PoolConfig) -> Result<Self, LeanError> {
         let lean_opt = config.lean.clone();
         let project_opt = config.project.clone();
+        let imports = config.imports.clone();
         let sandbox = config.sandbox;
         crate::sandbox::warn_missing_once(sandbox);
         if sandbox == SandboxMode::Require {
@@ -255,7 +257,10 @@ impl LeanPool {
                     })?;
                     Some(LeanProject::load(&install, &root)?)
                 }
-                None => None,
+                None => match setup_project_for(&install, &imports)? {
+                    Some(root) => Some(LeanProject::load(&install, &root)?),
+                    None => None,
+                },
             };
             let repl = CompiledRepl::ensure(&install, sandbox)?;
             Ok::<_, LeanError>((install, project, repl))
@@ -568,6 +573,25 @@ impl LeanPool {
             .into());
         }
         Ok(flags)
+    }
+
+    /// `limit` of the declarations the imports hold (not meta, not Lean's auxiliaries), from
+    /// `offset`, each with its type as Lean prints it and where it is declared; and how many
+    /// there are in all. The order is fixed for one set of imports.
+    pub async fn declarations(
+        &self,
+        offset: u64,
+        limit: u64,
+        timeout: Duration,
+    ) -> Result<DeclarationsResponse, LeanError> {
+        self.check_open()?;
+        let w = self.least_busy();
+        let reply = self.workers[w]
+            .request(DeclarationsRequest { offset, limit }, timeout, None)
+            .await?;
+        reply
+            .answer()?
+            .map_err(|e| LeanErrorKind::Protocol(e.error).into())
     }
 
     // ---- files ----
@@ -908,6 +932,45 @@ impl LeanPool {
         Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
     }
 
+    /// The declarations `names` (dotted text, as written in a tactic) stand for where the file
+    /// states theorem `segment`, as Lean resolves them there (namespaces, `open`, `export`, the
+    /// file's earlier declarations); `None` for a name that is no declaration there.
+    pub async fn resolve_at_file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+        names: &[String],
+    ) -> Result<Vec<Option<DeclPlace>>, LeanError> {
+        for _ in 0..3 {
+            let c = self.elaborated_file_theorem(file, segment).await?;
+            let request = ResolveRequest {
+                theorem: c.id,
+                names: names.to_vec(),
+            };
+            let reply = match self.workers[c.worker]
+                .request(request, self.config.verify_timeout, Some(c.incarnation))
+                .await
+            {
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
+                r => r?,
+            };
+            let resolved = reply
+                .answer()?
+                .map_err(|e| LeanError::from(LeanErrorKind::Protocol(e.error)))?
+                .resolved;
+            if resolved.len() != names.len() {
+                return Err(LeanErrorKind::Protocol(format!(
+                    "asked to resolve {} names, got {} answers",
+                    names.len(),
+                    resolved.len()
+                ))
+                .into());
+            }
+            return Ok(resolved);
+        }
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
+    }
+
     /// Asks every worker how it is. A worker that does not answer within `timeout` is
     /// restarted (its states are lost).
     pub async fn health(&self, timeout: Duration) -> Vec<WorkerHealth> {
@@ -1019,6 +1082,26 @@ impl FileTheorem {
 
 /// What the REPL's answer to `run` on `state` says: the tactic's result, or that the state is
 /// lost (the REPL no longer holds it: it was dropped). Any other error is the tactic's failure.
+/// The project a pool uses when none was named: the one `prover setup` made, when Lean's core
+/// library lacks one of the imports (a file that needs mathlib).
+fn setup_project_for(
+    install: &LeanInstall,
+    imports: &[String],
+) -> Result<Option<PathBuf>, LeanError> {
+    if imports.is_empty() {
+        return Ok(None);
+    }
+    let Some(root) = LeanProject::from_setup() else {
+        return Ok(None);
+    };
+    let core = crate::locate::core_search_path(install)?;
+    if imports.iter().all(|m| crate::make::has_module(&core, m)) {
+        return Ok(None);
+    }
+    tracing::info!(project = %root.display(), "using the mathlib project of `prover setup`");
+    Ok(Some(root))
+}
+
 fn tactic_result(
     answer: Result<StateResponse, ErrorResponse>,
     state: &StateRef,

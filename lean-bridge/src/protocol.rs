@@ -20,6 +20,8 @@ pub enum Request {
     Verify(VerifyRequest),
     Check(CheckRequest),
     Declared(DeclaredRequest),
+    Resolve(ResolveRequest),
+    Declarations(DeclarationsRequest),
     Stats(StatsRequest),
     FileReset(FileResetRequest),
     FileCommands(FileCommandsRequest),
@@ -110,6 +112,22 @@ pub struct DeclaredRequest {
     pub names: Vec<String>,
 }
 
+/// `resolve`: the declarations these names (dotted text) stand for where a captured theorem
+/// is stated (its namespaces, `open` lines and earlier declarations).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResolveRequest {
+    pub theorem: u64,
+    pub names: Vec<String>,
+}
+
+/// `declarations`: `limit` of the environment's declarations (not meta, not Lean's own
+/// auxiliaries), from `offset`, in an order fixed for one environment.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DeclarationsRequest {
+    pub offset: u64,
+    pub limit: u64,
+}
+
 /// `stats`: what the REPL holds (also the first request, which waits for the imports).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct StatsRequest {}
@@ -193,6 +211,46 @@ pub struct DeclaredResponse {
     /// One flag per name asked about, in order.
     #[serde(default)]
     pub declared: Vec<bool>,
+}
+
+/// Where a declaration is: its full name, the `.olean` it comes from (none for one of the
+/// file being run) and its position (line from 1, column from 0).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct DeclPlace {
+    pub name: String,
+    #[serde(default)]
+    pub olean: Option<String>,
+    #[serde(default)]
+    pub line: Option<u32>,
+    #[serde(default)]
+    pub column: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ResolveResponse {
+    /// One entry per name asked about: what it resolves to, or `None`.
+    #[serde(default)]
+    pub resolved: Vec<Option<DeclPlace>>,
+}
+
+/// One declaration of an environment.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct DeclarationInfo {
+    #[serde(flatten)]
+    pub place: DeclPlace,
+    /// `theorem`, `definition`, `constant` or `axiom`.
+    pub kind: String,
+    /// Its type as Lean prints it.
+    #[serde(rename = "type")]
+    pub statement: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct DeclarationsResponse {
+    /// How many declarations there are in all.
+    pub total: u64,
+    #[serde(default)]
+    pub declarations: Vec<DeclarationInfo>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
@@ -314,6 +372,8 @@ commands! {
     VerifyRequest => Verify, VerifyResponse;
     CheckRequest => Check, CheckResponse;
     DeclaredRequest => Declared, DeclaredResponse;
+    ResolveRequest => Resolve, ResolveResponse;
+    DeclarationsRequest => Declarations, DeclarationsResponse;
     StatsRequest => Stats, StatsResponse;
     FileResetRequest => FileReset, DoneResponse;
     FileCommandsRequest => FileCommands, DoneResponse;

@@ -39,10 +39,16 @@ pub fn lean_for_test(test: &str) -> Option<LeanInstall> {
 }
 
 /// A compiled mathlib project for tests that need mathlib (`PROVER_MATHLIB_PROJECT`, a leanpkg
-/// project whose mathlib has `tactic` compiled), or `None` after recording the skip.
+/// project whose mathlib has `tactic` compiled; else the project `prover setup` made), or
+/// `None` after recording the skip.
 pub fn mathlib_project_for_test(test: &str) -> Option<(LeanInstall, PathBuf)> {
-    let Some(dir) = std::env::var_os("PROVER_MATHLIB_PROJECT").map(PathBuf::from) else {
-        eprintln!("SKIPPED {test}: needs a mathlib project (set PROVER_MATHLIB_PROJECT)");
+    let dir = std::env::var_os("PROVER_MATHLIB_PROJECT")
+        .map(PathBuf::from)
+        .or_else(crate::locate::LeanProject::from_setup);
+    let Some(dir) = dir else {
+        eprintln!(
+            "SKIPPED {test}: needs a mathlib project (run `prover setup`, or set PROVER_MATHLIB_PROJECT)"
+        );
         record(&format!("skipped {test}: no mathlib project"));
         return None;
     };

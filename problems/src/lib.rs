@@ -23,6 +23,7 @@
 //! ```
 
 mod error;
+mod imports;
 pub mod lexer;
 mod load;
 mod model;
@@ -32,6 +33,7 @@ mod span;
 mod statement;
 
 pub use error::ParseError;
+pub use imports::{Import, imports_of};
 pub use load::{LoadError, core_dir, load_file, load_paths, shared_minif2f_valid};
 pub use model::{
     CursorMove, DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem,

@@ -1,6 +1,8 @@
 //! The prover's library half: everything the `prover` binary glues together.
 //!
 //! - [`lean_opts`]: the options every Lean-running command shares, and loading problem files.
+//! - [`setup`]: `prover setup`, making Lean 3 and a mathlib project ready (the `lean-setup`
+//!   crate and the bridge's `make`).
 //! - [`check`], [`replay`]: verifying and replaying known proofs.
 //! - [`prove`]: the proof search over files, with the `lean-env` crate's `LeanEnv` (the
 //!   search's environment over the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
@@ -30,5 +32,7 @@ pub mod report;
 pub mod results;
 pub mod serve;
 pub mod serve_bench;
+pub mod setup;
 pub mod shard;
 pub mod suggest_cmd;
+pub mod trace_cmd;

@@ -3,7 +3,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
-use prover::{bench, check, formalize, lsp, prove, replay, report, serve, suggest_cmd};
+use prover::{
+    bench, check, formalize, lsp, prove, replay, report, serve, setup, suggest_cmd, trace_cmd,
+};
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
 /// with every tactic checked in Lean.
@@ -16,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make this machine ready: Lean 3, a mathlib 3 project and its compiled files, checked.
+    Setup(setup::SetupArgs),
     /// Search for proofs of the theorems in Lean files.
     Prove(prove::ProveArgs),
     /// Suggest next tactics for a proof state, each checked in Lean.
@@ -26,6 +30,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Replay known proofs tactic by tactic through the REPL.
     Replay(replay::ReplayArgs),
+    /// Trace Lean files into training data: every tactic step, its states and its premises.
+    Trace(trace_cmd::TraceArgs),
     /// Measure speed (bridge, search, model) side by side in one run.
     Bench(bench::BenchArgs),
     /// Generate continuations of a prompt with the language model.
@@ -57,24 +63,27 @@ fn main() -> ExitCode {
     };
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        // First Ctrl-C: stop gracefully (searches finish their bookkeeping, results stay
-        // valid). Second: leave at once; the kernel ends our Lean processes with us.
+        // First Ctrl-C or SIGTERM (how Slurm and Kubernetes stop a job): stop gracefully
+        // (searches finish their bookkeeping, results stay valid). Second: leave at once; the
+        // kernel ends our Lean processes with us.
         let on_signal = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if stop_signal().await {
                 eprintln!("\ninterrupted: stopping (Ctrl-C again to quit at once)");
                 on_signal.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if stop_signal().await {
                     std::process::exit(130);
                 }
             }
         });
         match cli.command {
+            Command::Setup(args) => setup::run(args, cancel.clone()).await,
             Command::Prove(args) => prove::run(args, cancel.clone()).await,
             Command::Suggest(args) => suggest_cmd::run(args, cancel.clone()).await,
             Command::Formalize(args) => formalize::run(args, cancel.clone()).await,
             Command::Check(args) => until_cancelled(&cancel, check::run(args)).await,
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
+            Command::Trace(args) => trace_cmd::run(args, cancel.clone()).await,
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
             Command::Serve(args) => serve::run(args, cancel.clone()).await,
@@ -95,6 +104,25 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM; `false` when no handler could be installed.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                _ = term.recv() => true,
+            },
+            Err(_) => tokio::signal::ctrl_c().await.is_ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 
