@@ -8,7 +8,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from use_cycles import analyse, cycles  # noqa: E402
 
 CRATES = ["lean-bridge", "problems", "search", "heuristic", "internlm2", "lean-env", "lean-setup", "lean-trace",
-          "openai-api", "prover"]
+          "openai-api", "retrieval", "prover"]
 failures = []
 
 
@@ -51,6 +51,8 @@ never = {
     "lean-setup": {"search", "internlm2", "heuristic", "lean-env", "openai-api", "clap", "anyhow", "lsp-types"},
     "openai-api": {"lean-bridge", "problems", "search", "internlm2", "heuristic", "lean-env",
                    "clap", "anyhow", "lsp-types"},
+    "retrieval": {"lean-bridge", "problems", "search", "internlm2", "heuristic", "lean-env",
+                  "openai-api", "prover", "clap", "anyhow", "lsp-types"},
 }
 for crate, banned in never.items():
     if not os.path.exists(os.path.join(crate, "Cargo.toml")):

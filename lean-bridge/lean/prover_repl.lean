@@ -153,9 +153,13 @@ meta def statement_text (binders goal : string) : string :=
 if blank binders then goal
 else "∀ " ++ binders ++ ",\n" ++ goal
 
-/-- Elaborates a statement; returns its type and how many binders precede the colon. -/
-meta def elab_statement (binders goal : string) : tactic (expr × ℕ) := do
-  p ← parse_all (lean.parser.pexpr 0) (statement_text binders goal),
+/-- Elaborates a statement; returns its type and how many binders precede the colon. `levels`:
+universe names in scope for its text (`Type u_1` in a printed state), as a `universes` line
+would put them. -/
+meta def elab_statement (binders goal : string) (levels : list name := []) : tactic (expr × ℕ) := do
+  let add_levels : lean.parser unit :=
+    levels.mmap' (λ l, lean.parser.add_local_level l <|> return ()),
+  p ← parse_all (add_levels >> lean.parser.pexpr 0) (statement_text binders goal),
   t ← to_expr p ff,
   t ← instantiate_mvars t,
   when t.has_meta_var (fail "the statement has holes that could not be filled"),
@@ -166,7 +170,7 @@ meta def elab_statement (binders goal : string) : tactic (expr × ℕ) := do
   | _ := fail "the statement is not a type"
   end,
   n ← if blank binders then return 0 else do {
-    q ← parse_all (lean.parser.pexpr 0) ("∀ " ++ binders ++ ",\ntrue"),
+    q ← parse_all (add_levels >> lean.parser.pexpr 0) ("∀ " ++ binders ++ ",\ntrue"),
     b ← to_expr q ff,
     return (count_pis b) },
   return (t, n)
@@ -377,14 +381,22 @@ meta def state_body (sid : ℕ) : tactic (list (string × json)) := do
 
 /-! ### Handlers. Each runs as one tactic and returns the response body and the new REPL state. -/
 
-/-- The statement a request is about: a captured theorem of a file (`theorem`), or a statement
-given as text (`context`, `binders`, `goal`). Leaves the tactic state in that statement's
+/-- The statement a request is about: a captured theorem of a file (`theorem`), a statement
+given as text (`context`, `binders`, `goal`), or a statement given as text elaborated where a
+captured theorem stands (`theorem`, `binders`, `goal`). Leaves the tactic state in that statement's
 environment and returns the statement's type and parameter count. -/
 meta def request_statement (σ : repl_state) (req : json) : tactic (sum failure (expr × ℕ) × repl_state) :=
 match field req "theorem" with
 | some (json.of_int i) :=
   match σ.theorems.find i.to_nat with
-  | some rec := do write rec.ts, return (sum.inr (rec.type, rec.params), σ)
+  | some rec := do
+    write rec.ts,
+    -- With a statement given as text: that statement, where the file states the theorem.
+    if blank (field_str req "goal") then return (sum.inr (rec.type, rec.params), σ)
+    else do
+      r ← catching (elab_statement (field_str req "binders") (field_str req "goal")
+        ((field_strs req "universes").map (λ u, name.mk_string u name.anonymous))),
+      return (r, σ)
   | none := return (sum.inl ⟨"unknown theorem " ++ to_string i, none⟩, σ)
   end
 | _ := do

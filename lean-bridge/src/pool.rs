@@ -20,7 +20,7 @@ use crate::protocol::{
     DeclaredRequest, DoneResponse, DropRequest, ErrorResponse, FileCommandsRequest,
     FileResetRequest, FileTheoremRequest, FileTheoremResponse, FocusRequest, ProofResponse,
     ReplErrorKind, ResolveRequest, RunRequest, StartRequest, StateResponse, Statement,
-    StatementText, StatsRequest, VerifyRequest, VerifyResponse,
+    StatementAtTheorem, StatementText, StatsRequest, VerifyRequest, VerifyResponse,
 };
 use crate::repl::CompiledRepl;
 use crate::sandbox::{Confinement, SandboxMode};
@@ -871,6 +871,52 @@ impl LeanPool {
             }
             let request = StartRequest {
                 statement: Statement::Captured(CapturedTheorem { theorem: c.id }),
+            };
+            let reply = match self.workers[w]
+                .request(request, self.config.verify_timeout, Some(c.incarnation))
+                .await
+            {
+                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
+                r => r?,
+            };
+            let started = reply.answer()?.map_err(|e| LeanErrorKind::Elaboration {
+                message: e.error,
+                pos: e.pos,
+            })?;
+            self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
+            return Ok(proof_start(w, reply.incarnation, started));
+        }
+        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
+    }
+
+    /// Starts a proof of `statement` (`(x : ℕ) (h : 0 < x) : …`, e.g. a tactic state read back
+    /// into a statement) where the file states theorem `segment`: its namespaces, `open` lines
+    /// and earlier declarations are in scope.
+    pub async fn start_at_file_theorem(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+        statement: &str,
+        universes: &[String],
+    ) -> Result<ProofStart, LeanError> {
+        let (binders, goal) =
+            split_statement(statement).ok_or_else(|| LeanErrorKind::Elaboration {
+                message: format!("not a statement (no `:` outside brackets): {statement}"),
+                pos: None,
+            })?;
+        for _ in 0..3 {
+            let c = self.elaborated_file_theorem(file, segment).await?;
+            let w = c.worker;
+            if let Ok(mut f) = self.files[w].try_lock() {
+                f.in_use = true;
+            }
+            let request = StartRequest {
+                statement: Statement::AtTheorem(StatementAtTheorem {
+                    theorem: c.id,
+                    binders: binders.clone(),
+                    goal: goal.clone(),
+                    universes: universes.to_vec(),
+                }),
             };
             let reply = match self.workers[w]
                 .request(request, self.config.verify_timeout, Some(c.incarnation))

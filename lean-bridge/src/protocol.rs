@@ -44,6 +44,21 @@ pub enum Statement {
     Text(StatementText),
     /// A theorem of a file, as the worker captured it where the file states it.
     Captured(CapturedTheorem),
+    /// A statement given as text, elaborated where a captured theorem is stated (its
+    /// namespaces, `open` lines, variables and earlier declarations).
+    AtTheorem(StatementAtTheorem),
+}
+
+/// `BINDERS : GOAL` where captured theorem `theorem` stands.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatementAtTheorem {
+    pub theorem: u64,
+    pub binders: String,
+    pub goal: String,
+    /// Universe names the text uses that the file has not declared (`Type u_1` in a printed
+    /// state).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub universes: Vec<String>,
 }
 
 /// `BINDERS : GOAL`, elaborated under the `context` lines (`open …`, `open_locale …`).

@@ -52,6 +52,13 @@ pub fn statement_from_state(state: &str) -> Result<StateStatement, StateError> {
         .map(<[&str]>::to_vec)
         .collect();
     let first = goals.first().ok_or(StateError::NoGoal)?;
+    // A goal tagged by `cases`/`induction` starts with its case names (`case or.inl`): a
+    // label, not a hypothesis.
+    let first: Vec<&str> = first
+        .iter()
+        .copied()
+        .skip_while(|l| l.starts_with("case "))
+        .collect();
     let turnstile = first
         .iter()
         .position(|l| l.trim_start().starts_with('⊢'))
@@ -167,6 +174,12 @@ mod tests {
             "(f : ℕ → ℕ) (h : ∀ n,\n    f n = n + 1) : f 1 =\n    2"
         );
         assert_eq!(s.num_goals, 2);
+    }
+
+    #[test]
+    fn case_tags_are_no_hypotheses() {
+        let s = statement_from_state("case or.inl\nn : ℕ,\nh : n % 2 = 0\n⊢ n % 2 ≠ 1").unwrap();
+        assert_eq!(s.statement, "(n : ℕ) (h : n % 2 = 0) : n % 2 ≠ 1");
     }
 
     #[test]

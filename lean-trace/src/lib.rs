@@ -10,8 +10,9 @@
 
 pub mod found;
 pub mod record;
+pub mod replay;
 pub mod steps;
 pub mod trace;
 
 pub use record::{Premise, TracedTactic, TracedTheorem};
-pub use trace::{FileTrace, TraceError, Tracer};
+pub use trace::{FileTrace, ReplayStats, TraceError, Tracer};

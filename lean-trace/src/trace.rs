@@ -14,6 +14,7 @@ use lean_env::FileRun;
 use problems::{DeclKind, Header, ProblemFile};
 
 use crate::record::{Premise, TracedTactic, TracedTheorem};
+use crate::replay::Replayed;
 use crate::steps::{DeclSpan, LineIndex, Step, local_names, steps};
 
 /// What can stop a file's trace.
@@ -49,6 +50,56 @@ pub struct FileTrace {
     /// Traced declarations the file parser did not see as theorems: their names were resolved
     /// at the closest theorem before them.
     pub resolved_nearby: usize,
+}
+
+/// What replaying a file's traced steps from their text gave ([`crate::replay`]).
+#[derive(Debug, Default, Clone)]
+pub struct ReplayStats {
+    pub steps: usize,
+    pub reached: usize,
+    /// Steps replayed where the theorem's own proof reached their state (exact), and how
+    /// many of them reached their `state_after`.
+    pub in_context: usize,
+    pub in_context_reached: usize,
+    /// Steps replayed in context that ran to another state, or failed: (theorem, tactic,
+    /// what happened).
+    pub wrong: Vec<(String, String, String)>,
+    /// Steps replayed from their state's text that went elsewhere: the printed state can
+    /// lose what the step needs (a hidden instance, `^` on integers printed like `^` on
+    /// naturals), so these do not show a wrong record.
+    pub from_text_differs: Vec<(String, String, String)>,
+    /// Steps whose state does not read back into the same goal (not a check of the step).
+    pub not_readable: usize,
+    /// A few of those, with the reason: (theorem, tactic, reason).
+    pub not_readable_examples: Vec<(String, String, String)>,
+    /// Steps that act on more than the first goal.
+    pub several_goals: usize,
+    /// Premises named, and those that are no declaration of the environment.
+    pub premises: usize,
+    pub premises_missing: Vec<String>,
+}
+
+/// How many unreadable steps a run keeps to show.
+const NOT_READABLE_EXAMPLES: usize = 20;
+
+impl ReplayStats {
+    pub fn add(&mut self, other: ReplayStats) {
+        self.steps += other.steps;
+        self.reached += other.reached;
+        self.in_context += other.in_context;
+        self.in_context_reached += other.in_context_reached;
+        self.wrong.extend(other.wrong);
+        self.from_text_differs.extend(other.from_text_differs);
+        self.not_readable += other.not_readable;
+        for e in other.not_readable_examples {
+            if self.not_readable_examples.len() < NOT_READABLE_EXAMPLES {
+                self.not_readable_examples.push(e);
+            }
+        }
+        self.several_goals += other.several_goals;
+        self.premises += other.premises;
+        self.premises_missing.extend(other.premises_missing);
+    }
 }
 
 /// How to trace: Lean, the project, the sandbox, limits.
@@ -242,6 +293,90 @@ impl Tracer {
         }
         out.resolve_time = started.elapsed();
         Ok(out)
+    }
+
+    /// Replays every traced step of `theorems` (traced from `file`) from its text, where the
+    /// file states the theorem, and checks that every premise is a declaration there.
+    pub async fn replay_file(
+        &self,
+        pool: &LeanPool,
+        file: &ProblemFile,
+        header: Option<&Header>,
+        theorems: &[TracedTheorem],
+    ) -> Result<ReplayStats, TraceError> {
+        let run = FileRun::new(file, header);
+        let lean_file = statements_only(&run);
+        let mut stats = ReplayStats::default();
+        let mut names: Vec<String> = Vec::new();
+        for t in theorems {
+            let Some(i) = file
+                .theorems
+                .iter()
+                .position(|x| x.full_name == t.full_name)
+            else {
+                continue;
+            };
+            let segment = run.segment_of[i];
+            let outcomes =
+                crate::replay::replay_theorem(pool, &lean_file, segment, &t.traced_tactics).await;
+            for (step, (outcome, how)) in t.traced_tactics.iter().zip(outcomes) {
+                stats.steps += 1;
+                let in_context = how == crate::replay::How::InContext;
+                stats.in_context += usize::from(in_context);
+                let wrong = if in_context {
+                    &mut stats.wrong
+                } else {
+                    &mut stats.from_text_differs
+                };
+                for p in &step.annotated_tactic.1 {
+                    stats.premises += 1;
+                    // The file's own declarations are not in the imports' environment.
+                    if p.def_path.as_deref() != Some(t.file_path.as_str())
+                        && !names.contains(&p.full_name)
+                    {
+                        names.push(p.full_name.clone());
+                    }
+                }
+                match outcome {
+                    Replayed::Reached => {
+                        stats.reached += 1;
+                        stats.in_context_reached += usize::from(in_context);
+                    }
+                    Replayed::NotReadable(why) => {
+                        stats.not_readable += 1;
+                        if stats.not_readable_examples.len() < NOT_READABLE_EXAMPLES {
+                            stats.not_readable_examples.push((
+                                t.full_name.clone(),
+                                step.tactic.clone(),
+                                why,
+                            ));
+                        }
+                    }
+                    Replayed::SeveralGoals => stats.several_goals += 1,
+                    Replayed::Different { got } => wrong.push((
+                        t.full_name.clone(),
+                        step.tactic.clone(),
+                        format!("left `{got}`, not `{}`", step.state_after),
+                    )),
+                    Replayed::Failed(e) => wrong.push((
+                        t.full_name.clone(),
+                        step.tactic.clone(),
+                        format!("failed: {e}"),
+                    )),
+                }
+            }
+        }
+        if !names.is_empty() {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let declared = pool.declared(&refs).await?;
+            stats.premises_missing = names
+                .iter()
+                .zip(declared)
+                .filter(|(_, d)| !d)
+                .map(|(n, _)| n.clone())
+                .collect();
+        }
+        Ok(stats)
     }
 
     #[allow(clippy::too_many_arguments)]

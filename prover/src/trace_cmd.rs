@@ -50,6 +50,15 @@ pub struct TraceArgs {
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
 
+    /// Check the records: replay every traced step, in order, where the file states its
+    /// theorem: on the state the theorem's own proof reached (exact), or, for a state that
+    /// replay did not reach (inside a `;` chain), on its first goal read back from the
+    /// printed text; compare what it leaves with `state_after`, and check that every premise
+    /// is a declaration. Prints the counts; the exit status is 1 if a step replayed in context
+    /// went elsewhere or a premise is missing.
+    #[arg(long)]
+    pub replay: bool,
+
     /// Wall-clock limit for Lean's run of one file, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 1800.0)]
     pub file_timeout: f64,
@@ -128,6 +137,7 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
     let progress = Progress::new(jobs.len() as u64, "tracing");
     let started = Instant::now();
     let mut totals = Totals::default();
+    let mut replayed = lean_trace::ReplayStats::default();
     let keeps: HashMap<String, Option<HashSet<String>>> =
         jobs.iter().map(|j| (key(j), j.keep.clone())).collect();
     for (imports, group) in group_by_imports(&files) {
@@ -145,13 +155,22 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
         let jobs_here: Vec<&ProblemFile> = group.clone();
         let mut stream = futures::stream::iter(jobs_here.into_iter().map(|f| {
             let (pool, tracer, header) = (pool.clone(), tracer.clone(), header.clone());
+            let replay = args.replay;
             async move {
                 let r = tracer.trace_file(&pool, f, header.as_ref()).await;
-                (f, r)
+                let checked = match (&r, replay) {
+                    (Ok(trace), true) => Some(
+                        tracer
+                            .replay_file(&pool, f, header.as_ref(), &trace.theorems)
+                            .await,
+                    ),
+                    _ => None,
+                };
+                (f, r, checked)
             }
         }))
         .buffer_unordered(pool.size());
-        while let Some((f, r)) = tokio::select! {
+        while let Some((f, r, checked)) = tokio::select! {
             next = stream.next() => next,
             _ = cancel.cancelled() => None,
         } {
@@ -185,6 +204,14 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
                     print_line(&progress, &format!("{k}: not traced: {e}"));
                 }
             }
+            match checked {
+                Some(Ok(stats)) => replayed.add(stats),
+                Some(Err(e)) => {
+                    totals.failed += 1;
+                    print_line(&progress, &format!("{k}: not replayed: {e}"));
+                }
+                None => {}
+            }
             progress.inc(true);
         }
         drop(stream);
@@ -205,10 +232,48 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
         totals.resolve.as_secs_f64(),
         totals.peak_rss_kib / 1024
     );
+    let mut ok = totals.failed == 0 && !cancel.is_cancelled();
+    if args.replay {
+        eprintln!(
+            "replayed {} step(s): {} reached their state_after; in the theorem's own proof {} of {} \
+             ({} went elsewhere or failed); from the state's text {} of {} ({} went elsewhere, \
+             {} acted on more than the first goal, {} did not read back into the same goal); \
+             {} premise(s), {} not a declaration{}",
+            replayed.steps,
+            replayed.reached,
+            replayed.in_context_reached,
+            replayed.in_context,
+            replayed.wrong.len(),
+            replayed.reached - replayed.in_context_reached,
+            replayed.steps - replayed.in_context,
+            replayed.from_text_differs.len(),
+            replayed.several_goals,
+            replayed.not_readable,
+            replayed.premises,
+            replayed.premises_missing.len(),
+            if replayed.premises_missing.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", replayed.premises_missing.join(", "))
+            }
+        );
+        for (theorem, tactic, why) in replayed.wrong.iter().take(20) {
+            eprintln!("  {theorem}: `{tactic}` {why}");
+        }
+        for (theorem, tactic, why) in replayed.from_text_differs.iter().take(5) {
+            eprintln!("  from text: {theorem}: `{tactic}` {why}");
+        }
+        if std::env::var_os("PROVER_TRACE_SHOW_UNREADABLE").is_some() {
+            for (theorem, tactic, why) in &replayed.not_readable_examples {
+                eprintln!("  not readable: {theorem}: `{tactic}`: {why}");
+            }
+        }
+        ok &= replayed.wrong.is_empty() && replayed.premises_missing.is_empty();
+    }
     if cancel.is_cancelled() {
         eprintln!("interrupted: run again with --resume to continue");
     }
-    Ok(totals.failed == 0 && !cancel.is_cancelled())
+    Ok(ok)
 }
 
 /// Appends a file's records; returns the line to print for it.
