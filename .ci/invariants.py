@@ -101,6 +101,12 @@ for crate in ["search", "lean-env", "prover"]:
         if re.search(r"\.to_string\(\)\s*\.(starts_with|contains)\(", code_of(path)):
             failures.append(f"{path} decides on an error's message text")
 
+# 7. The heuristic reads text it is handed: no process, no file, no index opened by itself.
+for path in rust_files("heuristic/src"):
+    for token in ["std::fs", "File::open", "Command::new", "DeclIndex::open", "TacticIndex::open"]:
+        if token in code_of(path):
+            failures.append(f"{path} uses `{token}` (the heuristic reads only text it is handed)")
+
 for f in failures:
     print("invariant broken:", f)
 print(f"architecture invariants: {len(failures)} broken")

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod framework;
+pub mod retrieved;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,10 @@ mod tests;
 pub use framework::state::{Goal, Hyp, parse_state};
 pub use framework::tactics::TacticSet;
 pub use framework::term::{Shape, shape};
+pub use retrieved::{Retrieval, Source};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use framework::term;
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
@@ -42,12 +47,37 @@ use search::{Candidate, Policy, PolicyError, PolicyRequest};
 #[derive(Clone, Debug)]
 pub struct HeuristicPolicy {
     tactics: TacticSet,
+    retrieval: Option<Arc<Retrieval>>,
+    /// The retrieved candidates offered so far that no rule offered, by text: what a report
+    /// says a proof owes to retrieval.
+    retrieved: Arc<Mutex<HashMap<String, Source>>>,
 }
 
 impl HeuristicPolicy {
     /// A policy offering only the tactics (and lemmas) in `tactics`.
     pub fn new(tactics: TacticSet) -> Self {
-        Self { tactics }
+        Self {
+            tactics,
+            retrieval: None,
+            retrieved: Arc::default(),
+        }
+    }
+
+    /// The same policy, also offering what `retrieval` finds for each goal: right after the
+    /// rules' best `k` (see [`HeuristicPolicy::candidates_after`]), so that retrieval never
+    /// takes the place of a rule's first candidates.
+    pub fn with_retrieval(mut self, retrieval: Arc<Retrieval>) -> Self {
+        self.retrieval = Some(retrieval);
+        self
+    }
+
+    /// Where a tactic this policy offered came from (`Rules` for anything it did not
+    /// retrieve).
+    pub fn source_of(&self, tactic: &str) -> Source {
+        self.retrieved
+            .lock()
+            .map(|m| m.get(tactic).copied().unwrap_or(Source::Rules))
+            .unwrap_or(Source::Rules)
     }
 
     pub fn tactics(&self) -> &TacticSet {
@@ -57,20 +87,59 @@ impl HeuristicPolicy {
     /// At most `k` candidates for a tactic state as Lean prints it, best first, without
     /// duplicates. None when the state has no goals.
     pub fn candidates(&self, goals: &str, k: usize) -> Vec<Candidate> {
+        self.candidates_after(goals, 0, k)
+    }
+
+    /// The `k` candidates after the first `skip` of the whole list for this state, which is, in
+    /// order: the rules' best `k` (what the search tries the
+    /// first time it expands a state, retrieval or not), then the retrieved candidates, then
+    /// the rules' others. A later round of the search asks for what follows (`skip`).
+    pub fn candidates_after(&self, goals: &str, skip: usize, k: usize) -> Vec<Candidate> {
         let parsed = parse_state(goals);
         let Some(first) = parsed.first() else {
             return Vec::new();
         };
-        rules::candidates(first, &self.tactics)
+        let mut ruled: Vec<(String, f64)> = rules::candidates(first, &self.tactics)
             .ranked()
             .into_iter()
             .filter(|(tactic, _)| available(tactic, &self.tactics))
+            .collect();
+        let Some(retrieval) = &self.retrieval else {
+            return ruled
+                .into_iter()
+                .skip(skip)
+                .take(k)
+                .map(candidate)
+                .collect();
+        };
+        if skip + k <= k.min(ruled.len()) {
+            // Within the rules' first `k`: nothing retrieved is needed.
+            return ruled
+                .into_iter()
+                .skip(skip)
+                .take(k)
+                .map(candidate)
+                .collect();
+        }
+        let retrieved: Vec<(String, f64, Source)> = retrieval
+            .candidates(first, goals)
+            .into_iter()
+            .filter(|(t, _, _)| available(t, &self.tactics))
+            .filter(|(t, _, _)| !ruled.iter().any(|(r, _)| r == t))
+            .collect();
+        if let Ok(mut m) = self.retrieved.lock() {
+            for (t, _, src) in &retrieved {
+                m.entry(t.clone()).or_insert(*src);
+            }
+        }
+        let later = ruled.split_off(k.min(ruled.len()));
+        ruled
+            .into_iter()
+            .chain(retrieved.into_iter().map(|(t, s, _)| (t, s)))
+            .chain(later)
+            .skip(skip)
             .take(k)
-            .map(|(tactic, score)| Candidate {
-                tactic,
-                logprob: score,
-                score,
-            })
+            .map(candidate)
             .collect()
     }
 }
@@ -82,8 +151,16 @@ impl Policy for HeuristicPolicy {
     ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
         Ok(requests
             .iter()
-            .map(|r| self.candidates(&r.goals, r.k))
+            .map(|r| self.candidates_after(&r.goals, r.skip, r.k))
             .collect())
+    }
+}
+
+fn candidate((tactic, score): (String, f64)) -> Candidate {
+    Candidate {
+        tactic,
+        logprob: score,
+        score,
     }
 }
 

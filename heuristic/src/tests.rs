@@ -273,6 +273,7 @@ async fn propose_answers_each_request_deterministically() {
         task: task.clone(),
         goals: goals.to_owned(),
         k,
+        skip: 0,
     };
     let policy = mathlib();
     let batch = || {

@@ -255,7 +255,8 @@ impl LeanPool {
                         path: p.clone(),
                         message: "no leanpkg.toml in this directory or above it".into(),
                     })?;
-                    Some(LeanProject::load(&install, &root)?)
+                    let named = LeanProject::load(&install, &root)?;
+                    Some(instead_of_incomplete(&install, named, &imports)?)
                 }
                 None => match setup_project_for(&install, &imports)? {
                     Some(root) => Some(LeanProject::load(&install, &root)?),
@@ -1146,6 +1147,42 @@ fn setup_project_for(
     }
     tracing::info!(project = %root.display(), "using the mathlib project of `prover setup`");
     Ok(Some(root))
+}
+
+/// `project`, or the project `prover setup` made when `project` lacks one of the imports and
+/// that one has them all (a directory with a `leanpkg.toml` whose dependencies were never
+/// fetched, such as MiniF2F's, is found above the problem files before anything else).
+fn instead_of_incomplete(
+    install: &LeanInstall,
+    project: LeanProject,
+    imports: &[String],
+) -> Result<LeanProject, LeanError> {
+    let Some(missing) = imports
+        .iter()
+        .find(|m| !crate::make::has_module(&project.search_path, m))
+    else {
+        return Ok(project);
+    };
+    let Some(root) = LeanProject::from_setup() else {
+        return Ok(project);
+    };
+    let setup = LeanProject::load(install, &root)?;
+    if setup.root == project.root
+        || !imports
+            .iter()
+            .all(|m| crate::make::has_module(&setup.search_path, m))
+    {
+        return Ok(project);
+    }
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    NOTED.call_once(|| {
+        eprintln!(
+            "note: {} has no `{missing}`; using the project of `prover setup` ({}), which has every import",
+            project.root.display(),
+            setup.root.display()
+        );
+    });
+    Ok(setup)
 }
 
 fn tactic_result(

@@ -294,6 +294,7 @@ async fn run<E: ProofEnv, P: Policy>(
         task: task.clone(),
         goals: state.goals.clone(),
         k: config.candidates,
+        skip: 0,
     };
     let proposed = unless_cancelled(cancel, policy.propose(vec![request]))
         .await??

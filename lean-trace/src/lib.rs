@@ -9,6 +9,7 @@
 //! no search, model or command line.
 
 pub mod found;
+pub mod index;
 pub mod record;
 pub mod replay;
 pub mod steps;

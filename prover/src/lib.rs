@@ -7,6 +7,8 @@
 //! - [`prove`]: the proof search over files, with the `lean-env` crate's `LeanEnv` (the
 //!   search's environment over the Lean pool), [`policy`] (which policy proposes tactics) and [`results`] (the results
 //!   file, appended as results come).
+//! - [`trace_cmd`], [`index_cmd`]: `prover trace` (the `lean-trace` crate) and the retrieval
+//!   indexes (`prover index`; opened for every heuristic search).
 //! - [`model_cli`]: the `generate` command and the model's device/dtype options;
 //!   [`model_bench`]: `prover bench model` (the engine itself is the `internlm2` crate).
 //! - [`suggest_cmd`]: the `suggest` command (checked suggestions, `lean_env::suggest`, at a
@@ -18,6 +20,7 @@
 pub mod bench;
 pub mod check;
 pub mod formalize;
+pub mod index_cmd;
 pub mod lean_opts;
 pub mod lsp;
 pub mod model_bench;

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use search::CancellationToken;
 
 use prover::{
-    bench, check, formalize, lsp, prove, replay, report, serve, setup, suggest_cmd, trace_cmd,
+    bench, check, formalize, index_cmd, lsp, prove, replay, report, serve, setup, suggest_cmd,
+    trace_cmd,
 };
 
 /// A theorem-proving agent for Lean 3: best-first proof search guided by InternLM2-Math,
@@ -32,6 +33,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Trace Lean files into training data: every tactic step, its states and its premises.
     Trace(trace_cmd::TraceArgs),
+    /// Build the retrieval indexes of a project: its declarations and traced tactic steps.
+    Index(index_cmd::IndexArgs),
     /// Measure speed (bridge, search, model) side by side in one run.
     Bench(bench::BenchArgs),
     /// Generate continuations of a prompt with the language model.
@@ -84,6 +87,9 @@ fn main() -> ExitCode {
             Command::Check(args) => until_cancelled(&cancel, check::run(args)).await,
             Command::Replay(args) => until_cancelled(&cancel, replay::run(args)).await,
             Command::Trace(args) => trace_cmd::run(args, cancel.clone()).await,
+            Command::Index(args) => {
+                until_cancelled(&cancel, async { index_cmd::run(args).await.map(|()| true) }).await
+            }
             Command::Bench(args) => until_cancelled(&cancel, bench::run(args)).await,
             Command::Lsp(args) => lsp::run(args, cancel.clone()).await,
             Command::Serve(args) => serve::run(args, cancel.clone()).await,

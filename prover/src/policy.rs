@@ -5,6 +5,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use heuristic::{HeuristicPolicy, TacticSet};
+
+use crate::index_cmd::{RetrievalChoice, RetrievalMode};
 use lean_bridge::LeanPool;
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
 use tokio::sync::OnceCell;
@@ -77,6 +79,14 @@ impl Policy for ProverPolicy {
 }
 
 impl ProverPolicy {
+    /// The heuristic part of the policy, if it has one.
+    pub fn heuristic(&self) -> Option<&HeuristicPolicy> {
+        match self {
+            ProverPolicy::Heuristic(h) | ProverPolicy::Merged(_, h) => Some(h),
+            ProverPolicy::Model(_) => None,
+        }
+    }
+
     /// What the model dropped before Lean in the last call (nothing for the heuristic).
     pub fn take_dropped(&self) -> Vec<crate::model_policy::Dropped> {
         match self {
@@ -126,6 +136,7 @@ pub struct PolicyChoice {
     kind: PolicyKind,
     model: ModelOpts,
     loaded: Arc<OnceCell<Option<LoadedModel>>>,
+    retrieval: RetrievalChoice,
 }
 
 impl PolicyChoice {
@@ -141,6 +152,9 @@ impl PolicyChoice {
             kind,
             model,
             loaded: Arc::new(OnceCell::new()),
+            // Built-in uses that do not ask for it (setup's self-check, benches) search with
+            // the rules alone.
+            retrieval: RetrievalChoice::new(RetrievalMode::Off, Vec::new()),
         })
     }
 
@@ -170,6 +184,27 @@ impl PolicyChoice {
         Ok(())
     }
 
+    /// The same choice, with the heuristic retrieving lemmas and tactics as `retrieval` says.
+    pub fn with_retrieval(mut self, retrieval: RetrievalChoice) -> Self {
+        self.retrieval = retrieval;
+        self
+    }
+
+    /// The heuristic for one pool: its tactics asked of that pool's Lean, and the retrieval
+    /// indexes of its environment when there are any (a failure to open them is reported and
+    /// the rules go on alone).
+    async fn heuristic_for(&self, pool: &LeanPool) -> Result<HeuristicPolicy> {
+        let h = HeuristicPolicy::new(detect_tactics(pool).await?);
+        Ok(match self.retrieval.open(pool).await {
+            Ok(Some(r)) => h.with_retrieval(r),
+            Ok(None) => h,
+            Err(e) => {
+                eprintln!("warning: searching without retrieval: {e:#}");
+                h
+            }
+        })
+    }
+
     /// The policy for one pool.
     pub async fn build(&self, pool: &LeanPool) -> Result<ProverPolicy> {
         let model_policy = || async {
@@ -180,14 +215,11 @@ impl PolicyChoice {
             ModelPolicy::new(model.clone(), self.model.clone())
         };
         Ok(match self.kind {
-            PolicyKind::Heuristic => {
-                ProverPolicy::Heuristic(HeuristicPolicy::new(detect_tactics(pool).await?))
-            }
+            PolicyKind::Heuristic => ProverPolicy::Heuristic(self.heuristic_for(pool).await?),
             PolicyKind::Model => ProverPolicy::Model(model_policy().await?),
-            PolicyKind::ModelHeuristic => ProverPolicy::Merged(
-                model_policy().await?,
-                HeuristicPolicy::new(detect_tactics(pool).await?),
-            ),
+            PolicyKind::ModelHeuristic => {
+                ProverPolicy::Merged(model_policy().await?, self.heuristic_for(pool).await?)
+            }
         })
     }
 }

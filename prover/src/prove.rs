@@ -13,6 +13,7 @@ use search::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::index_cmd::{RetrievalChoice, RetrievalMode};
 use crate::lean_opts::{LeanOpts, group_by_imports};
 use crate::model_policy::ModelOpts;
 use crate::output::{Progress, print_line};
@@ -37,6 +38,13 @@ pub struct ProveArgs {
     #[arg(long, value_enum)]
     pub policy: Option<PolicyKind>,
 
+    /// Whether the heuristic also proposes lemmas and tactics retrieved from the project's
+    /// indexes (`prover index`): `auto` builds the declaration index on first use, `built`
+    /// uses only indexes already built, `off` keeps to the rules. The theorems being proved are
+    /// never retrieved.
+    #[arg(long, value_enum, default_value_t = RetrievalMode::Auto)]
+    pub retrieval: RetrievalMode,
+
     /// Most proof states expanded per theorem.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub expansions: usize,
@@ -44,6 +52,13 @@ pub struct ProveArgs {
     /// Tactic candidates asked for per expanded state.
     #[arg(long, short = 'k', value_name = "K", default_value_t = 8)]
     pub samples: usize,
+
+    /// How many times a state may be asked for candidates: when the whole tree has failed
+    /// with time and expansions left, the states are asked again, best first, for the
+    /// candidates after those they gave (`-k` more each time: the heuristic's retrieved
+    /// lemmas and tactics, then its further rules). 1: never.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub rounds: usize,
 
     /// Wall-clock limit per theorem, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
@@ -94,6 +109,29 @@ pub struct ProveRecord {
     pub result: SearchResult,
     pub file: String,
     pub policy: String,
+    /// The proof's steps the heuristic retrieved rather than made from its rules, each as
+    /// `source: tactic` (`premise retrieval: rw nat.succ_le_iff`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retrieved: Vec<String>,
+}
+
+/// The steps of `proof` that `heuristic` retrieved, with where from.
+fn retrieved_steps(
+    heuristic: Option<&heuristic::HeuristicPolicy>,
+    proof: Option<&str>,
+) -> Vec<String> {
+    let (Some(h), Some(proof)) = (heuristic, proof) else {
+        return Vec::new();
+    };
+    proof
+        .lines()
+        .map(|l| l.trim().trim_end_matches(',').trim())
+        .filter(|l| !l.is_empty() && *l != "begin" && *l != "end")
+        .filter_map(|t| match h.source_of(t) {
+            heuristic::Source::Rules => None,
+            source => Some(format!("{}: {t}", source.as_str())),
+        })
+        .collect()
 }
 
 /// Runs the searches; returns whether every attempted theorem was proved.
@@ -114,6 +152,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         time_limit_s: args.timeout,
         max_depth: args.max_depth,
         candidates_per_expansion: args.samples,
+        rounds: args.rounds.max(1),
         ..SearchConfig::default()
     };
     let search = BestFirstSearch::new(config);
@@ -178,7 +217,12 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
     // The model loads once (before Lean starts, so a bad checkpoint fails fast) and serves
     // every pool.
     let policy_kind = PolicyKind::or_default(args.policy, args.model.given());
-    let policy_choice = PolicyChoice::new(policy_kind, args.model.clone())?;
+    let exclude: Vec<String> = files
+        .iter()
+        .flat_map(|f| f.theorems.iter().map(|t| t.full_name.clone()))
+        .collect();
+    let policy_choice = PolicyChoice::new(policy_kind, args.model.clone())?
+        .with_retrieval(RetrievalChoice::new(args.retrieval, exclude));
     policy_choice.prepare().await?;
 
     let progress = Progress::new(total as u64, "proving");
@@ -192,6 +236,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         let pool = Arc::new(args.lean.pool(&imports, near.as_deref()).await?);
         let env = Arc::new(LeanEnv::with_files(pool.clone(), located));
         let policy = policy_choice.build(&pool).await?;
+        let heuristic = policy.heuristic().cloned();
         let policy = Arc::new(BatchingPolicy::new(policy, BatchingConfig::default()));
         let files_of: BTreeMap<String, String> = tasks
             .iter()
@@ -227,6 +272,7 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
                 let record = ProveRecord {
                     file: files_of.get(&result.name).cloned().unwrap_or_default(),
                     policy: policy_kind.name().to_string(),
+                    retrieved: retrieved_steps(heuristic.as_ref(), result.proof.as_deref()),
                     result,
                 };
                 if let Err(e) = out.append(&record) {

@@ -273,6 +273,7 @@ mod tests {
             result,
             file: file.into(),
             policy: "heuristic".into(),
+            retrieved: Vec::new(),
         }
     }
 

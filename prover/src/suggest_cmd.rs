@@ -16,6 +16,7 @@ use problems::ProblemFile;
 use search::CancellationToken;
 use serde_json::json;
 
+use crate::index_cmd::{RetrievalChoice, RetrievalMode};
 use crate::lean_opts::LeanOpts;
 use crate::model_policy::{Dropped, ModelOpts};
 use crate::output::one_line;
@@ -40,6 +41,11 @@ pub struct SuggestArgs {
     /// Read the state from this file (`-`: standard input).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+
+    /// Whether the heuristic also proposes lemmas and tactics retrieved from the project's
+    /// indexes (`prover index`): `auto` builds the declaration index on first use.
+    #[arg(long, value_enum, default_value_t = RetrievalMode::Auto)]
+    pub retrieval: RetrievalMode,
 
     /// A Lean file: the state is that of --theorem, before --line.
     #[arg(long, value_name = "FILE", requires = "theorem")]
@@ -91,8 +97,11 @@ pub async fn run(mut args: SuggestArgs, cancel: CancellationToken) -> Result<boo
         bail!("-k must be at least 1");
     }
     let kind = PolicyKind::or_default(args.policy, args.model.given());
-    let policy_choice = PolicyChoice::new(kind, args.model.clone())?;
     let (file, index, line) = input(&args)?;
+    // The theorem the cursor is in is never retrieved (its own proof may be indexed).
+    let exclude: Vec<String> = file.theorems.iter().map(|t| t.full_name.clone()).collect();
+    let policy_choice = PolicyChoice::new(kind, args.model.clone())?
+        .with_retrieval(RetrievalChoice::new(args.retrieval, exclude));
     if args.column == Some(0) {
         bail!("--column counts from 1");
     }

@@ -68,6 +68,7 @@ fn request(goals: &str, k: usize) -> PolicyRequest {
         }),
         goals: goals.into(),
         k,
+        skip: 0,
     }
 }
 

@@ -307,4 +307,29 @@ fn setup_compiles_resumes_and_is_found_by_every_command() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
+
+    // Also when the file sits in a directory with a leanpkg.toml whose dependencies were
+    // never fetched (as MiniF2F's does): that project lacks the import, setup's has it.
+    let bare = tmp.path().join("bare-project");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::fs::write(
+        bare.join("leanpkg.toml"),
+        "[package]\nname = \"bare\"\nversion = \"0.1\"\nlean_version = \"leanprover-community/lean:3.51.1\"\n\n[dependencies]\nmathlib = {git = \"https://github.com/leanprover-community/mathlib\", rev = \"abc\"}\n",
+    )
+    .unwrap();
+    let inside = bare.join("uses_toy.lean");
+    std::fs::copy(&problem, &inside).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prover"))
+        .args(["check", "--lean", lean.lean.to_str().unwrap()])
+        .arg(&inside)
+        .current_dir(&bare)
+        .env("PROVER_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("using the project of `prover setup`"),
+        "{}",
+        text(&out)
+    );
 }

@@ -85,7 +85,10 @@ fn records(path: &Path) -> Vec<TracedTheorem> {
         .collect()
 }
 
-fn premises_of(t: &TracedTheorem) -> Vec<(String, String, Option<(u32, u32)>)> {
+/// (full name, file, position) of a premise.
+type PremiseAt = (String, String, Option<(u32, u32)>);
+
+fn premises_of(t: &TracedTheorem) -> Vec<PremiseAt> {
     t.traced_tactics
         .iter()
         .flat_map(|s| &s.annotated_tactic.1)

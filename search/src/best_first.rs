@@ -66,6 +66,9 @@ pub struct SearchStats {
     pub tactic_errors: usize,
     /// Tactics that led to a state already in the tree.
     pub duplicates: usize,
+    /// Expansions of states asked again, after the tree was exhausted (`rounds`).
+    #[serde(default)]
+    pub rounds: usize,
     /// Proof states in the tree.
     pub states: usize,
     /// Deepest state in the tree.
@@ -178,6 +181,8 @@ impl BestFirstSearch {
             expansions: 0,
             verification_error: None,
             rejected_proof: None,
+            asked: HashMap::new(),
+            tried: HashMap::new(),
         };
         let (tree, stop) = run.search().await;
         run.release_all().await;
@@ -326,6 +331,9 @@ struct Run<'a, E: ProofEnv, P: Policy> {
     verification_error: Option<String>,
     /// The last proof that failed verification.
     rejected_proof: Option<String>,
+    /// How many times each state was asked for candidates, and the tactics run on it.
+    asked: HashMap<NodeIndex, usize>,
+    tried: HashMap<NodeIndex, HashSet<String>>,
 }
 
 impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
@@ -401,7 +409,11 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
                     format!("no proof within {} expansions", self.expansions),
                 );
             }
-            let Some(node) = frontier.pop(&tree) else {
+            let next = match frontier.pop(&tree) {
+                Some(node) => Some(node),
+                None => self.next_round(&mut tree, &mut frontier),
+            };
+            let Some(node) = next else {
                 break Stop::new(
                     StopReason::Exhausted,
                     format!(
@@ -420,6 +432,34 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         (Some(tree), stop)
     }
 
+    /// With the tree exhausted: reopens the states that may be asked for more candidates
+    /// (expanded fewer than `rounds` times, not proved, not too deep) and returns the best of
+    /// them, or `None` when there is none.
+    fn next_round(&mut self, tree: &mut ProofTree, frontier: &mut Frontier) -> Option<NodeIndex> {
+        if self.config.rounds <= 1 {
+            return None;
+        }
+        let sink = tree.failed_sink();
+        let again: Vec<NodeIndex> = tree
+            .states()
+            .filter(|(id, n)| {
+                *id != sink
+                    && matches!(n.status, NodeStatus::Expanded | NodeStatus::Dead)
+                    && n.depth < self.config.max_depth
+                    && self.asked.get(id).copied().unwrap_or(0) < self.config.rounds
+                    && self.handles.contains_key(id)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for id in again {
+            tree.set_status(id, NodeStatus::Open);
+            frontier.push(tree, id);
+        }
+        let node = frontier.pop(tree)?;
+        self.stats.rounds += 1;
+        Some(node)
+    }
+
     /// Expands one open state. `Ok(Some(_))` ends the search.
     async fn expand(
         &mut self,
@@ -427,6 +467,11 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         frontier: &mut Frontier,
         node: NodeIndex,
     ) -> Result<Option<Stop>, Interrupt> {
+        // A state asked again keeps what came of it before.
+        let had_children = tree
+            .tactics_from(node)
+            .iter()
+            .any(|(_, _, e)| e.outcome != EdgeOutcome::Failed && e.outcome != EdgeOutcome::Error);
         tree.mark_expanded(node);
         let candidates = match self.propose(tree, node).await? {
             Ok(candidates) => candidates,
@@ -503,7 +548,7 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
                 }
             }
         }
-        if !alive {
+        if !alive && !had_children {
             tree.set_status(node, NodeStatus::Dead);
         }
         Ok(None)
@@ -517,10 +562,14 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         node: NodeIndex,
     ) -> Result<Result<Vec<Candidate>, String>, Interrupt> {
         let k = self.config.candidates_per_expansion;
+        let round = self.asked.entry(node).or_insert(0);
+        let skip = *round * k;
+        *round += 1;
         let request = PolicyRequest {
             task: self.task.clone(),
             goals: tree.node(node).goals.clone(),
             k,
+            skip,
         };
         self.stats.policy_calls += 1;
         let t0 = Instant::now();
@@ -530,12 +579,13 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
             Ok(mut batch) => batch.drain(..).next().unwrap_or_default(),
             Err(e) => return Ok(Err(e.to_string())),
         };
-        let mut seen = HashSet::new();
+        let tried = self.tried.entry(node).or_default();
         let candidates = proposals
             .into_iter()
             .filter_map(|mut c| {
                 let trimmed = c.tactic.trim();
-                if trimmed.is_empty() || !seen.insert(trimmed.to_owned()) {
+                // Distinct, and new to this state (a policy may ignore `skip`).
+                if trimmed.is_empty() || !tried.insert(trimmed.to_owned()) {
                     return None;
                 }
                 if trimmed.len() != c.tactic.len() {

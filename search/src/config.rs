@@ -33,6 +33,10 @@ pub struct SearchConfig {
     pub max_depth: usize,
     /// Candidates asked from the policy per expanded state (`k`).
     pub candidates_per_expansion: usize,
+    /// How many times a state may be asked for candidates. When the tree is exhausted with
+    /// time left, the states expanded so far are asked again, best first, for the
+    /// candidates after those they gave (`k` more each round). 1: never.
+    pub rounds: usize,
     /// Expansion order.
     pub priority: Priority,
 }
@@ -44,6 +48,7 @@ impl Default for SearchConfig {
             time_limit_s: 300.0,
             max_depth: 32,
             candidates_per_expansion: 8,
+            rounds: 1,
             priority: Priority::CumulativeScore,
         }
     }

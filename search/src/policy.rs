@@ -15,6 +15,10 @@ pub struct PolicyRequest {
     pub goals: String,
     /// How many candidates are wanted.
     pub k: usize,
+    /// How many candidates this state was given before (a later round asks for the ones after
+    /// them); 0 the first time. A policy that cannot continue its list may ignore it: the
+    /// search drops the tactics it already ran there.
+    pub skip: usize,
 }
 
 /// A proposed tactic with its scores.

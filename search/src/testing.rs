@@ -428,9 +428,8 @@ impl Policy for ToyPolicy {
         Ok(requests
             .iter()
             .map(|r| {
-                let mut candidates = (self.propose)(&r.goals);
-                candidates.truncate(r.k);
-                candidates
+                let candidates = (self.propose)(&r.goals);
+                candidates.into_iter().skip(r.skip).take(r.k).collect()
             })
             .collect())
     }

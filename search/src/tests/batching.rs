@@ -104,6 +104,7 @@ async fn each_caller_gets_the_answers_to_its_own_requests() {
         task: toy_task("t"),
         goals: count_goal(n),
         k: 1,
+        skip: 0,
     };
     let mut callers = Vec::new();
     for caller in 0..6u64 {
@@ -165,6 +166,7 @@ async fn every_caller_gets_the_inner_policys_kind_and_source() {
         task: toy_task("a"),
         goals: count_goal(3),
         k: 2,
+        skip: 0,
     };
     let (first, second) = tokio::join!(
         policy.propose(vec![request.clone()]),
@@ -196,6 +198,7 @@ async fn an_answer_that_does_not_fit_the_batch_is_a_bad_answer() {
         task: toy_task("a"),
         goals: count_goal(3),
         k: 2,
+        skip: 0,
     };
     let error = policy
         .propose(vec![request.clone(), request])

@@ -177,3 +177,28 @@ async fn time_is_split_between_policy_env_and_overhead() {
     // The paused clock does not move during the search's own work.
     assert!(stats.search_overhead_s < 1e-3, "{stats:?}");
 }
+
+#[tokio::test]
+async fn exhausted_states_are_asked_again_for_the_candidates_after_their_first_k() {
+    let env = ToyEnv::from_table("R", &[("R", "good", "A"), ("A", "done", "")]);
+    let policy = ToyPolicy::from_table(&[
+        ("R", &[("bad1", -0.1), ("bad2", -0.2), ("good", -0.3)]),
+        ("A", &[("done", -0.1)]),
+    ]);
+    let limits = |rounds| SearchConfig {
+        candidates_per_expansion: 2,
+        rounds,
+        ..config()
+    };
+    // One round: `good` is third, past k = 2, and the tree runs out.
+    let once = search(limits(1), &env, &policy).await.result;
+    assert_eq!(once.stop_reason, StopReason::Exhausted);
+    assert_eq!(once.stats.rounds, 0);
+    // Two rounds: the root is asked again and gives `good` (skipping what it gave first).
+    let twice = search(limits(2), &env, &policy).await.result;
+    assert_eq!(twice.stop_reason, StopReason::Proved, "{twice:?}");
+    assert_eq!(twice.stats.rounds, 1);
+    assert!(twice.proof.as_deref().unwrap().contains("good"));
+    // Nothing was run twice on a state.
+    assert_eq!(twice.stats.tactics_run, 4);
+}

@@ -20,6 +20,7 @@ fn config() -> SearchConfig {
         time_limit_s: 1000.0,
         max_depth: 50,
         candidates_per_expansion: 8,
+        rounds: 1,
         priority: Priority::CumulativeScore,
     }
 }
