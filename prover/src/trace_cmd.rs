@@ -144,7 +144,22 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
         if cancel.is_cancelled() {
             break;
         }
-        let pool = Arc::new(args.lean.pool(&imports, group[0].path.as_deref()).await?);
+        // A group whose Lean does not start (an import that does not load, a timeout) is
+        // reported and the run goes on with the other files; --resume tries it again.
+        let pool = match args.lean.pool(&imports, group[0].path.as_deref()).await {
+            Ok(pool) => Arc::new(pool),
+            Err(e) => {
+                for f in &group {
+                    totals.files += 1;
+                    totals.failed += 1;
+                    let name = f.path.as_deref().map(Path::display);
+                    let name = name.map(|d| d.to_string()).unwrap_or_default();
+                    print_line(&progress, &format!("{name}: not traced: {e:#}"));
+                    progress.inc(true);
+                }
+                continue;
+            }
+        };
         let tracer = Arc::new(Tracer {
             install: pool.install().clone(),
             project: pool.project().cloned(),

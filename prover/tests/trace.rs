@@ -297,3 +297,27 @@ fn mathlib_files_trace_and_replay() {
         }
     }
 }
+
+/// A group of files whose Lean does not start is reported file by file, and the run goes on
+/// to the end (exit status 1) instead of stopping at the first such group.
+#[test]
+fn a_lean_that_does_not_start_fails_its_files_not_the_run() {
+    if lean_for_test("a_lean_that_does_not_start_fails_its_files_not_the_run").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.lean");
+    let b = dir.path().join("b.lean");
+    std::fs::write(
+        &a,
+        "theorem ta (p : Prop) (h : p) : p :=\nbegin\n  exact h,\nend\n",
+    )
+    .unwrap();
+    std::fs::write(&b, "theorem tb : true :=\nbegin\n  trivial,\nend\n").unwrap();
+    let out = dir.path().join("out.jsonl");
+    let (ok, text) = trace(&[&a, &b], &out, &["--start-timeout", "0.001"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("a.lean: not traced"), "{text}");
+    assert!(text.contains("b.lean: not traced"), "{text}");
+    assert!(text.contains("traced 2 file(s) (2 failed)"), "{text}");
+}
