@@ -91,9 +91,9 @@ impl HeuristicPolicy {
     }
 
     /// The `k` candidates after the first `skip` of the whole list for this state, which is, in
-    /// order: the rules' best `k` (what the search tries the
-    /// first time it expands a state, retrieval or not), then the retrieved candidates, then
-    /// the rules' others. A later round of the search asks for what follows (`skip`).
+    /// order: the rules' best `k` (what the search tries the first time it expands a state,
+    /// retrieval or not), then the retrieved candidates, then the rules' others. A later round
+    /// of the search asks for what follows (`skip`).
     pub fn candidates_after(&self, goals: &str, skip: usize, k: usize) -> Vec<Candidate> {
         let parsed = parse_state(goals);
         let Some(first) = parsed.first() else {
@@ -104,23 +104,18 @@ impl HeuristicPolicy {
             .into_iter()
             .filter(|(tactic, _)| available(tactic, &self.tactics))
             .collect();
-        let Some(retrieval) = &self.retrieval else {
-            return ruled
-                .into_iter()
-                .skip(skip)
-                .take(k)
-                .map(candidate)
-                .collect();
+        // Within the rules' first `k`, or without indexes, the rules' list is the answer.
+        let retrieval = match &self.retrieval {
+            Some(r) if skip + k > k.min(ruled.len()) => r,
+            _ => {
+                return ruled
+                    .into_iter()
+                    .skip(skip)
+                    .take(k)
+                    .map(candidate)
+                    .collect();
+            }
         };
-        if skip + k <= k.min(ruled.len()) {
-            // Within the rules' first `k`: nothing retrieved is needed.
-            return ruled
-                .into_iter()
-                .skip(skip)
-                .take(k)
-                .map(candidate)
-                .collect();
-        }
         let retrieved: Vec<(String, f64, Source)> = retrieval
             .candidates(first, goals)
             .into_iter()

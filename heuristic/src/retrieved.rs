@@ -100,45 +100,25 @@ impl Retrieval {
             let query = goal_query(goal);
             let hits = index.search_kinds(&query, self.lemmas * 8, &["theorem"]);
             let arithmetic = is_arithmetic(&goal.target);
-            let mut n = 0;
-            for decl in by_coverage(hits.into_iter().map(|(d, _)| d), &query) {
-                if n >= self.lemmas || self.is_excluded(&decl.name) || !usable(&decl.name) {
-                    continue;
-                }
+            let lemmas = by_coverage(hits.into_iter().map(|(d, _)| d), &query)
+                .into_iter()
+                .filter(|d| !self.is_excluded(&d.name) && usable(&d.name))
+                .take(self.lemmas);
+            for (rank, decl) in lemmas.enumerate() {
                 let l = &decl.name;
-                let i = n;
-                n += 1;
                 let conclusion = conclusion(&decl.statement);
                 let rewrites = matches!(shape(&conclusion), Shape::Iff(..) | Shape::Rel(_, _, _))
                     && (conclusion.contains(" = ") || conclusion.contains(" ↔ "));
-                if rewrites {
-                    push(
-                        format!("rw {l}"),
-                        score(-1.0, i),
-                        Source::Premises,
-                        &mut out,
-                    );
-                    push(
-                        format!("simp [{l}]"),
-                        score(-1.1, i),
-                        Source::Premises,
-                        &mut out,
-                    );
+                let mut tactics = if rewrites {
+                    vec![(format!("rw {l}"), -1.0), (format!("simp [{l}]"), -1.1)]
                 } else {
-                    push(
-                        format!("apply {l}"),
-                        score(-1.0, i),
-                        Source::Premises,
-                        &mut out,
-                    );
-                }
+                    vec![(format!("apply {l}"), -1.0)]
+                };
                 if arithmetic {
-                    push(
-                        format!("norm_num [{l}]"),
-                        score(-1.1, i),
-                        Source::Premises,
-                        &mut out,
-                    );
+                    tactics.push((format!("norm_num [{l}]"), -1.1));
+                }
+                for (t, base) in tactics {
+                    push(t, score(base, rank), Source::Premises, &mut out);
                 }
             }
         }

@@ -864,30 +864,10 @@ impl LeanPool {
         file: &LeanFile,
         segment: usize,
     ) -> Result<ProofStart, LeanError> {
-        for _ in 0..3 {
-            let c = self.elaborated_file_theorem(file, segment).await?;
-            let w = c.worker;
-            if let Ok(mut f) = self.files[w].try_lock() {
-                f.in_use = true;
-            }
-            let request = StartRequest {
-                statement: Statement::Captured(CapturedTheorem { theorem: c.id }),
-            };
-            let reply = match self.workers[w]
-                .request(request, self.config.verify_timeout, Some(c.incarnation))
-                .await
-            {
-                Err(e) if matches!(e.kind(), LeanErrorKind::StateLost(_)) => continue,
-                r => r?,
-            };
-            let started = reply.answer()?.map_err(|e| LeanErrorKind::Elaboration {
-                message: e.error,
-                pos: e.pos,
-            })?;
-            self.live_proofs[w].fetch_add(1, Ordering::SeqCst);
-            return Ok(proof_start(w, reply.incarnation, started));
-        }
-        Err(LeanErrorKind::StateLost(LostState::FileWorkerKeptRestarting).into())
+        self.start_where_file_states(file, segment, |theorem| {
+            Statement::Captured(CapturedTheorem { theorem })
+        })
+        .await
     }
 
     /// Starts a proof of `statement` (`(x : ℕ) (h : 0 < x) : …`, e.g. a tactic state read back
@@ -905,6 +885,25 @@ impl LeanPool {
                 message: format!("not a statement (no `:` outside brackets): {statement}"),
                 pos: None,
             })?;
+        self.start_where_file_states(file, segment, |theorem| {
+            Statement::AtTheorem(StatementAtTheorem {
+                theorem,
+                binders: binders.clone(),
+                goal: goal.clone(),
+                universes: universes.to_vec(),
+            })
+        })
+        .await
+    }
+
+    /// Starts a proof of `statement(captured theorem id)` on the worker that has run `file`
+    /// up to theorem `segment`, running the file again on a worker that restarted meanwhile.
+    async fn start_where_file_states(
+        &self,
+        file: &LeanFile,
+        segment: usize,
+        statement: impl Fn(u64) -> Statement,
+    ) -> Result<ProofStart, LeanError> {
         for _ in 0..3 {
             let c = self.elaborated_file_theorem(file, segment).await?;
             let w = c.worker;
@@ -912,12 +911,7 @@ impl LeanPool {
                 f.in_use = true;
             }
             let request = StartRequest {
-                statement: Statement::AtTheorem(StatementAtTheorem {
-                    theorem: c.id,
-                    binders: binders.clone(),
-                    goal: goal.clone(),
-                    universes: universes.to_vec(),
-                }),
+                statement: statement(c.id),
             };
             let reply = match self.workers[w]
                 .request(request, self.config.verify_timeout, Some(c.incarnation))

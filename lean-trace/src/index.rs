@@ -37,6 +37,17 @@ pub enum IndexError {
 /// How many declarations one request asks for.
 const CHUNK: u64 = 4000;
 
+/// A file's size and modification time (seconds), `None` when it is not there.
+fn stamp(path: &Path) -> Option<(u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    Some((m.len(), mtime))
+}
+
 /// The directory of the indexes of `project` (core Lean when `None`) with `imports`.
 pub fn index_dir(home: &Path, project: Option<&LeanProject>, imports: &[String]) -> PathBuf {
     let mut sorted: Vec<&str> = imports.iter().map(String::as_str).collect();
@@ -62,15 +73,7 @@ pub fn environment_fingerprint(
     let mut text = format!("lean {}\n", install.version);
     for lean in closure.files.iter().chain(&closure.compiled_only) {
         let olean = lean.with_extension("olean");
-        let stamp = std::fs::metadata(&olean).ok().map(|m| {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs());
-            (m.len(), mtime)
-        });
-        text.push_str(&format!("{} {stamp:?}\n", olean.display()));
+        text.push_str(&format!("{} {:?}\n", olean.display(), stamp(&olean)));
     }
     format!(
         "lean {} closure {} files {:016x}",
@@ -126,28 +129,15 @@ pub async fn build_declaration_index(
 pub fn traces_fingerprint(traces: &[PathBuf]) -> String {
     let mut text = String::new();
     for t in traces {
-        let stamp = std::fs::metadata(t).ok().map(|m| {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs());
-            (m.len(), mtime)
-        });
-        text.push_str(&format!("{} {stamp:?}\n", t.display()));
+        text.push_str(&format!("{} {:?}\n", t.display(), stamp(t)));
     }
     format!("traces {:016x}", hash64(text.as_bytes()))
 }
 
-/// The steps of `prover trace` records (JSON lines), leaving out the theorems `exclude` says
-/// (a measured problem set must never be what the policy retrieves from). Returns the steps
-/// and how many theorems were left out.
-pub fn read_traced_steps(
-    traces: &[PathBuf],
-    exclude: impl Fn(&TracedTheorem) -> bool,
-) -> Result<(Vec<TracedStep>, usize), IndexError> {
+/// The steps of `prover trace` records (JSON lines). Which theorems a search may not use is
+/// decided when it retrieves (the policy leaves out the ones it is proving), not here.
+pub fn read_traced_steps(traces: &[PathBuf]) -> Result<Vec<TracedStep>, IndexError> {
     let mut steps = Vec::new();
-    let mut excluded = 0;
     for path in traces {
         let f = std::fs::File::open(path).map_err(|source| IndexError::Read {
             path: path.clone(),
@@ -161,10 +151,6 @@ pub fn read_traced_steps(
             let Ok(t) = serde_json::from_str::<TracedTheorem>(&line) else {
                 continue;
             };
-            if exclude(&t) {
-                excluded += 1;
-                continue;
-            }
             for s in t.traced_tactics {
                 // A `{ … }` block repeats the steps traced inside it; the steps themselves are
                 // what a search can use.
@@ -186,7 +172,7 @@ pub fn read_traced_steps(
             }
         }
     }
-    Ok((steps, excluded))
+    Ok(steps)
 }
 
 /// Builds the tactic index of `steps` at `dir`.

@@ -88,9 +88,12 @@ impl RetrievalChoice {
             return Ok(Some(r.clone()));
         }
         let started = Instant::now();
-        let decls = match current_decls(pool, &dir)? {
+        let fingerprint = decl_fingerprint(pool);
+        let decls = match current_decls(&dir, &fingerprint) {
             Some(d) => Some(d),
-            None if self.mode == RetrievalMode::Auto => Some(build_decls(pool, &dir).await?),
+            None if self.mode == RetrievalMode::Auto => {
+                Some(build_decls(pool, &dir, &fingerprint).await?)
+            }
             None => None,
         };
         let tactics = TacticIndex::open(&dir.join("tactics")).ok();
@@ -125,22 +128,21 @@ fn decl_fingerprint(pool: &LeanPool) -> String {
     environment_fingerprint(pool.install(), &search_path_of(pool), &imports)
 }
 
-/// The declaration index at `dir` when it was built for this environment.
-fn current_decls(pool: &LeanPool, dir: &Path) -> Result<Option<DeclIndex>> {
-    let fingerprint = decl_fingerprint(pool);
-    Ok(DeclIndex::open_if_current(&dir.join("decls"), &fingerprint)
+/// The declaration index at `dir` when it was built with `fingerprint`.
+fn current_decls(dir: &Path, fingerprint: &str) -> Option<DeclIndex> {
+    DeclIndex::open_if_current(&dir.join("decls"), fingerprint)
         .ok()
-        .flatten())
+        .flatten()
 }
 
 /// Builds the declaration index of `pool`'s environment at `dir/decls`, with a progress bar.
-async fn build_decls(pool: &LeanPool, dir: &Path) -> Result<DeclIndex> {
+async fn build_decls(pool: &LeanPool, dir: &Path, fingerprint: &str) -> Result<DeclIndex> {
     let started = Instant::now();
     let progress = Progress::new(0, "indexing declarations");
     let index = build_declaration_index(
         pool,
         &dir.join("decls"),
-        &decl_fingerprint(pool),
+        fingerprint,
         &search_path_of(pool),
         |done, total| {
             progress.bar().set_length(total);
@@ -188,30 +190,36 @@ pub async fn run(args: IndexArgs) -> Result<()> {
         &imports,
     );
     let result = async {
-        let decls = match (args.force, current_decls(&pool, &dir)?) {
-            (false, Some(d)) => {
-                eprintln!(
-                    "declaration index is current: {} declarations in {}",
-                    d.len(),
-                    dir.join("decls").display()
-                );
-                d
-            }
-            _ => build_decls(&pool, &dir).await?,
-        };
+        let fingerprint = decl_fingerprint(&pool);
         let opened = Instant::now();
-        let again = DeclIndex::open(&dir.join("decls"))?;
-        eprintln!(
-            "opening it takes {:.1} ms ({} declarations)",
-            opened.elapsed().as_secs_f64() * 1e3,
-            again.len()
-        );
-        drop(decls);
+        let current = if args.force {
+            None
+        } else {
+            current_decls(&dir, &fingerprint)
+        };
+        match current {
+            Some(d) => eprintln!(
+                "declaration index is current: {} declarations in {}, opened in {:.1} ms",
+                d.len(),
+                dir.join("decls").display(),
+                opened.elapsed().as_secs_f64() * 1e3
+            ),
+            None => {
+                build_decls(&pool, &dir, &fingerprint).await?;
+                let opened = Instant::now();
+                let again = DeclIndex::open(&dir.join("decls"))?;
+                eprintln!(
+                    "opening it takes {:.1} ms ({} declarations)",
+                    opened.elapsed().as_secs_f64() * 1e3,
+                    again.len()
+                );
+            }
+        }
         if !args.traces.is_empty() {
             let started = Instant::now();
-            let (steps, _) = read_traced_steps(&args.traces, |_| false)?;
+            let steps = read_traced_steps(&args.traces)?;
             let n = steps.len();
-            let index = build_tactic_index(
+            build_tactic_index(
                 &dir.join("tactics"),
                 steps,
                 &traces_fingerprint(&args.traces),
@@ -222,7 +230,6 @@ pub async fn run(args: IndexArgs) -> Result<()> {
                 dir.join("tactics").display(),
                 human_size(dir_size(&dir.join("tactics")))
             );
-            drop(index);
         }
         anyhow::Ok(())
     }

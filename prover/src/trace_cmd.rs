@@ -106,17 +106,8 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
         (HashSet::new(), HashSet::new())
     };
     let key = |j: &Job| {
-        let p = j
-            .file
-            .path
-            .as_deref()
-            .map(Path::display)
-            .map(|d| d.to_string());
-        format!(
-            "{}{}",
-            p.unwrap_or_default(),
-            if j.keep.is_some() { " (found)" } else { "" }
-        )
+        let found = if j.keep.is_some() { " (found)" } else { "" };
+        format!("{}{found}", path_key(&j.file))
     };
     let before = jobs.len();
     jobs.retain(|j| !already_files.contains(&key(j)));
@@ -152,9 +143,7 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
                 for f in &group {
                     totals.files += 1;
                     totals.failed += 1;
-                    let name = f.path.as_deref().map(Path::display);
-                    let name = name.map(|d| d.to_string()).unwrap_or_default();
-                    print_line(&progress, &format!("{name}: not traced: {e:#}"));
+                    print_line(&progress, &format!("{}: not traced: {e:#}", path_key(f)));
                     progress.inc(true);
                 }
                 continue;
@@ -189,11 +178,7 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
             next = stream.next() => next,
             _ = cancel.cancelled() => None,
         } {
-            let job_key = f
-                .path
-                .as_deref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
+            let job_key = path_key(f);
             let found_key = format!("{job_key} (found)");
             let (k, keep) = match keeps.get(&found_key) {
                 Some(keep) => (found_key.clone(), keep.clone()),
@@ -379,6 +364,14 @@ fn found_jobs(results: &Path, lean: &LeanOpts) -> Result<Vec<Job>> {
         });
     }
     Ok(jobs)
+}
+
+/// A file as the progress lines and the `.files` sidecar name it.
+fn path_key(f: &ProblemFile) -> String {
+    f.path
+        .as_deref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn read_lines(path: &Path) -> HashSet<String> {
