@@ -34,7 +34,10 @@ mod statement;
 
 pub use error::ParseError;
 pub use imports::{Import, imports_of};
-pub use load::{LoadError, core_dir, load_file, load_paths, shared_minif2f_valid};
+pub use load::{
+    FailedFile, LoadError, LoadedFiles, core_dir, load_file, load_paths, load_paths_each,
+    shared_minif2f_valid,
+};
 pub use model::{
     CursorMove, DeclKind, Header, ProblemFile, Proof, ProofStep, SkippedCommand, Theorem,
     Unreadable,

@@ -31,9 +31,56 @@ pub fn load_file(path: &Path) -> Result<ProblemFile, LoadError> {
 }
 
 /// Loads each path in order; a directory stands for every `*.lean` file below it, sorted by path.
-/// A directory without any `.lean` file is an error (most likely the wrong directory).
+/// A directory without any `.lean` file is an error (most likely the wrong directory), and so
+/// is the first file that cannot be read: see [`load_paths_each`] for runs that go on.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<ProblemFile>, LoadError> {
-    let mut files = Vec::new();
+    let loaded = load_paths_each(paths)?;
+    match loaded.failed.into_iter().next() {
+        Some(f) => Err(f.error),
+        None => Ok(loaded.files),
+    }
+}
+
+/// What [`load_paths_each`] read: the files it could, and those it could not with the reason.
+#[derive(Debug, Default)]
+pub struct LoadedFiles {
+    pub files: Vec<ProblemFile>,
+    pub failed: Vec<FailedFile>,
+}
+
+/// A file that could not be read or parsed (not UTF-8, unreadable, gone).
+#[derive(Debug)]
+pub struct FailedFile {
+    pub path: PathBuf,
+    pub error: LoadError,
+}
+
+impl FailedFile {
+    /// Why, without the path (which the record states on its own).
+    pub fn reason(&self) -> String {
+        match &self.error {
+            LoadError::Io { source, .. } if source.kind() == io::ErrorKind::InvalidData => {
+                "not valid UTF-8 (Lean reads only UTF-8 text)".to_string()
+            }
+            LoadError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Like [`load_paths`], but a file that cannot be read is set aside with its reason and the
+/// others still load: a run over a directory keeps going past one bad file. A path that is
+/// not there, or a directory that cannot be listed or holds no `.lean` file, is still an
+/// error: that is most likely the wrong path, not one bad file among many.
+pub fn load_paths_each(paths: &[PathBuf]) -> Result<LoadedFiles, LoadError> {
+    let mut out = LoadedFiles::default();
+    let mut load = |path: &Path| match load_file(path) {
+        Ok(f) => out.files.push(f),
+        Err(error) => out.failed.push(FailedFile {
+            path: path.to_path_buf(),
+            error,
+        }),
+    };
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
@@ -43,13 +90,19 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<ProblemFile>, LoadError> {
             }
             found.sort();
             for file in found {
-                files.push(load_file(&file)?);
+                load(&file);
             }
+        } else if let Err(source) = path.metadata() {
+            // A path on the command line that is not there is a typo, not a bad file.
+            return Err(LoadError::Io {
+                path: path.clone(),
+                source,
+            });
         } else {
-            files.push(load_file(path)?);
+            load(path);
         }
     }
-    Ok(files)
+    Ok(out)
 }
 
 fn collect_lean_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {

@@ -50,12 +50,13 @@ struct CheckRecord {
 /// commands between theorems by Lean's own command parser, each theorem checked where it
 /// stands. Files with the same imports share a pool and run side by side.
 pub async fn run(args: CheckArgs) -> Result<bool> {
-    let files = args.lean.load(&args.files)?;
+    let (files, unreadable_files) = args.lean.load_each(&args.files)?;
     let header = args.lean.load_header()?;
-    let total: usize = files
-        .iter()
-        .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count() + f.unreadable.len())
-        .sum();
+    let total: usize = unreadable_files.len()
+        + files
+            .iter()
+            .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count() + f.unreadable.len())
+            .sum::<usize>();
     let without: usize = files
         .iter()
         .map(|f| f.theorems.iter().filter(|t| !t.has_proof()).count())
@@ -83,6 +84,24 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
         progress.inc(rec.ok);
         Ok(())
     };
+    // A file that cannot be read counts as one failure, with its reason; the others run.
+    for f in &unreadable_files {
+        let file = f.path.display().to_string();
+        let error = format!("{file}: cannot read this file: {}", f.reason());
+        report(
+            &progress,
+            CheckRecord {
+                name: file.clone(),
+                file,
+                line: 0,
+                ok: false,
+                error: Some(error.clone()),
+                errors: vec![error],
+                axioms: vec![],
+                time_s: 0.0,
+            },
+        )?;
+    }
     for (imports, group) in group_by_imports(&files) {
         let near = group[0].path.as_deref();
         // A theorem the parser could not read is reported with its reason, before Lean starts
@@ -161,7 +180,19 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
         } else {
             String::new()
         };
-        eprintln!("verified {}/{} proofs{skipped}", total - failed, total);
+        let unreadable = if unreadable_files.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} file(s) could not be read, counted as failed",
+                unreadable_files.len()
+            )
+        };
+        eprintln!(
+            "verified {}/{} proofs{skipped}{unreadable}",
+            total - failed,
+            total
+        );
         eprintln!(
             "sandbox: {}",
             lean_bridge::sandbox::describe(args.lean.sandbox)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lean_bridge::{LeanPool, PoolConfig, SandboxMode};
-use problems::{Header, ProblemFile, Theorem};
+use problems::{FailedFile, Header, ProblemFile, Theorem};
 
 /// How to find and run Lean.
 #[derive(Args, Clone, Debug)]
@@ -117,17 +117,29 @@ impl LeanOpts {
     }
 
     /// Loads problem files (directories mean every .lean file below), applying `--header`.
+    /// The first file that cannot be read is an error: for commands on one file.
     pub fn load(&self, paths: &[PathBuf]) -> Result<Vec<ProblemFile>> {
+        let (files, failed) = self.load_each(paths)?;
+        match failed.into_iter().next() {
+            Some(f) => Err(f.error.into()),
+            None => Ok(files),
+        }
+    }
+
+    /// Like [`LeanOpts::load`], for runs over many files: a file that cannot be read (not
+    /// UTF-8, unreadable) comes back with its reason, for the run to report, and the others load.
+    pub fn load_each(&self, paths: &[PathBuf]) -> Result<(Vec<ProblemFile>, Vec<FailedFile>)> {
         if paths.is_empty() {
             bail!("no problem files given");
         }
-        let mut files = problems::load_paths(paths)?;
+        let loaded = problems::load_paths_each(paths)?;
+        let mut files = loaded.files;
         if let Some(header) = self.load_header()? {
             for f in &mut files {
                 apply_header(&header, f);
             }
         }
-        Ok(files)
+        Ok((files, loaded.failed))
     }
 
     /// The `--header` file's header, if one was given.

@@ -446,7 +446,10 @@ pub fn run(args: &ModelBenchArgs) -> Result<()> {
             t.threads,
             std::env::var("OMP_WAIT_POLICY").unwrap_or_else(|_| "PASSIVE".into())
         ),
-        Err(e) => println!("PyTorch comparison unavailable: {e:#}"),
+        Err(e) => println!(
+            "PyTorch comparison unavailable: {}",
+            crate::output::error_text(&e)
+        ),
     }
 
     prefix_reuse(&model, args)?;

@@ -76,3 +76,46 @@ mod tests {
         assert_eq!(super::one_line("abcdef", 4), "abc…");
     }
 }
+
+/// An error and its causes on one line, each cause said once: many library errors put their
+/// cause in their own message as well as behind `source()`, and printing the chain with
+/// `{:#}` would then say it twice (`cannot read a.lean: invalid UTF-8: invalid UTF-8`).
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let said = cause.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod error_text_tests {
+    use super::error_text;
+    use anyhow::Context;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.lean");
+        std::fs::write(&path, b"\xff\xfe").unwrap();
+        let e = anyhow::Error::from(problems::load_file(&path).unwrap_err())
+            .context("loading the problems");
+        let text = error_text(&e);
+        assert_eq!(text.matches("valid UTF-8").count(), 1, "{text}");
+        assert!(
+            text.starts_with("loading the problems: cannot read "),
+            "{text}"
+        );
+        // A cause that its error does not repeat is still said.
+        let e = std::fs::read("/no/such/file")
+            .context("reading the config")
+            .unwrap_err();
+        let text = error_text(&e);
+        assert!(text.starts_with("reading the config: "), "{text}");
+        assert!(text.to_lowercase().contains("no such file"), "{text}");
+    }
+}

@@ -199,7 +199,10 @@ impl PolicyChoice {
             Ok(Some(r)) => h.with_retrieval(r),
             Ok(None) => h,
             Err(e) => {
-                eprintln!("warning: searching without retrieval: {e:#}");
+                eprintln!(
+                    "warning: searching without retrieval: {}",
+                    crate::output::error_text(&e)
+                );
                 h
             }
         })

@@ -136,8 +136,16 @@ fn retrieved_steps(
 
 /// Runs the searches; returns whether every attempted theorem was proved.
 pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
-    let files = args.lean.load(&args.files)?;
+    let (files, unreadable_files) = args.lean.load_each(&args.files)?;
     let (mut out, done) = ResultsFile::open(&args.output, args.resume, args.overwrite)?;
+    // A file that cannot be read is reported with its reason, in the results too (without a
+    // theorem name, so --resume tries it again), and the other files run.
+    for f in &unreadable_files {
+        let file = f.path.display().to_string();
+        let reason = f.reason();
+        out.append(&serde_json::json!({ "file": file, "unreadable": reason }))?;
+        eprintln!("{file}: not attempted: cannot read this file: {reason}");
+    }
     let wanted: HashSet<&str> = args.theorems.iter().map(String::as_str).collect();
     for name in &wanted {
         if !files
@@ -297,7 +305,14 @@ pub async fn run(args: ProveArgs, cancel: CancellationToken) -> Result<bool> {
         );
     }
     print_summary(&args, elapsed)?;
-    Ok(proved == attempted && !cancel.is_cancelled())
+    if !unreadable_files.is_empty() {
+        eprintln!(
+            "{} file(s) could not be read and were not attempted (in {} as \"unreadable\")",
+            unreadable_files.len(),
+            args.output.display()
+        );
+    }
+    Ok(proved == attempted && unreadable_files.is_empty() && !cancel.is_cancelled())
 }
 
 fn summary_line(r: &SearchResult) -> String {

@@ -167,13 +167,29 @@ pub async fn replay_theorem(
 
 /// Runs the replay; returns whether every proof completed.
 pub async fn run(args: ReplayArgs) -> Result<bool> {
-    let files = args.lean.load(&args.files)?;
-    let total: usize = files
-        .iter()
-        .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count())
-        .sum();
+    let (files, unreadable_files) = args.lean.load_each(&args.files)?;
+    let total: usize = unreadable_files.len()
+        + files
+            .iter()
+            .map(|f| f.theorems.iter().filter(|t| t.has_proof()).count())
+            .sum::<usize>();
     let progress = Progress::new(total as u64, "replaying");
     let mut incomplete = 0usize;
+    // A file that cannot be read counts as one failure, with its reason; the others run.
+    for f in &unreadable_files {
+        incomplete += 1;
+        let file = f.path.display().to_string();
+        let error = format!("cannot read this file: {}", f.reason());
+        let line = if args.jsonl {
+            serde_json::to_string(&serde_json::json!({
+                "name": file, "file": file, "line": 0, "complete": false, "error": error,
+            }))?
+        } else {
+            format!("{file:<44} FAILED  {error}")
+        };
+        print_line(&progress, &line);
+        progress.inc(false);
+    }
     for (imports, group) in group_by_imports(&files) {
         let pool = args.lean.pool(&imports, group[0].path.as_deref()).await?;
         let pool_ref = &pool;

@@ -89,8 +89,11 @@ struct Totals {
 
 pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
     let mut jobs: Vec<Job> = Vec::new();
+    let mut unreadable_files = Vec::new();
     if !args.files.is_empty() {
-        for file in args.lean.load(&args.files)? {
+        let (files, failed) = args.lean.load_each(&args.files)?;
+        unreadable_files = failed;
+        for file in files {
             jobs.push(Job { file, keep: None });
         }
     }
@@ -125,9 +128,23 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
         .with_context(|| format!("opening {}", done_path.display()))?;
     let files: Vec<ProblemFile> = jobs.iter().map(|j| j.file.clone()).collect();
     let header = args.lean.load_header()?;
-    let progress = Progress::new(jobs.len() as u64, "tracing");
+    let progress = Progress::new((jobs.len() + unreadable_files.len()) as u64, "tracing");
     let started = Instant::now();
     let mut totals = Totals::default();
+    // A file that cannot be read is reported with its reason and counted; the others run.
+    for f in &unreadable_files {
+        totals.files += 1;
+        totals.failed += 1;
+        print_line(
+            &progress,
+            &format!(
+                "{}: not traced: cannot read this file: {}",
+                f.path.display(),
+                f.reason()
+            ),
+        );
+        progress.inc(false);
+    }
     let mut replayed = lean_trace::ReplayStats::default();
     let keeps: HashMap<String, Option<HashSet<String>>> =
         jobs.iter().map(|j| (key(j), j.keep.clone())).collect();
@@ -143,7 +160,14 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
                 for f in &group {
                     totals.files += 1;
                     totals.failed += 1;
-                    print_line(&progress, &format!("{}: not traced: {e:#}", path_key(f)));
+                    print_line(
+                        &progress,
+                        &format!(
+                            "{}: not traced: {}",
+                            path_key(f),
+                            crate::output::error_text(&e)
+                        ),
+                    );
                     progress.inc(true);
                 }
                 continue;

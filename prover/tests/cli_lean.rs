@@ -221,6 +221,92 @@ fn a_missing_lean_or_file_is_a_clear_error() {
     assert!(!out.contains("panicked"), "{out}");
 }
 
+#[test]
+fn a_file_that_is_not_utf8_is_reported_and_the_others_are_checked() {
+    let Some(_) = lean_for_test("a_file_that_is_not_utf8_is_reported_and_the_others_are_checked")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(files.join("a.lean"), "theorem a_ok : 1 + 1 = 2 := rfl\n").unwrap();
+    std::fs::write(
+        files.join("b.lean"),
+        b"theorem b_bad : true := \xff trivial\n",
+    )
+    .unwrap();
+    std::fs::write(files.join("c.lean"), "theorem c_ok : 2 + 2 = 4 := rfl\n").unwrap();
+    let files = files.display().to_string();
+
+    let o = run(&["check", &files, "--jsonl"], dir.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut ok: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["ok"] == true)
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    ok.sort();
+    assert_eq!(ok, ["a_ok", "c_ok"], "{lines:?}");
+    let bad: Vec<&serde_json::Value> = lines.iter().filter(|l| l["ok"] == false).collect();
+    assert_eq!(bad.len(), 1, "{lines:?}");
+    let reason = bad[0]["error"].as_str().unwrap();
+    assert!(
+        reason.contains("b.lean") && reason.contains("UTF-8"),
+        "{reason}"
+    );
+    assert_eq!(
+        reason.matches("not valid UTF-8").count(),
+        1,
+        "the cause said once: {reason}"
+    );
+
+    // The summary says so, and prove and replay go on past it too.
+    let o = run(&["check", &files], dir.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("verified 2/3 proofs; 1 file(s) could not be read"),
+        "{err}"
+    );
+    let o = run(&["replay", &files], dir.path());
+    let out = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("replayed 2/3 proofs"), "{out}");
+    let results = dir.path().join("results.jsonl");
+    let o = run(
+        &[
+            "prove",
+            &files,
+            "-o",
+            results.to_str().unwrap(),
+            "--retrieval",
+            "off",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 file(s) could not be read"), "{err}");
+    let text = std::fs::read_to_string(&results).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "{text}");
+    assert!(
+        records
+            .iter()
+            .any(|r| r["file"].as_str().unwrap().ends_with("b.lean")
+                && r["unreadable"].as_str().unwrap().contains("UTF-8")),
+        "{text}"
+    );
+    assert!(!err.contains("panicked") && !out.contains("panicked"));
+}
+
 /// Writes the found proofs into a Lean file: each theorem with the proof the search found.
 fn file_with_found_proofs(results: &[serde_json::Value], out: &Path) -> usize {
     let files = problems::load_paths(&[problems::core_dir()]).unwrap();

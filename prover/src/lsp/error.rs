@@ -17,16 +17,16 @@ use lean_env::suggest::SuggestError;
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum BackendError {
     /// No Lean 3 executable was found (`--lean`, `LEAN_HOME`, `PATH`, elan).
-    #[error("{0:#}")]
+    #[error("{}", crate::output::error_text(.0))]
     LeanNotFound(Arc<anyhow::Error>),
     /// Lean was found but the pool did not start (the project, the imports, the workers).
-    #[error("{0:#}")]
+    #[error("{}", crate::output::error_text(.0))]
     PoolStart(Arc<anyhow::Error>),
     /// `--policy model`: the model did not load.
-    #[error("cannot build the tactic policy: {0:#}")]
+    #[error("cannot build the tactic policy: {}", crate::output::error_text(.0))]
     ModelLoad(Arc<anyhow::Error>),
     /// The policy could not be built on the pool.
-    #[error("cannot build the tactic policy: {0:#}")]
+    #[error("cannot build the tactic policy: {}", crate::output::error_text(.0))]
     PolicyBuild(Arc<anyhow::Error>),
     /// The start's task ended without an answer (aborted at shutdown, or it panicked).
     #[error("starting Lean was interrupted: {0}")]

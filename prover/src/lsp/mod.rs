@@ -110,7 +110,7 @@ pub async fn run(args: LspArgs, interrupt: CancellationToken) -> Result<bool> {
     // A bad --header is shown to the user once the client is connected.
     let (header, header_error) = match lean.load_header() {
         Ok(h) => (h, None),
-        Err(e) => (None, Some(format!("{e:#}"))),
+        Err(e) => (None, Some(crate::output::error_text(&e))),
     };
 
     let (connection, io_threads) = Connection::stdio();
