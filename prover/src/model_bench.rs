@@ -448,7 +448,7 @@ pub fn run(args: &ModelBenchArgs) -> Result<()> {
         ),
         Err(e) => println!(
             "PyTorch comparison unavailable: {}",
-            crate::output::error_text(&e)
+            crate::output::error_text(e)
         ),
     }
 
