@@ -9,7 +9,11 @@
 //! in-process search does; the prompt is split where the in-process engine splits it, so the
 //! answers are the same. A request whose client went away before its batch started is dropped
 //! unseen. Malformed or oversized requests are answered 4xx with a message and never reach the
-//! model.
+//! model; every answer that is not a completion is an OpenAI-style JSON error.
+//!
+//! Shutdown (Ctrl-C, SIGTERM) drains: the server stops accepting connections, the requests it
+//! has accepted are decoded and answered, and it exits 0. A request still waiting when the
+//! drain time (`--drain-timeout`) is over gets a 503 JSON answer instead.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -76,6 +81,11 @@ pub struct ServeArgs {
     /// Most tokens of prompt plus completion (default: the model's max_position_embeddings).
     #[arg(long, value_name = "TOKENS")]
     pub max_model_len: Option<usize>,
+
+    /// On Ctrl-C or SIGTERM, seconds to finish the requests already accepted; those still
+    /// waiting after it are answered 503 (as JSON) and the server exits 0.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub drain_timeout: f64,
 }
 
 /// One prompt waiting for the model.
@@ -113,6 +123,8 @@ struct AppState {
     counters: Arc<Counters>,
     next_id: AtomicU64,
     created: u64,
+    /// Cancelled when the drain time after a shutdown signal is over.
+    give_up: CancellationToken,
 }
 
 /// The prompt prefixes worth a KV cache: the shared part of every tactic prompt, per style,
@@ -335,10 +347,38 @@ impl AppState {
 async fn completions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     state.counters.requests.fetch_add(1, Ordering::Relaxed);
-    match answer(&state, &headers, &body).await {
+    // A body over the limit, or one cut short, is answered as JSON like every other refusal
+    // (axum's own answer is plain text).
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            state.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            let message = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the request body is larger than the limit of {BODY_LIMIT} bytes")
+            } else {
+                format!("cannot read the request body: {}", rejection.body_text())
+            };
+            return Refusal {
+                status: rejection.status(),
+                message,
+            }
+            .into_response();
+        }
+    };
+    let answered = tokio::select! {
+        a = answer(&state, &headers, &body) => a,
+        // The drain time after a shutdown signal is over: answer rather than be cut off.
+        _ = state.give_up.cancelled() => Err(Refusal {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the server is shutting down; send the request again to another server \
+                      or after it restarts"
+                .into(),
+        }),
+    };
+    match answered {
         Ok((r, engine)) => {
             let mut response = axum::Json(r).into_response();
             // The time the request spent queued and decoding, so that a client can tell what
@@ -462,6 +502,18 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
+/// The largest request body accepted, in bytes.
+const BODY_LIMIT: usize = 4 << 20;
+
+async fn method_not_allowed() -> Response {
+    Refusal {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: "method not allowed: /v1/completions takes POST, /v1/models and /health take GET"
+            .into(),
+    }
+    .into_response()
+}
+
 async fn not_found() -> Response {
     Refusal {
         status: StatusCode::NOT_FOUND,
@@ -554,11 +606,20 @@ pub struct BoundServer {
     app: Router,
     pub addr: SocketAddr,
     pub served_name: String,
+    give_up: CancellationToken,
 }
 
 impl BoundServer {
-    /// Serves until `cancel`.
-    pub async fn serve(self, cancel: CancellationToken) -> Result<()> {
+    /// Serves until `cancel`, then drains: no new connection is accepted, the requests in
+    /// flight are answered (those still waiting after `drain` with a 503), and it returns.
+    pub async fn serve(self, cancel: CancellationToken, drain: std::time::Duration) -> Result<()> {
+        let give_up = self.give_up.clone();
+        let signalled = cancel.clone();
+        tokio::spawn(async move {
+            signalled.cancelled().await;
+            tokio::time::sleep(drain).await;
+            give_up.cancel();
+        });
         axum::serve(self.listener, self.app)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
             .await
@@ -609,6 +670,7 @@ pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
             .context("starting the model thread")?;
     }
     let served_name = args.served_model_name.clone().unwrap_or(args.model.clone());
+    let give_up = CancellationToken::new();
     let state = Arc::new(AppState {
         served_name: served_name.clone(),
         api_key,
@@ -621,19 +683,22 @@ pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
         counters,
         next_id: AtomicU64::new(0),
         created: unix_now(),
+        give_up: give_up.clone(),
     });
     let app = Router::new()
         .route("/v1/completions", post(completions))
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(4 << 20))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
     Ok(BoundServer {
         listener,
         app,
         addr: local,
         served_name,
+        give_up,
     })
 }
 
@@ -645,6 +710,16 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<bool> {
         "serving {} as {:?} at http://{}/v1 (batches of up to {} prompts)",
         args.model, server.served_name, server.addr, args.max_batch
     );
-    server.serve(cancel).await?;
+    if !(args.drain_timeout >= 0.0 && args.drain_timeout.is_finite()) {
+        bail!("--drain-timeout must be a number of seconds, 0 or more");
+    }
+    let drain = std::time::Duration::from_secs_f64(args.drain_timeout);
+    let stopping = cancel.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        eprintln!("shutting down: finishing the requests in flight (at most {drain:?})");
+    });
+    server.serve(cancel, drain).await?;
+    eprintln!("stopped");
     Ok(true)
 }

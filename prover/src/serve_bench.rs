@@ -149,10 +149,11 @@ pub async fn run(mut args: ServeBenchArgs) -> Result<()> {
         max_batch: 64,
         max_n: 64,
         max_model_len: args.max_model_len,
+        drain_timeout: 0.0,
     };
     let server = crate::serve::bind(&serve_args).await?;
     let url = format!("http://{}", server.addr);
-    let serving = tokio::spawn(server.serve(cancel.clone()));
+    let serving = tokio::spawn(server.serve(cancel.clone(), std::time::Duration::ZERO));
     println!("server: {model} at {url} on {}", args.device);
 
     overhead(&url, args.requests).await?;

@@ -434,8 +434,9 @@ fn an_interrupted_prove_resumes_without_losing_or_repeating_results() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    // SIGTERM, as Slurm and Kubernetes stop a job; Ctrl-C (SIGINT) takes the same path.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let status = child.wait().unwrap();
     assert!(!status.success());

@@ -180,8 +180,19 @@ fn bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving() {
     let (status, _) = http(p, "POST", "/v1/chat/nothing", "{}").unwrap();
     assert_eq!(status, 404);
     let big = format!(r#"{{"model":"tiny","prompt":"{}"}}"#, "a".repeat(5 << 20));
-    let (status, _) = http(p, "POST", "/v1/completions", &big).unwrap();
+    let (status, answer) = http(p, "POST", "/v1/completions", &big).unwrap();
     assert_eq!(status, 413);
+    // Every refusal is JSON, the body-size one and a wrong method included.
+    let e: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("larger than the limit"), "{msg}");
+    let (status, answer) = http(p, "GET", "/v1/completions", "").unwrap();
+    assert_eq!(status, 405);
+    let e: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("POST"),
+        "{e}"
+    );
     // Still serving, and the two prompts of one request come back in order.
     let (status, answer) = http(
         p,
@@ -553,4 +564,82 @@ except Exception as e:
     assert_eq!(choices.len(), 3);
     assert!(choices.windows(2).all(|w| w[0].1 >= w[1].1), "{choices:?}");
     assert_eq!(lines[2], "NotFoundError");
+}
+
+fn send_sigterm(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+/// Queued requests behind a busy model: `count` short ones, each in its thread.
+fn short_requests(port: u16, count: usize) -> Vec<std::thread::JoinHandle<(u16, String)>> {
+    (0..count)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let body = format!(
+                    r#"{{"model":"tiny","prompt":"queued {i}","max_tokens":4,"temperature":0}}"#
+                );
+                http(port, "POST", "/v1/completions", &body).unwrap()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn sigterm_drains_the_requests_in_flight_and_exits_0() {
+    let mut server = ServeProcess::start(&["--max-batch", "1"]);
+    let port = server.port;
+    let long = busy_model(port);
+    let queued = short_requests(port, 2);
+    while health_of(port)["requests"].as_u64().unwrap() < 3 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    send_sigterm(server.pid());
+    // Every accepted request is answered with its completion ...
+    for r in std::iter::once(long).chain(queued) {
+        let (status, body) = r.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+        let c: openai_api::CompletionResponse = serde_json::from_str(&body).unwrap();
+        assert!(!c.choices.is_empty());
+    }
+    // ... and the server exits 0.
+    let status = server.wait_exit(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(http(port, "GET", "/health", "").is_err(), "still accepting");
+}
+
+#[test]
+fn requests_still_waiting_after_the_drain_time_get_a_json_503() {
+    let mut server = ServeProcess::start(&["--max-batch", "1", "--drain-timeout", "0.2"]);
+    let port = server.port;
+    let long = busy_model(port);
+    let queued = short_requests(port, 2);
+    while health_of(port)["requests"].as_u64().unwrap() < 3 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let signalled = Instant::now();
+    send_sigterm(server.pid());
+    for r in std::iter::once(long).chain(queued) {
+        let (status, body) = r.join().unwrap();
+        let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("shutting down"),
+            "{body}"
+        );
+    }
+    let status = server.wait_exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    // It did not wait for the long beam search to end.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        signalled.elapsed()
+    );
 }
