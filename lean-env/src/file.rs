@@ -1,8 +1,6 @@
 //! A parsed file cut into the segments a Lean worker runs: the commands between theorems go
 //! to Lean's command parser verbatim, each theorem is captured where it stands.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use lean_bridge::{LeanFile, Segment, SegmentText, TheoremSegment};
@@ -51,16 +49,21 @@ impl FileRun {
             )));
             pos = end;
         }
-        let mut h = DefaultHasher::new();
-        file.path.hash(&mut h);
-        file.header.imports.hash(&mut h);
-        header.map(|h| &h.context).hash(&mut h);
-        src.hash(&mut h);
+        let path = file
+            .path
+            .as_ref()
+            .map(|p| p.to_string_lossy())
+            .unwrap_or_default();
+        let imports = file.header.imports.join("\n");
+        let context = header.map(|h| h.context.join("\n"));
+        let key = lean_bridge::repl::stable_key(&[
+            &path,
+            &imports,
+            context.as_deref().unwrap_or("\u{0}none"),
+            src,
+        ]);
         FileRun {
-            lean: Arc::new(LeanFile {
-                key: format!("{:016x}", h.finish()),
-                segments,
-            }),
+            lean: Arc::new(LeanFile { key, segments }),
             segment_of,
         }
     }
