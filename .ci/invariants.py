@@ -79,6 +79,7 @@ for crate in CRATES:
 # 5. Only lean-bridge starts processes that could be Lean: elsewhere, only these programs.
 allowed = {"prover/src/model_bench.rs": "python (PyTorch comparison)", "search/src/export.rs": "dot (Graphviz)",
            "prover/src/serve_bench.rs": "prover itself (prove processes sharing one server)",
+           "prover/src/soak_bench.rs": "prover itself (the language server under a long run)",
            "lean-setup/src/tools.rs": "the installers (elan, git, leanproject, curl, tar)"}
 for crate in CRATES:
     if crate == "lean-bridge":

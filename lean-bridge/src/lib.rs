@@ -8,6 +8,8 @@
 pub mod ast;
 pub mod error;
 pub mod file;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod locate;
 pub mod make;
 pub mod olean;
@@ -23,7 +25,8 @@ pub use error::{LeanError, LeanErrorKind, LostState};
 pub use file::{FileTheorem, LeanFile, Segment, SegmentText, TheoremSegment};
 pub use locate::{LeanInstall, LeanProject};
 pub use pool::{
-    LeanPool, PoolConfig, ProofStart, StateRef, TacticResult, Timing, Verification, WorkerHealth,
+    LeanPool, PoolConfig, ProofStart, Recycle, StateRef, TacticResult, Timing, Verification,
+    WorkerHealth,
 };
 pub use problems::split_statement;
 pub use sandbox::{Confinement, Protections, SandboxMode};

@@ -329,44 +329,22 @@ impl WorkerTask {
                 }
                 Ok(Ok(None)) => return Err(self.lost(String::new()).await),
                 Ok(Ok(Some(line))) => {
-                    // A file's own IO may have printed part of a line just before the answer
-                    // (`io.put_str "hi"` without a newline): the marker need not start it.
-                    let Some(at) = line.find(RESPONSE_MARKER) else {
-                        if !is_noise(&line) {
-                            messages.push(line);
-                        }
-                        continue;
-                    };
-                    if at > 0 {
-                        messages.push(line[..at].to_string());
-                    }
-                    let json = &line[at + RESPONSE_MARKER.len()..];
                     let round_trip = started.elapsed();
-                    let body: Value = match serde_json::from_str(json) {
-                        Ok(v) => v,
-                        Err(e) => {
+                    let body = match read_response_line(&line, id) {
+                        LineRead::Output(text) => {
+                            messages.extend(text.map(str::to_string));
+                            continue;
+                        }
+                        LineRead::Response { before, body } => {
+                            messages.extend(before.map(str::to_string));
+                            body
+                        }
+                        LineRead::OutOfStep(message) => {
+                            // The stream cannot be trusted any more: start afresh.
                             self.kill().await;
-                            return Err(LeanErrorKind::Protocol(format!(
-                                "unreadable response ({e}): {json}"
-                            ))
-                            .into());
+                            return Err(LeanErrorKind::Protocol(message).into());
                         }
                     };
-                    if !body.is_object() {
-                        self.kill().await;
-                        return Err(LeanErrorKind::Protocol(format!(
-                            "response is not an object: {json}"
-                        ))
-                        .into());
-                    }
-                    if answer_id(&body) != Some(id) {
-                        // A response to something else means the stream is out of step.
-                        self.kill().await;
-                        return Err(LeanErrorKind::Protocol(format!(
-                            "expected the response to request {id}, got: {json}"
-                        ))
-                        .into());
-                    }
                     let lean_time = if self.spec.timed {
                         self.lean_time(id).await
                     } else {
@@ -575,6 +553,46 @@ impl WorkerTask {
 
 /// Lines Lean prints while running context commands that say nothing useful: the command
 /// parser's import step, which the REPL skips on purpose.
+/// What one line of a worker's stdout is, read while waiting for the answer to request `id`.
+#[derive(Debug, PartialEq)]
+pub enum LineRead<'a> {
+    /// Output of the file's own commands (`None`: Lean's noise, not worth keeping).
+    Output(Option<&'a str>),
+    /// The answer, with any output printed just before it on the same line.
+    Response {
+        before: Option<&'a str>,
+        body: Value,
+    },
+    /// Not an answer to `id`, or not readable: the stream is out of step.
+    OutOfStep(String),
+}
+
+/// Reads one line of a worker's stdout. Pure, so that it can be fuzzed: the bytes come from a
+/// Lean process running the user's file, which may print anything.
+pub fn read_response_line(line: &str, id: u64) -> LineRead<'_> {
+    // A file's own IO may have printed part of a line just before the answer
+    // (`io.put_str "hi"` without a newline): the marker need not start it.
+    let Some(at) = line.find(RESPONSE_MARKER) else {
+        return LineRead::Output((!is_noise(line)).then_some(line));
+    };
+    let before = (at > 0).then(|| &line[..at]);
+    let json = &line[at + RESPONSE_MARKER.len()..];
+    let body: Value = match serde_json::from_str(json) {
+        Ok(v) => v,
+        Err(e) => return LineRead::OutOfStep(format!("unreadable response ({e}): {json}")),
+    };
+    if !body.is_object() {
+        return LineRead::OutOfStep(format!("response is not an object: {json}"));
+    }
+    if answer_id(&body) != Some(id) {
+        // A response to something else means the stream is out of step.
+        return LineRead::OutOfStep(format!(
+            "expected the response to request {id}, got: {json}"
+        ));
+    }
+    LineRead::Response { before, body }
+}
+
 fn is_noise(line: &str) -> bool {
     line.contains("invalid import: init") || line == "module importing disabled"
 }
@@ -588,7 +606,7 @@ fn render_messages(messages: &[String]) -> String {
 }
 
 /// Parses `PROVER_TIME 17 0.123ms` (Lean's `timetac` output) into (request id, duration).
-fn parse_timing(line: &str) -> Option<(u64, Duration)> {
+pub(crate) fn parse_timing(line: &str) -> Option<(u64, Duration)> {
     let rest = line.strip_prefix(TIMING_TAG)?;
     let mut parts = rest.split_whitespace();
     let id: u64 = parts.next()?.parse().ok()?;
@@ -603,7 +621,9 @@ fn parse_timing(line: &str) -> Option<(u64, Duration)> {
         return None;
     };
     let secs: f64 = num.parse().ok()?;
-    Some((id, Duration::from_secs_f64(secs * scale)))
+    // Anything can reach stderr (the file's own output): a negative, infinite or NaN time is
+    // not a timing line (`from_secs_f64` would panic on it; found by the fuzzer).
+    Some((id, Duration::try_from_secs_f64(secs * scale).ok()?))
 }
 
 #[cfg(test)]
@@ -621,5 +641,9 @@ mod tests {
             Some((3, Duration::from_millis(1250)))
         );
         assert_eq!(parse_timing("something else"), None);
+        // What the fuzzer found: times no Duration holds are not timing lines (no panic).
+        for bad in ["-0.5ms", "1e400s", "NaN", "infs", "-inf", "nanms"] {
+            assert_eq!(parse_timing(&format!("PROVER_TIME 1 {bad}")), None, "{bad}");
+        }
     }
 }

@@ -464,3 +464,41 @@ async fn mathlib_tactics_and_locales_work_in_a_project() {
     );
     pool.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_worker_is_recycled_between_proofs_never_during_one() {
+    let Some(_) = lean_for_test("a_worker_is_recycled_between_proofs_never_during_one") else {
+        return;
+    };
+    let pool = LeanPool::new(PoolConfig {
+        recycle: lean_bridge::Recycle {
+            after_requests: 10,
+            above_rss_mib: 0,
+        },
+        ..config(1)
+    })
+    .await
+    .unwrap();
+    let statement = "(p q : Prop) (hp : p) (hq : q) : p ∧ q";
+    // A proof that runs past the bound keeps its worker: its states stay usable.
+    let first = pool.start(&[], statement).await.unwrap();
+    for _ in 0..12 {
+        let r = pool.run(&first.state, "exact hq").await.unwrap();
+        assert!(!failure(&r).is_empty());
+    }
+    let second = pool.start(&[], statement).await.unwrap();
+    assert_eq!(pool.recycled(), 0, "recycled while a proof was live");
+    let r = pool.run(&first.state, "split").await.unwrap();
+    assert_eq!(goals(&r).len(), 2);
+    pool.drop_proof(&first.state).await;
+    pool.drop_proof(&second.state).await;
+    // Between proofs it is replaced by a fresh process, and the next proof runs there.
+    let third = pool.start(&[], statement).await.unwrap();
+    assert_eq!(pool.recycled(), 1);
+    assert_ne!(third.state.incarnation, first.state.incarnation);
+    let r = pool.run(&third.state, "exact ⟨hp, hq⟩").await.unwrap();
+    assert!(goals(&r).is_empty());
+    // The old proof's states went with the old process, as a restart's do.
+    let lost = pool.run(&first.state, "split").await.unwrap_err();
+    assert!(matches!(lost.kind(), LeanErrorKind::StateLost(_)), "{lost}");
+}

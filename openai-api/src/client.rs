@@ -240,23 +240,36 @@ impl CompletionsClient {
             .text()
             .await
             .map_err(|e| ApiError::from_reqwest(url, &e))?;
-        if !status.is_success() {
-            return Err(ApiError::new(
-                ApiErrorKind::Status(status.as_u16()),
-                url,
-                format!("{status}: {}", error_message(&body)),
-            ));
-        }
-        let parsed = serde_json::from_str(&body).map_err(|e| {
-            let short: String = body.chars().take(120).collect();
-            ApiError::new(
-                ApiErrorKind::Malformed,
-                url,
-                format!("the answer is not the API's JSON ({e}): {short:?}"),
-            )
-        })?;
+        let parsed = read_answer(url, status.as_u16(), &body)?;
         Ok((parsed, reported))
     }
+}
+
+/// A server's answer, read: the API's JSON for a success status, else an error carrying the
+/// server's own message. Pure, so that it can be fuzzed: a server may answer anything.
+pub fn read_answer<T: serde::de::DeserializeOwned>(
+    url: &str,
+    status: u16,
+    body: &str,
+) -> Result<T, ApiError> {
+    if !(200..300).contains(&status) {
+        let reason = reqwest::StatusCode::from_u16(status)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| status.to_string());
+        return Err(ApiError::new(
+            ApiErrorKind::Status(status),
+            url,
+            format!("{reason}: {}", error_message(body)),
+        ));
+    }
+    serde_json::from_str(body).map_err(|e| {
+        let short: String = body.chars().take(120).collect();
+        ApiError::new(
+            ApiErrorKind::Malformed,
+            url,
+            format!("the answer is not the API's JSON ({e}): {short:?}"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 pub mod client;
 pub mod wire;
 
-pub use client::{ApiError, ApiErrorKind, ClientConfig, CompletionsClient};
+pub use client::{ApiError, ApiErrorKind, ClientConfig, CompletionsClient, read_answer};
 pub use wire::{
     Choice, CompletionRequest, CompletionResponse, ErrorBody, ErrorDetail, LogProbs, ModelCard,
     ModelList, OneOrMany, Usage,

@@ -23,6 +23,8 @@
 //! ```
 
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod imports;
 pub mod lexer;
 mod load;

@@ -42,6 +42,9 @@ pub enum BenchWhat {
     /// expansions per minute of two prove processes sharing one server against one process
     /// with the model in-process.
     Serve(crate::serve_bench::ServeBenchArgs),
+    /// Long runs: N tactics through one worker and N edits with suggestion requests through
+    /// the language server, memory and latency at the start and the end side by side.
+    Soak(crate::soak_bench::SoakBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +84,7 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
             .map_err(anyhow::Error::from)
             .and_then(|r| r),
         BenchWhat::Serve(a) => crate::serve_bench::run(a).await,
+        BenchWhat::Soak(a) => crate::soak_bench::run(a).await,
     }
     .map(|_| true)
 }
@@ -102,7 +106,7 @@ fn load_one_group(lean: &LeanOpts, files: Vec<PathBuf>) -> Result<Vec<ProblemFil
     Ok(files)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lean_bridge::{LeanPool, PoolConfig, SandboxMode};
+use lean_bridge::{LeanPool, PoolConfig, Recycle, SandboxMode};
 use problems::{FailedFile, Header, ProblemFile, Theorem};
 
 /// How to find and run Lean.
@@ -64,6 +64,17 @@ pub struct LeanOpts {
     /// the user's full rights.
     #[arg(long, value_name = "MODE", default_value = "auto", global = true)]
     pub sandbox: SandboxMode,
+
+    /// Replace a worker's Lean process by a fresh one after this many requests, between
+    /// proofs (0: never; default 1500). Lean 3 grows slower and bigger with every tactic it
+    /// runs; `prover bench soak` measures by how much.
+    #[arg(long, value_name = "N", global = true)]
+    pub recycle_after: Option<u64>,
+
+    /// Also replace it once its resident memory is above this many MiB (0: never, the
+    /// default).
+    #[arg(long, value_name = "MIB", global = true)]
+    pub recycle_above_mib: Option<u64>,
 }
 
 impl LeanOpts {
@@ -100,7 +111,45 @@ impl LeanOpts {
             verify_heartbeats: self.verify_heartbeats,
             timed: false,
             sandbox: self.sandbox,
+            recycle: self.recycle(),
         }
+    }
+
+    /// `--recycle-above-mib` and `--recycle-after` over the pool's defaults.
+    pub fn recycle(&self) -> Recycle {
+        let default = Recycle::default();
+        Recycle {
+            after_requests: self.recycle_after.unwrap_or(default.after_requests),
+            above_rss_mib: self.recycle_above_mib.unwrap_or(default.above_rss_mib),
+        }
+    }
+
+    /// These options as command-line arguments, for a prover process this one starts (the
+    /// language server of `bench soak`).
+    pub fn forwarded_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut push = |flag: &str, value: String| {
+            out.push(flag.to_string());
+            out.push(value);
+        };
+        if let Some(l) = &self.lean {
+            push("--lean", l.display().to_string());
+        }
+        if let Some(p) = &self.lean_project {
+            push("--lean-project", p.display().to_string());
+        }
+        if let Some(h) = &self.header {
+            push("--header", h.display().to_string());
+        }
+        if let Some(j) = self.jobs {
+            push("--jobs", j.to_string());
+        }
+        push("--memory-mb", self.memory_mb.to_string());
+        push("--sandbox", self.sandbox.to_string());
+        let recycle = self.recycle();
+        push("--recycle-above-mib", recycle.above_rss_mib.to_string());
+        push("--recycle-after", recycle.after_requests.to_string());
+        out
     }
 
     /// Starts a pool for these imports, with a clear error when Lean is missing.

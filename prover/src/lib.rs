@@ -20,6 +20,8 @@
 pub mod bench;
 pub mod check;
 pub mod formalize;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod index_cmd;
 pub mod lean_opts;
 pub mod lsp;
@@ -37,5 +39,6 @@ pub mod serve;
 pub mod serve_bench;
 pub mod setup;
 pub mod shard;
+pub mod soak_bench;
 pub mod suggest_cmd;
 pub mod trace_cmd;

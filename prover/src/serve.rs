@@ -140,7 +140,7 @@ fn known_prefixes() -> Vec<String> {
 
 /// A refused request: its status and message.
 #[derive(Debug)]
-struct Refusal {
+pub(crate) struct Refusal {
     status: StatusCode,
     message: String,
 }
@@ -171,16 +171,16 @@ impl IntoResponse for Refusal {
 }
 
 /// A request turned into engine settings.
-struct Plan {
-    prompts: Vec<String>,
+pub(crate) struct Plan {
+    pub(crate) prompts: Vec<String>,
     /// Each prompt's tokens as the engine sees them (BOS included).
-    prompt_tokens: Vec<usize>,
+    pub(crate) prompt_tokens: Vec<usize>,
     /// Completions asked for per prompt.
-    n: usize,
+    pub(crate) n: usize,
     /// Candidates the engine makes per prompt (1 for greedy; copied up to `n`).
-    k: usize,
-    params: GenParams,
-    logprobs: bool,
+    pub(crate) k: usize,
+    pub(crate) params: GenParams,
+    pub(crate) logprobs: bool,
 }
 
 impl AppState {
@@ -202,103 +202,18 @@ impl AppState {
         }
     }
 
-    fn check_model(&self, name: &str) -> Result<(), Refusal> {
-        if name == self.served_name {
-            Ok(())
-        } else {
-            Err(Refusal {
-                status: StatusCode::NOT_FOUND,
-                message: format!(
-                    "the model {name:?} does not exist here; this server serves {:?}",
-                    self.served_name
-                ),
-            })
-        }
-    }
-
-    fn count_tokens(&self, text: &str) -> Result<usize, Refusal> {
-        self.tokenizer
-            .encode(text, false)
-            .map(|e| e.len())
-            .map_err(|e| Refusal::bad(format!("the prompt cannot be tokenized: {e}")))
-    }
-
-    /// Checks a request and chooses the decoding: beam search for `use_beam_search`, greedy at
-    /// temperature 0, otherwise `n` distinct samples (the engine's sampling).
     fn plan(&self, req: CompletionRequest) -> Result<Plan, Refusal> {
-        self.check_model(&req.model)?;
-        if req.stream == Some(true) {
-            return Err(Refusal::bad(
-                "streaming is not supported; leave out \"stream\"",
-            ));
-        }
-        let prompts = req.prompt.into_vec();
-        if prompts.is_empty() || prompts.iter().any(String::is_empty) {
-            return Err(Refusal::bad("the prompt must not be empty"));
-        }
-        if prompts.len() > 64 {
-            return Err(Refusal::bad(format!(
-                "{} prompts in one request; at most 64",
-                prompts.len()
-            )));
-        }
-        let n = req.n.unwrap_or(1);
-        let width = req.best_of.unwrap_or(n).max(n);
-        if n == 0 || width > self.max_n {
-            return Err(Refusal::bad(format!(
-                "n (and best_of) must be between 1 and {} (asked: n = {n}, best_of = {width})",
-                self.max_n
-            )));
-        }
-        let max_tokens = req.max_tokens.unwrap_or(16);
-        if max_tokens == 0 {
-            return Err(Refusal::bad("max_tokens must be at least 1"));
-        }
-        let temperature = req.temperature.unwrap_or(1.0);
-        let top_p = req.top_p.unwrap_or(1.0);
-        if !(temperature.is_finite() && temperature >= 0.0) {
-            return Err(Refusal::bad("temperature must be a number ≥ 0"));
-        }
-        if !(top_p > 0.0 && top_p <= 1.0) {
-            return Err(Refusal::bad("top_p must be in (0, 1]"));
-        }
-        let stop = req.stop.map(|s| s.into_vec()).unwrap_or_default();
-        if stop.iter().any(String::is_empty) {
-            return Err(Refusal::bad("stop strings must not be empty"));
-        }
-        if stop.len() > 16 {
-            return Err(Refusal::bad("at most 16 stop strings"));
-        }
-        let mut prompt_tokens = Vec::with_capacity(prompts.len());
-        for p in &prompts {
-            let tokens = self.count_tokens(p)? + self.bos;
-            prompt_tokens.push(tokens);
-            if tokens + max_tokens > self.max_model_len {
-                return Err(Refusal::bad(format!(
-                    "this model's maximum context length is {} tokens; the prompt has {tokens} and max_tokens asks for {max_tokens} more",
-                    self.max_model_len
-                )));
-            }
-        }
-        let (mut params, k) = if req.use_beam_search == Some(true) {
-            (GenParams::beam(width, max_tokens), width)
-        } else if temperature == 0.0 {
-            (GenParams::greedy(max_tokens), 1)
-        } else {
-            (GenParams::sample(n, temperature, top_p, max_tokens), n)
+        let limits = RequestLimits {
+            served_name: &self.served_name,
+            max_n: self.max_n,
+            max_model_len: self.max_model_len,
+            bos: self.bos,
         };
-        params.stop = stop;
-        params.seed = req.seed.unwrap_or(0);
-        if let Strategy::Beam = params.strategy {
-            params.num_candidates = width;
-        }
-        Ok(Plan {
-            prompts,
-            prompt_tokens,
-            n,
-            k,
-            params,
-            logprobs: req.logprobs.is_some(),
+        plan_request(req, &limits, &|text| {
+            self.tokenizer
+                .encode(text, false)
+                .map(|e| e.len())
+                .map_err(|e| e.to_string())
         })
     }
 
@@ -342,6 +257,109 @@ impl AppState {
         }
         out
     }
+}
+
+/// What a request is checked against.
+pub struct RequestLimits<'a> {
+    pub served_name: &'a str,
+    pub max_n: usize,
+    pub max_model_len: usize,
+    /// Tokens the engine puts before a prompt.
+    pub bos: usize,
+}
+
+/// Checks a request and chooses the decoding: beam search for `use_beam_search`, greedy at
+/// temperature 0, otherwise `n` distinct samples (the engine's sampling). Pure (the tokenizer
+/// is handed in), so that it can be fuzzed: the request comes from anyone on the network.
+pub(crate) fn plan_request(
+    req: CompletionRequest,
+    limits: &RequestLimits,
+    count_tokens: &dyn Fn(&str) -> Result<usize, String>,
+) -> Result<Plan, Refusal> {
+    if req.model != limits.served_name {
+        return Err(Refusal {
+            status: StatusCode::NOT_FOUND,
+            message: format!(
+                "the model {:?} does not exist here; this server serves {:?}",
+                req.model, limits.served_name
+            ),
+        });
+    }
+    if req.stream == Some(true) {
+        return Err(Refusal::bad(
+            "streaming is not supported; leave out \"stream\"",
+        ));
+    }
+    let prompts = req.prompt.into_vec();
+    if prompts.is_empty() || prompts.iter().any(String::is_empty) {
+        return Err(Refusal::bad("the prompt must not be empty"));
+    }
+    if prompts.len() > 64 {
+        return Err(Refusal::bad(format!(
+            "{} prompts in one request; at most 64",
+            prompts.len()
+        )));
+    }
+    let n = req.n.unwrap_or(1);
+    let width = req.best_of.unwrap_or(n).max(n);
+    if n == 0 || width > limits.max_n {
+        return Err(Refusal::bad(format!(
+            "n (and best_of) must be between 1 and {} (asked: n = {n}, best_of = {width})",
+            limits.max_n
+        )));
+    }
+    let max_tokens = req.max_tokens.unwrap_or(16);
+    if max_tokens == 0 {
+        return Err(Refusal::bad("max_tokens must be at least 1"));
+    }
+    let temperature = req.temperature.unwrap_or(1.0);
+    let top_p = req.top_p.unwrap_or(1.0);
+    if !(temperature.is_finite() && temperature >= 0.0) {
+        return Err(Refusal::bad("temperature must be a number ≥ 0"));
+    }
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(Refusal::bad("top_p must be in (0, 1]"));
+    }
+    let stop = req.stop.map(|s| s.into_vec()).unwrap_or_default();
+    if stop.iter().any(String::is_empty) {
+        return Err(Refusal::bad("stop strings must not be empty"));
+    }
+    if stop.len() > 16 {
+        return Err(Refusal::bad("at most 16 stop strings"));
+    }
+    let mut prompt_tokens = Vec::with_capacity(prompts.len());
+    for p in &prompts {
+        let tokens = count_tokens(p)
+            .map_err(|e| Refusal::bad(format!("the prompt cannot be tokenized: {e}")))?
+            + limits.bos;
+        prompt_tokens.push(tokens);
+        if tokens + max_tokens > limits.max_model_len {
+            return Err(Refusal::bad(format!(
+                "this model's maximum context length is {} tokens; the prompt has {tokens} and max_tokens asks for {max_tokens} more",
+                limits.max_model_len
+            )));
+        }
+    }
+    let (mut params, k) = if req.use_beam_search == Some(true) {
+        (GenParams::beam(width, max_tokens), width)
+    } else if temperature == 0.0 {
+        (GenParams::greedy(max_tokens), 1)
+    } else {
+        (GenParams::sample(n, temperature, top_p, max_tokens), n)
+    };
+    params.stop = stop;
+    params.seed = req.seed.unwrap_or(0);
+    if let Strategy::Beam = params.strategy {
+        params.num_candidates = width;
+    }
+    Ok(Plan {
+        prompts,
+        prompt_tokens,
+        n,
+        k,
+        params,
+        logprobs: req.logprobs.is_some(),
+    })
 }
 
 async fn completions(

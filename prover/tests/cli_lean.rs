@@ -717,3 +717,45 @@ fn a_server_killed_and_restarted_mid_run_costs_no_theorem_its_result_line() {
     names.dedup();
     assert_eq!(names.len(), 86, "every theorem has one result line");
 }
+
+#[test]
+fn the_soak_benchmark_reports_memory_and_latency_at_start_and_end() {
+    let Some(_) = lean_for_test("the_soak_benchmark_reports_memory_and_latency_at_start_and_end")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &[
+            "bench",
+            "soak",
+            "--tactics",
+            "300",
+            "--lsp-requests",
+            "10",
+            "--recycle-after",
+            "100",
+        ],
+        dir.path(),
+    );
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("300 tactics in"), "{out}");
+    // Recycled after 100 requests: a few fresh processes, no start lost.
+    let recycled: u64 = out
+        .split(" recycled)")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no recycle count in {out}"));
+    assert!(recycled >= 2, "{out}");
+    assert!(out.contains("0 start(s) failed"), "{out}");
+    assert!(out.contains("paired ratio to round 1"), "{out}");
+    assert!(out.contains("language server: end/start RSS"), "{out}");
+    assert!(out.contains("10 requests in"), "{out}");
+    assert!(lean_processes_using(dir.path()).is_empty());
+}
