@@ -4,6 +4,7 @@
 # go to fuzz/corpus/TARGET (not committed), crashes to fuzz/artifacts/TARGET; the committed
 # seeds are read only. Prints each target's executions per second and coverage; fails on a
 # crash. A crash, once fixed, is kept as a test: copy its input to fuzz/regressions/TARGET.
+# FUZZ_SEED=N makes a run repeatable (CI sets it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
@@ -20,7 +21,8 @@ for t in "${targets[@]}"; do
   if [ "$t" = lean_source ]; then extra=(problems/core); fi
   log="$(mktemp)"
   cargo +nightly fuzz run -O "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" "fuzz/regressions/$t" "${extra[@]}" -- \
-    -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 >"$log" 2>&1
+    -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 -rss_limit_mb=4096 \
+    -seed="${FUZZ_SEED:-0}" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
   speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')

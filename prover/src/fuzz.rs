@@ -45,10 +45,16 @@ pub fn client_answer(bytes: &[u8]) {
     let url = "http://127.0.0.1:1/v1/completions";
     match openai_api::read_answer::<CompletionResponse>(url, status, &body) {
         Ok(response) => {
-            let candidates = crate::remote::generations_from(&response);
+            let stop = ["\n".to_string(), "---".to_string()];
+            let candidates = crate::remote::generations_from(&response, &stop);
             assert_eq!(candidates.len(), response.choices.len());
             for c in &candidates {
                 assert_eq!(c.tokens, c.token_logprobs.len());
+                assert!(
+                    !c.text.contains('\n') && !c.text.contains("---"),
+                    "{:?}",
+                    c.text
+                );
             }
         }
         Err(e) => assert!(!e.to_string().is_empty()),

@@ -35,8 +35,9 @@ pub mod prompts {
     }
 }
 
-/// Three worked examples in the format of the published MiniF2F evaluation of the base
-/// checkpoints. Our own examples (core Lean and mathlib-style steps), not MiniF2F problems.
+/// Three worked examples in the layout of InternLM-Math's MiniF2F search script for the base
+/// checkpoints (a Lean 4 evaluation with Lean 4 examples). Ours are Lean 3 (core Lean and
+/// mathlib-style steps), not MiniF2F problems.
 pub const FEWSHOT_EXAMPLES: &str = "Tactic state:\n---\np q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q\n---\nNext tactic:\n---\nexact ⟨hp, hq⟩\n---\n\n\
 Tactic state:\n---\nx : ℝ,\nh₀ : 2 * x + 3 = 7\n⊢ x = 2\n---\nNext tactic:\n---\nlinarith\n---\n\n\
 Tactic state:\n---\nn : ℕ\n⊢ n + 0 = n\n---\nNext tactic:\n---\nsimp\n---\n\n";

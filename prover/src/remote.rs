@@ -219,7 +219,10 @@ impl RemoteModel {
             let answers =
                 futures::future::try_join_all(parts.iter().map(|r| self.client.complete(r)))
                     .await?;
-            let mut gens: Vec<Generation> = answers.iter().flat_map(generations_from).collect();
+            let mut gens: Vec<Generation> = answers
+                .iter()
+                .flat_map(|a| generations_from(a, &params.stop))
+                .collect();
             gens.sort_by(|a, b| b.logprob.total_cmp(&a.logprob));
             let mut seen = std::collections::HashSet::new();
             gens.retain(|g| seen.insert(g.text.clone()));
@@ -233,12 +236,17 @@ impl RemoteModel {
 /// The candidates of one answer, scored like the local engine's: the summed log-probability
 /// of the generated tokens, and that sum per token. A server that returns no log-probabilities
 /// leaves every score 0 (its own order is kept).
-pub fn generations_from(response: &CompletionResponse) -> Vec<Generation> {
+///
+/// Stop strings are honoured here whatever the server did with them (vLLM's beam search
+/// ignores `stop`, vLLM #9253): a completion is cut where the first stop string begins, and
+/// scored on the tokens up to the one that completed it, as the local engine scores a
+/// candidate that stopped there.
+pub fn generations_from(response: &CompletionResponse, stop: &[String]) -> Vec<Generation> {
     response
         .choices
         .iter()
         .map(|c| {
-            let token_logprobs: Vec<f32> = c
+            let mut token_logprobs: Vec<f32> = c
                 .logprobs
                 .as_ref()
                 .map(|l| {
@@ -249,26 +257,70 @@ pub fn generations_from(response: &CompletionResponse) -> Vec<Generation> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let logprob: f64 = c
-                .logprobs
-                .as_ref()
-                .map(|l| l.token_logprobs.iter().flatten().sum())
-                .unwrap_or(0.0);
+            let mut text = c.text.clone();
+            let mut finish = match c.finish_reason.as_deref() {
+                Some("length") => FinishReason::Length,
+                _ => FinishReason::Stop,
+            };
+            if let Some((cut, end)) = first_stop(&text, stop) {
+                text.truncate(cut);
+                finish = FinishReason::Stop;
+                if let Some(l) = &c.logprobs
+                    && let Some(kept) = tokens_through(&l.tokens, &c.text, end)
+                {
+                    let lps: Vec<f32> = l
+                        .token_logprobs
+                        .iter()
+                        .take(kept)
+                        .flatten()
+                        .map(|&x| x as f32)
+                        .collect();
+                    token_logprobs = lps;
+                }
+            }
+            let logprob: f64 = token_logprobs.iter().map(|&x| f64::from(x)).sum();
             let tokens = token_logprobs.len();
             Generation {
-                text: c.text.clone(),
+                text,
                 logprob,
                 logprob_norm: logprob / tokens.max(1) as f64,
                 tokens,
-                finish: match c.finish_reason.as_deref() {
-                    Some("length") => FinishReason::Length,
-                    _ => FinishReason::Stop,
-                },
+                finish,
                 token_ids: Vec::new(),
                 token_logprobs,
             }
         })
         .collect()
+}
+
+/// Where the first stop string in `text` begins, and where the earliest-ending one ends (the
+/// point at which the local engine would have stopped generating).
+fn first_stop(text: &str, stop: &[String]) -> Option<(usize, usize)> {
+    let found: Vec<(usize, usize)> = stop
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()).map(|at| (at, at + s.len())))
+        .collect();
+    let cut = found.iter().map(|&(at, _)| at).min()?;
+    let end = found.iter().map(|&(_, end)| end).min()?;
+    Some((cut, end))
+}
+
+/// How many of `tokens` (the completion's token texts, in order) it takes to reach byte `end`
+/// of `text`; `None` when the tokens do not spell the text (a server that reports bytes, or
+/// none), and the whole answer's tokens are kept.
+fn tokens_through(tokens: &[String], text: &str, end: usize) -> Option<usize> {
+    if tokens.is_empty() || tokens.concat() != text {
+        return None;
+    }
+    let mut at = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        at += t.len();
+        if at >= end {
+            return Some(i + 1);
+        }
+    }
+    Some(tokens.len())
 }
 
 #[cfg(test)]
@@ -299,11 +351,55 @@ mod tests {
             ],
             usage: None,
         };
-        let g = generations_from(&response);
+        let g = generations_from(&response, &[]);
         assert_eq!(g[0].logprob, -2.0);
         assert_eq!(g[0].logprob_norm, -1.0);
         assert_eq!(g[0].tokens, 2);
         assert_eq!(g[1].logprob_norm, -0.25);
         assert_eq!(g[1].finish, FinishReason::Length);
+    }
+
+    #[test]
+    fn a_server_that_ignores_stop_is_cut_at_the_stop_string_and_scored_on_the_kept_tokens() {
+        // What vLLM's beam search sends back for the few-shot prompt: the whole max_tokens.
+        let tokens = ["norm", "_num", "\n", "---", "\n", "lin", "arith"];
+        let lps = [-0.5, -0.25, -0.125, -2.0, -1.0, -3.0, -4.0];
+        let response = CompletionResponse {
+            id: String::new(),
+            object: String::new(),
+            created: 0,
+            model: "m".into(),
+            choices: vec![Choice {
+                index: 0,
+                text: tokens.concat(),
+                logprobs: Some(LogProbs {
+                    tokens: tokens.iter().map(|t| t.to_string()).collect(),
+                    token_logprobs: lps.iter().map(|&x| Some(x)).collect(),
+                    ..LogProbs::default()
+                }),
+                finish_reason: Some("length".into()),
+            }],
+            usage: None,
+        };
+        let g = generations_from(&response, &["\n".to_string()]);
+        assert_eq!(g[0].text, "norm_num");
+        assert_eq!(g[0].finish, FinishReason::Stop);
+        // The tokens up to the one that completed the stop string, as the local engine counts.
+        assert_eq!(g[0].tokens, 3);
+        assert_eq!(g[0].logprob, -0.875);
+        // A multi-character stop string that ends inside a token; the earliest stop wins.
+        let g = generations_from(&response, &["---".to_string(), "_nu".to_string()]);
+        assert_eq!(g[0].text, "norm");
+        assert_eq!(g[0].tokens, 2);
+        // Tokens that do not spell the text (bytes): the cut stands, every token is scored.
+        let mut odd = response.clone();
+        odd.choices[0].logprobs.as_mut().unwrap().tokens[0] = "bytes:\\x6e".into();
+        let g = generations_from(&odd, &["\n".to_string()]);
+        assert_eq!(g[0].text, "norm_num");
+        assert_eq!(g[0].tokens, 7);
+        // No stop string in the text: as the server sent it.
+        let g = generations_from(&response, &["sorry".to_string()]);
+        assert_eq!(g[0].text, tokens.concat());
+        assert_eq!(g[0].finish, FinishReason::Length);
     }
 }

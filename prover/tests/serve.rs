@@ -274,6 +274,9 @@ enum Fault {
     Status500,
     Garbage,
     Hang,
+    /// Never a fault, but `stop` is ignored: every completion runs on past its first line, as
+    /// vLLM's beam search answers (vLLM #9253).
+    IgnoresStop,
 }
 
 async fn fake_server(fault: Fault, faults: usize) -> (u16, Arc<AtomicUsize>) {
@@ -327,7 +330,27 @@ async fn fake_server(fault: Fault, faults: usize) -> (u16, Arc<AtomicUsize>) {
                     } else {
                         counter.fetch_add(1, Ordering::SeqCst)
                     };
-                    if call < faults + 2 {
+                    if let Fault::IgnoresStop = fault {
+                        let choices: Vec<String> = [
+                            (["norm", "_num", "\n", "---", "\n", "lin", "arith"], -0.5),
+                            (["simp", " at", " h", "\n", "exact", " h", "\n"], -0.25),
+                        ]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (tokens, lp))| {
+                            let text: String = tokens.concat();
+                            let tokens: Vec<String> =
+                                tokens.iter().map(|t| format!("{t:?}")).collect();
+                            let lps = vec![lp.to_string(); tokens.len()];
+                            format!(
+                                r#"{{"index":{i},"text":{text:?},"finish_reason":"length","logprobs":{{"tokens":[{}],"token_logprobs":[{}]}}}}"#,
+                                tokens.join(","),
+                                lps.join(",")
+                            )
+                        })
+                        .collect();
+                        (200, format!(r#"{{"choices":[{}]}}"#, choices.join(",")))
+                    } else if call < faults + 2 {
                         match fault {
                             Fault::Status500 => (500, "Internal Server Error".to_string()),
                             Fault::Garbage => (200, "<html>oops</html>".to_string()),
@@ -335,6 +358,7 @@ async fn fake_server(fault: Fault, faults: usize) -> (u16, Arc<AtomicUsize>) {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;
                                 return;
                             }
+                            Fault::IgnoresStop => unreachable!(),
                         }
                     } else {
                         let n = if text.contains("use_beam_search") {
@@ -642,4 +666,21 @@ fn requests_still_waiting_after_the_drain_time_get_a_json_503() {
         "{:?}",
         signalled.elapsed()
     );
+}
+
+#[test]
+fn a_server_that_ignores_stop_still_gives_one_line_tactics_scored_on_the_kept_tokens() {
+    let rt = runtime();
+    rt.block_on(async {
+        let (port, _) = fake_server(Fault::IgnoresStop, 0).await;
+        let model = fault_opts(port).load().await.unwrap().unwrap();
+        let policy = ModelPolicy::new(model, fault_opts(port)).unwrap();
+        let got = policy.propose(vec![request("⊢ true", 2)]).await.unwrap();
+        let tactics: Vec<&str> = got[0].iter().map(|c| c.tactic.as_str()).collect();
+        assert_eq!(tactics, ["simp at h", "norm_num"], "{:?}", got[0]);
+        // Scored on the tokens up to the newline that ended each (4 and 3 of 7): the per-token
+        // mean is the one token log-probability each choice has.
+        assert!((got[0][0].score + 0.25).abs() < 1e-9, "{:?}", got[0]);
+        assert!((got[0][1].score + 0.5).abs() < 1e-9, "{:?}", got[0]);
+    });
 }
