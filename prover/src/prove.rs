@@ -364,6 +364,10 @@ pub struct Summary {
     pub search_s: f64,
     /// The last tactic of each proof, counted.
     pub closing_tactics: Vec<(String, usize)>,
+    /// Policy calls that failed (each cost one expansion), and the theorems the policy's
+    /// failures ended.
+    pub policy_failures: usize,
+    pub ended_by_policy: usize,
 }
 
 impl Summary {
@@ -376,6 +380,10 @@ impl Summary {
             s.policy_s += r.stats.policy_time_s;
             s.lean_s += r.stats.env_time_s;
             s.search_s += r.stats.search_overhead_s;
+            s.policy_failures += r.stats.policy_failures;
+            if r.stop_reason == StopReason::PolicyFailed {
+                s.ended_by_policy += 1;
+            }
             if r.success() {
                 s.proved += 1;
                 times.push(r.time_s);
@@ -421,6 +429,12 @@ impl Summary {
             self.search_s,
             pct(self.search_s)
         ));
+        if self.policy_failures > 0 {
+            t.push_str(&format!(
+                "policy failures     {} (each cost an expansion); {} theorem(s) ended by them\n",
+                self.policy_failures, self.ended_by_policy
+            ));
+        }
         if !self.closing_tactics.is_empty() {
             let top: Vec<String> = self
                 .closing_tactics

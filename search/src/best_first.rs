@@ -85,7 +85,16 @@ pub struct SearchStats {
     pub verification_failures: usize,
     /// States handed back with `release` at the end.
     pub released: usize,
+    /// Policy calls that failed (each cost an expansion; the state was asked again later).
+    #[serde(default)]
+    pub policy_failures: usize,
 }
+
+/// Policy failures on one state after which it is given up (it stays in the tree, unexpanded).
+const POLICY_FAILURES_PER_STATE: usize = 2;
+/// Policy failures in a row after which the search ends with `PolicyFailed`: the policy is not
+/// failing on one state, it is failing.
+const POLICY_FAILURES_IN_A_ROW: usize = 3;
 
 /// The outcome of one search, one JSON line per theorem in `prover prove`.
 ///
@@ -183,6 +192,9 @@ impl BestFirstSearch {
             rejected_proof: None,
             asked: HashMap::new(),
             tried: HashMap::new(),
+            policy_failed: HashMap::new(),
+            policy_failures_in_a_row: 0,
+            last_policy_error: None,
         };
         let (tree, stop) = run.search().await;
         run.release_all().await;
@@ -334,6 +346,10 @@ struct Run<'a, E: ProofEnv, P: Policy> {
     /// How many times each state was asked for candidates, and the tactics run on it.
     asked: HashMap<NodeIndex, usize>,
     tried: HashMap<NodeIndex, HashSet<String>>,
+    /// Policy failures per state, and in a row over the whole search.
+    policy_failed: HashMap<NodeIndex, usize>,
+    policy_failures_in_a_row: usize,
+    last_policy_error: Option<String>,
 }
 
 impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
@@ -414,6 +430,18 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
                 None => self.next_round(&mut tree, &mut frontier),
             };
             let Some(node) = next else {
+                // The last states were given up because the policy failed on them: that is
+                // the policy failing, not the search running out of ideas.
+                if self.policy_failures_in_a_row >= POLICY_FAILURES_PER_STATE {
+                    break Stop::new(
+                        StopReason::PolicyFailed,
+                        format!(
+                            "{} ({} failures in a row)",
+                            self.last_policy_error.clone().unwrap_or_default(),
+                            self.policy_failures_in_a_row
+                        ),
+                    );
+                }
                 break Stop::new(
                     StopReason::Exhausted,
                     format!(
@@ -474,11 +502,39 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
             .any(|(_, _, e)| e.outcome != EdgeOutcome::Failed && e.outcome != EdgeOutcome::Error);
         tree.mark_expanded(node);
         let candidates = match self.propose(tree, node).await? {
-            Ok(candidates) => candidates,
+            Ok(candidates) => {
+                self.policy_failures_in_a_row = 0;
+                candidates
+            }
             Err(message) => {
-                // The state was not really expanded; keep it open for the record.
-                tree.set_status(node, NodeStatus::Open);
-                return Ok(Some(Stop::new(StopReason::PolicyFailed, message)));
+                // A failed generation (a server fault after its retries, a GPU out of memory)
+                // costs this expansion, not the theorem: the state is asked again later, and
+                // given up only when the policy keeps failing on it.
+                self.stats.policy_failures += 1;
+                self.policy_failures_in_a_row += 1;
+                self.last_policy_error = Some(message.clone());
+                if let Some(round) = self.asked.get_mut(&node) {
+                    *round = round.saturating_sub(1);
+                }
+                let on_this = self.policy_failed.entry(node).or_insert(0);
+                *on_this += 1;
+                if self.policy_failures_in_a_row >= POLICY_FAILURES_IN_A_ROW {
+                    tree.set_status(node, NodeStatus::Open);
+                    return Ok(Some(Stop::new(
+                        StopReason::PolicyFailed,
+                        format!(
+                            "{message} ({} failures in a row)",
+                            self.policy_failures_in_a_row
+                        ),
+                    )));
+                }
+                if *on_this < POLICY_FAILURES_PER_STATE {
+                    tree.set_status(node, NodeStatus::Open);
+                    frontier.push(tree, node);
+                } else if !had_children {
+                    tree.set_status(node, NodeStatus::Dead);
+                }
+                return Ok(None);
             }
         };
 

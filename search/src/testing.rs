@@ -344,6 +344,9 @@ pub struct ToyPolicy {
     propose: Box<Proposer>,
     latency: Duration,
     failure: Option<String>,
+    /// With `failure`: only every n-th call fails (0: every call).
+    fail_every: usize,
+    calls: std::sync::atomic::AtomicUsize,
     batches: Mutex<Vec<usize>>,
     requested_goals: Mutex<Vec<String>>,
 }
@@ -363,6 +366,8 @@ impl ToyPolicy {
             propose: Box::new(propose),
             latency: Duration::ZERO,
             failure: None,
+            fail_every: 0,
+            calls: std::sync::atomic::AtomicUsize::new(0),
             batches: Mutex::new(Vec::new()),
             requested_goals: Mutex::new(Vec::new()),
         }
@@ -401,6 +406,13 @@ impl ToyPolicy {
         self
     }
 
+    /// Every `n`-th `propose` call (the n-th, 2n-th, …) fails with `message`; the others answer.
+    pub fn failing_every(mut self, n: usize, message: &str) -> Self {
+        self.failure = Some(message.to_owned());
+        self.fail_every = n;
+        self
+    }
+
     /// The size of each batch, in call order.
     pub fn batch_sizes(&self) -> Vec<usize> {
         lock(&self.batches).clone()
@@ -422,7 +434,10 @@ impl Policy for ToyPolicy {
         }
         lock(&self.batches).push(requests.len());
         lock(&self.requested_goals).extend(requests.iter().map(|r| r.goals.clone()));
-        if let Some(message) = &self.failure {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if let Some(message) = &self.failure
+            && (self.fail_every == 0 || call.is_multiple_of(self.fail_every))
+        {
             return Err(PolicyError::new(PolicyErrorKind::Failed, message.clone()));
         }
         Ok(requests

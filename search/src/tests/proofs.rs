@@ -158,7 +158,33 @@ async fn a_statement_that_does_not_start_is_a_failure() {
 }
 
 #[tokio::test]
-async fn a_policy_failure_ends_the_search() {
+async fn a_failed_generation_costs_an_expansion_not_the_theorem() {
+    // Every third call fails: each failure costs its expansion, the state is asked again, and
+    // the search goes on to the proof the policy's answers lead to.
+    let env = ToyEnv::counting(3);
+    let candidates = [("dec", -0.1), ("done", -0.2)];
+    let policy = ToyPolicy::constant(&candidates).failing_every(3, "server fault");
+    let outcome = search(config(), &env, &policy).await;
+    assert_eq!(
+        outcome.result.stop_reason,
+        StopReason::Proved,
+        "{:?}",
+        outcome.result
+    );
+    let stats = &outcome.result.stats;
+    assert!(stats.policy_failures >= 1, "{stats:?}");
+    assert_eq!(stats.policy_calls, outcome.result.expansions);
+    // The same world without faults: the same proof, in fewer expansions.
+    let clean = search(config(), &env, &ToyPolicy::constant(&candidates)).await;
+    assert_eq!(clean.result.proof, outcome.result.proof);
+    assert_eq!(
+        clean.result.expansions + stats.policy_failures,
+        outcome.result.expansions
+    );
+}
+
+#[tokio::test]
+async fn a_policy_that_keeps_failing_ends_the_search() {
     let env = ToyEnv::counting(3);
     let policy = ToyPolicy::constant(&[("dec", -0.1)]).failing("out of memory");
     let outcome = search(config(), &env, &policy).await;
@@ -171,8 +197,11 @@ async fn a_policy_failure_ends_the_search() {
             .unwrap()
             .contains("out of memory")
     );
+    // The root was asked twice, then given up: the policy kept failing.
+    assert_eq!(outcome.result.stats.policy_failures, 2);
+    assert_eq!(outcome.result.expansions, 2);
     let tree = outcome.tree.unwrap();
-    assert_eq!(tree.node(tree.root()).status, NodeStatus::Open);
+    assert_eq!(tree.node(tree.root()).status, NodeStatus::Dead);
     assert_eq!(env.live_states(), 0);
 }
 
