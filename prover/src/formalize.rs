@@ -21,9 +21,10 @@ use search::{
 use serde::{Deserialize, Serialize};
 
 use crate::lean_opts::LeanOpts;
-use crate::model_policy::{LoadedModel, ModelOpts, prompts};
+use crate::model_load::{LoadedModel, ModelOpts};
 use crate::output::{Progress, one_line, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
+use crate::prompts::card as prompts;
 use crate::results::ResultsFile;
 use crate::shard::Shard;
 use internlm2::Generation;

@@ -11,7 +11,8 @@ use lean_bridge::LeanPool;
 use search::{Candidate, Policy, PolicyError, PolicyRequest};
 use tokio::sync::OnceCell;
 
-use crate::model_policy::{LoadedModel, ModelOpts, ModelPolicy};
+use crate::model_load::{LoadedModel, ModelOpts};
+use crate::model_policy::ModelPolicy;
 
 /// Which policy proposes tactics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -170,7 +171,14 @@ impl PolicyChoice {
         let opts = self.model.clone();
         let loaded = self
             .loaded
-            .get_or_try_init(|| async move { opts.load().await })
+            .get_or_try_init(|| async move {
+                let loaded = opts.load().await?;
+                if let Some(m) = &loaded {
+                    // Which prompt, said once: the default is only a guess from the name.
+                    eprintln!("{}: {}", m.name, m.tactic.describe());
+                }
+                Ok::<_, anyhow::Error>(loaded)
+            })
             .await?;
         Ok(loaded.as_ref())
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index_cmd::{RetrievalChoice, RetrievalMode};
 use crate::lean_opts::{LeanOpts, group_by_imports};
-use crate::model_policy::ModelOpts;
+use crate::model_load::ModelOpts;
 use crate::output::{Progress, print_line};
 use crate::policy::{PolicyChoice, PolicyKind};
 use crate::results::ResultsFile;

@@ -37,7 +37,7 @@ use search::CancellationToken;
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model_policy::PromptStyle;
+use crate::prompts::TacticPrompt;
 
 /// Arguments of `prover serve`.
 #[derive(Args, Debug, Clone)]
@@ -130,9 +130,10 @@ struct AppState {
 /// The prompt prefixes worth a KV cache: the shared part of every tactic prompt, per style,
 /// longest first.
 fn known_prefixes() -> Vec<String> {
-    let mut p: Vec<String> = [PromptStyle::Fewshot, PromptStyle::Chat]
+    let mut p: Vec<String> = ["fewshot", "chat"]
         .iter()
-        .map(|s| s.shared_prefix())
+        .filter_map(|name| TacticPrompt::builtin(name))
+        .map(|t| t.shared_prefix())
         .collect();
     p.sort_by_key(|s| std::cmp::Reverse(s.len()));
     p
@@ -648,7 +649,7 @@ impl BoundServer {
 /// Binds the address (so a taken port fails before the model loads), loads the model and
 /// starts the model thread.
 pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
-    let api_key = crate::model_policy::api_key_from(args.api_key_env.as_deref())?;
+    let api_key = crate::model_load::api_key_from(args.api_key_env.as_deref())?;
     if args.max_n == 0 || args.max_batch == 0 {
         bail!("--max-n and --max-batch must be at least 1");
     }

@@ -18,7 +18,8 @@ use serde_json::json;
 
 use crate::index_cmd::{RetrievalChoice, RetrievalMode};
 use crate::lean_opts::LeanOpts;
-use crate::model_policy::{Dropped, ModelOpts};
+use crate::model_load::ModelOpts;
+use crate::model_policy::Dropped;
 use crate::output::one_line;
 use crate::policy::{PolicyChoice, PolicyKind};
 use lean_env::LeanEnv;

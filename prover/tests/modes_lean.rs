@@ -704,3 +704,103 @@ fn suggest_and_formalize_through_a_server_give_what_the_local_model_gives() {
         assert!(d.abs() < 1e-4, "{x} vs {y}");
     }
 }
+
+#[test]
+fn a_prompt_template_file_drives_prove_and_suggest() {
+    let Some(_) = lean_for_test("a_prompt_template_file_drives_prove_and_suggest") else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("gptf-like.txt");
+    std::fs::write(&template, "-- {name}\n[GOAL]{state}[PROOFSTEP]").unwrap();
+    let template = template.to_str().unwrap();
+    let file = dir.path().join("t.lean");
+    std::fs::write(
+        &file,
+        "theorem t (p : Prop) (hp : p) : p :=\nbegin\n  sorry\nend\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r.jsonl");
+    let trees = dir.path().join("trees");
+    let o = run(
+        &[
+            "prove",
+            file.to_str().unwrap(),
+            "--policy",
+            "model",
+            "--model",
+            &tiny_model(),
+            "--prompt",
+            template,
+            "--stop",
+            "e",
+            "--expansions",
+            "3",
+            "-k",
+            "8",
+            "--output",
+            out.to_str().unwrap(),
+            "--tree-dir",
+            trees.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // The choice is said at start-up, with the stop string given.
+    assert!(
+        stderr.contains(&format!(
+            "prompt: {template} (template file), stop strings [\"e\"]"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("\"name\":\"t\"")
+    );
+    let tree: Value =
+        serde_json::from_str(&std::fs::read_to_string(trees.join("t.json")).unwrap()).unwrap();
+    let edges = tree["edges"].as_array().unwrap();
+    assert!(!edges.is_empty(), "{tree}");
+    // Every candidate ends before the stop string: none reached Lean with an `e` in it.
+    for e in edges {
+        assert!(!e["tactic"].as_str().unwrap().contains('e'), "{e}");
+    }
+
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "4",
+            "--model",
+            &tiny_model(),
+            "--prompt",
+            template,
+            "--jsonl",
+        ],
+        cache.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("(template file)"), "{stderr}");
+    assert!(!json_lines(&o).is_empty(), "{stderr}");
+    // A template without {state} is refused before anything runs.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "no placeholder").unwrap();
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "--model",
+            &tiny_model(),
+            "--prompt",
+            bad.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no {state} placeholder"));
+}

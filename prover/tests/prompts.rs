@@ -5,7 +5,15 @@
 use std::path::PathBuf;
 
 use internlm2::tokenizer::load_tokenizer;
-use prover::model_policy::{PromptStyle, chat, prompts};
+use prover::prompts::{PromptVars, TacticPrompt, card as prompts, chat};
+
+/// A built-in tactic prompt for a state.
+fn builtin(name: &str, state: &str) -> String {
+    TacticPrompt::builtin(name).unwrap().prompt(&PromptVars {
+        state,
+        ..PromptVars::default()
+    })
+}
 
 fn fixture() -> PathBuf {
     internlm2::testing::tiny_checkpoint_dir()
@@ -40,7 +48,7 @@ const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
 #[test]
 fn prompts_are_the_model_cards_words() {
     assert_eq!(
-        PromptStyle::Chat.prompt(STATE),
+        builtin("chat", STATE),
         format!(
             "<|im_start|>user\nGiven the Lean 3 tactic state, suggest a next tactic:\n{STATE}<|im_end|>\n<|im_start|>assistant\n"
         )
@@ -54,12 +62,16 @@ fn prompts_are_the_model_cards_words() {
         "<|im_start|>user\nConvert this Lean 3 theorem statement into natural language:theorem t : 1 = 1<|im_end|>\n<|im_start|>assistant\n"
     );
     // Few-shot: three worked examples, then the request in the same format.
-    let fewshot = PromptStyle::Fewshot.prompt(STATE);
+    let fewshot = builtin("fewshot", STATE);
     assert_eq!(fewshot.matches("Tactic state:\n---\n").count(), 4);
     assert!(fewshot.ends_with(&format!(
         "Tactic state:\n---\n{STATE}\n---\nNext tactic:\n---\n"
     )));
-    assert_eq!(PromptStyle::Fewshot.stop_strings(), ["---", "\n"]);
+    assert_eq!(
+        TacticPrompt::builtin("fewshot").unwrap().stop,
+        ["---", "\n"]
+    );
+    assert_eq!(TacticPrompt::builtin("chat").unwrap().stop, ["<|im_end|>"]);
 }
 
 #[test]
@@ -68,14 +80,14 @@ fn prompts_tokenize_as_sentencepiece_does() {
     let im_start = tok.token_to_id("<|im_start|>").unwrap();
     let im_end = tok.token_to_id("<|im_end|>").unwrap();
     let texts = [
-        PromptStyle::Chat.prompt(STATE),
+        builtin("chat", STATE),
         chat(&prompts::formalize(
             "Show that for every real number x, x^2 is nonnegative.",
         )),
         chat(&prompts::informalize(
             "theorem sq_nonneg_example (x : ℝ) : 0 ≤ x ^ 2",
         )),
-        PromptStyle::Fewshot.prompt("n : ℕ,\nh₀ : n % 5 = 3\n⊢ 2 * n % 5 = 1"),
+        builtin("fewshot", "n : ℕ,\nh₀ : n % 5 = 3\n⊢ 2 * n % 5 = 1"),
     ];
     for text in &texts {
         let ids = ours(text);
@@ -90,4 +102,70 @@ fn prompts_tokenize_as_sentencepiece_does() {
             assert!(starts[0] < ends[0] && ends[0] < starts[1]);
         }
     }
+}
+
+#[test]
+fn every_built_in_prompt_is_pinned_byte_for_byte() {
+    use prover::prompts::{BUILTIN_PROMPTS, FEWSHOT_EXAMPLES};
+    let fewshot = TacticPrompt::builtin("fewshot").unwrap();
+    assert_eq!(
+        builtin("fewshot", STATE),
+        format!("{FEWSHOT_EXAMPLES}Tactic state:\n---\n{STATE}\n---\nNext tactic:\n---\n")
+    );
+    // The shared parts are where they were before templates (the engine and the server split
+    // prompts there, and the split decides the tokens).
+    assert_eq!(fewshot.shared_prefix(), FEWSHOT_EXAMPLES);
+    assert_eq!(
+        TacticPrompt::builtin("chat").unwrap().shared_prefix(),
+        "<|im_start|>user\nGiven the Lean 3 tactic state, suggest a next tactic:\n"
+    );
+    assert_eq!(builtin("gptf", STATE), format!("[GOAL]{STATE}[PROOFSTEP]"));
+    assert_eq!(builtin("state", STATE), STATE);
+    for (name, _) in BUILTIN_PROMPTS {
+        let p = TacticPrompt::builtin(name).unwrap();
+        assert!(!p.stop.is_empty(), "{name}");
+        assert_eq!(TacticPrompt::parse(name).unwrap(), p);
+    }
+    assert!(TacticPrompt::builtin("other").is_none());
+}
+
+#[test]
+fn a_template_file_is_sent_as_written_with_its_placeholders_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.txt");
+    std::fs::write(
+        &path,
+        "/- {{lean 3}} -/ theorem {name} {statement} :=\nbegin\n-- state:\n{state}\n",
+    )
+    .unwrap();
+    let p = TacticPrompt::parse(path.to_str().unwrap()).unwrap();
+    assert_eq!(p.stop, ["\n"], "a file's default stop string is a newline");
+    let vars = PromptVars {
+        state: "⊢ true",
+        name: "t",
+        statement: ": true",
+    };
+    assert_eq!(
+        p.prompt(&vars),
+        "/- {lean 3} -/ theorem t : true :=\nbegin\n-- state:\n⊢ true\n"
+    );
+    assert_eq!(p.shared_prefix(), "/- {lean 3} -/ theorem ");
+    assert_eq!(
+        format!("{}{}", p.shared_prefix(), p.request(&vars)),
+        p.prompt(&vars)
+    );
+    assert_eq!(p.clone().with_stop(vec!["end".into()]).stop, ["end"]);
+    // Mistakes are errors that say what is wrong.
+    for (text, needle) in [
+        ("no placeholder here", "no {state} placeholder"),
+        ("{state} {goal}", "unknown placeholder {goal}"),
+        ("{state", "without its"),
+        ("{state} }", "without its"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let e = TacticPrompt::parse(path.to_str().unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains(needle), "{text}: {e:#}");
+    }
+    let e = TacticPrompt::parse("no-such-prompt").unwrap_err();
+    assert!(e.to_string().contains("chat, fewshot, gptf, state"), "{e}");
 }

@@ -9,14 +9,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use internlm2::{GenParams, Generation};
-use prover::model_policy::{LoadedModel, ModelOpts, ModelPolicy, PromptStyle};
+use prover::model_load::{LoadedModel, ModelOpts};
+use prover::model_policy::ModelPolicy;
 use search::{Policy, PolicyErrorKind, PolicyRequest, ProofTask};
 use support::serve::{ServeProcess, http, tiny_checkpoint};
 
 fn local_opts() -> ModelOpts {
     ModelOpts {
         model: Some(tiny_checkpoint().display().to_string()),
-        prompt: Some(PromptStyle::Fewshot),
+        prompt: Some("fewshot".into()),
         ..ModelOpts::default()
     }
 }
@@ -25,7 +26,7 @@ fn remote_opts(url: &str) -> ModelOpts {
     ModelOpts {
         endpoint: Some(url.to_string()),
         served_model: Some("tiny".into()),
-        prompt: Some(PromptStyle::Fewshot),
+        prompt: Some("fewshot".into()),
         request_timeout: 20.0,
         retries: 2,
         ..ModelOpts::default()

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use internlm2::GenParams;
-use prover::model_policy::{ModelOpts, PromptStyle};
+use prover::model_load::ModelOpts;
 use prover::remote::Decoding;
 
 struct Killed(Child);
@@ -92,7 +92,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
     rt.block_on(async {
         let remote_opts = ModelOpts {
             endpoint: Some(url.clone()),
-            prompt: Some(PromptStyle::Fewshot),
+            prompt: Some("fewshot".into()),
             request_timeout: 30.0,
             ..ModelOpts::default()
         };
@@ -110,7 +110,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
         };
         // The only model it serves was chosen; it has no beam search and ignores `n`.
         assert_eq!(remote.name, "tiny");
-        let prover::model_policy::Engine::Remote(r) = &remote.engine else {
+        let prover::model_load::Engine::Remote(r) = &remote.engine else {
             panic!("not remote")
         };
         assert_eq!(r.decoding(), Decoding::OnePerRequest);
@@ -120,7 +120,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
                     .display()
                     .to_string(),
             ),
-            prompt: Some(PromptStyle::Fewshot),
+            prompt: Some("fewshot".into()),
             ..ModelOpts::default()
         }
         .load()

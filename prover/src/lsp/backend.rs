@@ -176,7 +176,7 @@ fn pool_start_error(e: anyhow::Error) -> BackendError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model_policy::ModelOpts;
+    use crate::model_load::ModelOpts;
     use crate::policy::PolicyKind;
     use clap::Parser;
 

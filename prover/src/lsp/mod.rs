@@ -47,7 +47,7 @@ use search::{CancellationToken, SearchConfig};
 use tokio::sync::mpsc;
 
 use crate::lean_opts::LeanOpts;
-use crate::model_policy::ModelOpts;
+use crate::model_load::ModelOpts;
 use crate::policy::PolicyChoice;
 use crate::policy::PolicyKind;
 use backend::Backends;
