@@ -246,16 +246,11 @@ pub fn generations_from(response: &CompletionResponse, stop: &[String]) -> Vec<G
         .choices
         .iter()
         .map(|c| {
-            let mut token_logprobs: Vec<f32> = c
+            // Summed in f64 as the server sent them; kept per token as the engine keeps them.
+            let mut kept: Vec<f64> = c
                 .logprobs
                 .as_ref()
-                .map(|l| {
-                    l.token_logprobs
-                        .iter()
-                        .flatten()
-                        .map(|&x| x as f32)
-                        .collect()
-                })
+                .map(|l| l.token_logprobs.iter().flatten().copied().collect())
                 .unwrap_or_default();
             let mut text = c.text.clone();
             let mut finish = match c.finish_reason.as_deref() {
@@ -266,19 +261,13 @@ pub fn generations_from(response: &CompletionResponse, stop: &[String]) -> Vec<G
                 text.truncate(cut);
                 finish = FinishReason::Stop;
                 if let Some(l) = &c.logprobs
-                    && let Some(kept) = tokens_through(&l.tokens, &c.text, end)
+                    && let Some(n) = tokens_through(&l.tokens, &c.text, end)
                 {
-                    let lps: Vec<f32> = l
-                        .token_logprobs
-                        .iter()
-                        .take(kept)
-                        .flatten()
-                        .map(|&x| x as f32)
-                        .collect();
-                    token_logprobs = lps;
+                    kept = l.token_logprobs.iter().take(n).flatten().copied().collect();
                 }
             }
-            let logprob: f64 = token_logprobs.iter().map(|&x| f64::from(x)).sum();
+            let logprob: f64 = kept.iter().sum();
+            let token_logprobs: Vec<f32> = kept.iter().map(|&x| x as f32).collect();
             let tokens = token_logprobs.len();
             Generation {
                 text,
