@@ -101,16 +101,16 @@ impl Recycle {
 }
 
 impl Default for Recycle {
-    /// Set from `prover bench soak` (README, "Long runs"): every tactic leaves a Lean 3 process
-    /// a little bigger and slower (about 11 KiB and +0.8 µs per tactic on core Lean, 22 KiB
-    /// and +2.7 µs with mathlib's imports: twice the latency after 10,000 tactics), while a
-    /// fresh process costs its start (0.3 s on core, 2.3 s with mathlib's imports). After
-    /// 1,500 requests the median stays within about 15 % of a fresh process's, and 10,000
-    /// tactics on core Lean take 47 s instead of 77 s. Memory is bounded by the same count;
-    /// a resident-memory bound is there for those who want one.
+    /// Set from `prover bench soak` and a MiniF2F run (README, "Long runs"): every tactic
+    /// leaves a Lean 3 process a little bigger and slower (about 11 KiB and +0.8 µs per tactic
+    /// on core Lean, 22 KiB and +2.7 µs with mathlib's imports), while a fresh process costs
+    /// its start (0.3 s on core, 2.3 s with mathlib's imports) and, for a file's theorem, running
+    /// the file again up to it. Many short tactics (the language server) gain from a fresh
+    /// process every 1,500 requests, which it sets; a MiniF2F run with mathlib lost a little at
+    /// that bound (9.4 against 10.3 tactics/s), so batch commands only bound long runs.
     fn default() -> Self {
         Recycle {
-            after_requests: 1500,
+            after_requests: 10_000,
             above_rss_mib: 0,
         }
     }

@@ -66,8 +66,8 @@ pub struct LeanOpts {
     pub sandbox: SandboxMode,
 
     /// Replace a worker's Lean process by a fresh one after this many requests, between
-    /// proofs (0: never; default 1500). Lean 3 grows slower and bigger with every tactic it
-    /// runs; `prover bench soak` measures by how much.
+    /// proofs (0: never; default 10000, 1500 in the language server). Lean 3 grows slower and
+    /// bigger with every tactic it runs; `prover bench soak` measures by how much.
     #[arg(long, value_name = "N", global = true)]
     pub recycle_after: Option<u64>,
 
@@ -146,9 +146,13 @@ impl LeanOpts {
         }
         push("--memory-mb", self.memory_mb.to_string());
         push("--sandbox", self.sandbox.to_string());
-        let recycle = self.recycle();
-        push("--recycle-above-mib", recycle.above_rss_mib.to_string());
-        push("--recycle-after", recycle.after_requests.to_string());
+        // Only what was given: the other process keeps its own defaults.
+        if let Some(mib) = self.recycle_above_mib {
+            push("--recycle-above-mib", mib.to_string());
+        }
+        if let Some(n) = self.recycle_after {
+            push("--recycle-after", n.to_string());
+        }
         out
     }
 
