@@ -13,7 +13,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(lean_source repl_response screen serve_request client_answer)
 fi
-cargo +nightly fuzz build -O "${targets[@]:0:0}" || exit 1
+cargo +nightly fuzz build -O || exit 1
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/regressions/$t"

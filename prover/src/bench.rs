@@ -16,6 +16,7 @@ use search::{
 };
 
 use crate::lean_opts::LeanOpts;
+use crate::output::percentile;
 use crate::policy::PolicyChoice;
 use crate::replay::replay_steps;
 use lean_env::LeanEnv;
@@ -104,14 +105,6 @@ fn load_one_group(lean: &LeanOpts, files: Vec<PathBuf>) -> Result<Vec<ProblemFil
         bail!("benchmark files must share their imports (use --header)");
     }
     Ok(files)
-}
-
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
 }
 
 /// Replays every proof's steps; returns (tactics run, per-tactic overheads in seconds).

@@ -77,6 +77,15 @@ mod tests {
     }
 }
 
+/// The `p` quantile (0..=1) of sorted values, nearest rank; NaN for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
 /// An error and its causes on one line, each cause said once: many library errors put their
 /// cause in their own message as well as behind `source()`, and printing the chain with
 /// `{:#}` would then say it twice (`cannot read a.lean: invalid UTF-8: invalid UTF-8`).

@@ -90,8 +90,8 @@ struct Sample {
 fn summarize(latencies: &mut [f64]) -> (f64, f64) {
     latencies.sort_by(f64::total_cmp);
     (
-        crate::bench::percentile(latencies, 0.5),
-        crate::bench::percentile(latencies, 0.9),
+        crate::output::percentile(latencies, 0.5),
+        crate::output::percentile(latencies, 0.9),
     )
 }
 
