@@ -158,16 +158,7 @@ async fn replay_all(
 
 async fn bridge(args: BridgeBenchArgs) -> Result<()> {
     let files = load_one_group(&args.lean, args.files)?;
-    let theorems: Vec<(&ProblemFile, usize)> = files
-        .iter()
-        .flat_map(|f| {
-            f.theorems
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.has_complete_proof() && replay_steps(t).is_some())
-                .map(move |(i, _)| (f, i))
-        })
-        .collect();
+    let theorems = crate::replay::replayable_theorems(&files);
     let imports = files[0].header.imports.clone();
     let near = files[0].path.clone();
     println!(

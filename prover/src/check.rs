@@ -44,6 +44,22 @@ struct CheckRecord {
     time_s: f64,
 }
 
+impl CheckRecord {
+    /// A check that failed before Lean ran it (the file or the command could not be read).
+    fn failed(name: String, file: String, line: usize, error: String) -> Self {
+        CheckRecord {
+            name,
+            file,
+            line,
+            ok: false,
+            error: Some(error.clone()),
+            errors: vec![error],
+            axioms: vec![],
+            time_s: 0.0,
+        }
+    }
+}
+
 /// Runs the check; returns whether every proof verified.
 ///
 /// Each file runs through one Lean worker from top to bottom, as `lean` compiles it: the
@@ -88,19 +104,7 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
     for f in &unreadable_files {
         let file = f.path.display().to_string();
         let error = format!("{file}: cannot read this file: {}", f.reason());
-        report(
-            &progress,
-            CheckRecord {
-                name: file.clone(),
-                file,
-                line: 0,
-                ok: false,
-                error: Some(error.clone()),
-                errors: vec![error],
-                axioms: vec![],
-                time_s: 0.0,
-            },
-        )?;
+        report(&progress, CheckRecord::failed(file.clone(), file, 0, error))?;
     }
     for (imports, group) in group_by_imports(&files) {
         let near = group[0].path.as_deref();
@@ -118,16 +122,7 @@ pub async fn run(args: CheckArgs) -> Result<bool> {
                 );
                 report(
                     &progress,
-                    CheckRecord {
-                        name,
-                        file: path_of(f),
-                        line: u.line,
-                        ok: false,
-                        error: Some(error.clone()),
-                        errors: vec![error],
-                        axioms: vec![],
-                        time_s: 0.0,
-                    },
+                    CheckRecord::failed(name, path_of(f), u.line, error),
                 )?;
             }
         }

@@ -209,7 +209,7 @@ impl TacticPrompt {
 
     /// One line for start-up: which prompt, and where a tactic ends.
     pub fn describe(&self) -> String {
-        let kind = if Self::builtin(&self.name).is_some() {
+        let kind = if BUILTIN_PROMPTS.iter().any(|(n, _)| *n == self.name) {
             "built-in"
         } else {
             "template file"

@@ -53,6 +53,20 @@ pub struct ReplayOutcome {
     pub time_s: f64,
 }
 
+/// The theorems of `files` whose complete proofs replay step by step, as (file, index).
+pub fn replayable_theorems(files: &[ProblemFile]) -> Vec<(&ProblemFile, usize)> {
+    files
+        .iter()
+        .flat_map(|f| {
+            f.theorems
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.has_complete_proof() && replay_steps(t).is_some())
+                .map(move |(i, _)| (f, i))
+        })
+        .collect()
+}
+
 /// The steps to replay for a proof.
 pub fn replay_steps(t: &Theorem) -> Option<Vec<(String, usize)>> {
     match &t.proof {
@@ -190,10 +204,10 @@ pub async fn run(args: ReplayArgs) -> Result<bool> {
         print_line(&progress, &line);
         progress.inc(false);
     }
+    let header = args.lean.load_header()?;
     for (imports, group) in group_by_imports(&files) {
         let pool = args.lean.pool(&imports, group[0].path.as_deref()).await?;
         let pool_ref = &pool;
-        let header = args.lean.load_header()?;
         let runs: Vec<FileRun> = group
             .iter()
             .map(|f| FileRun::new(f, header.as_ref()))

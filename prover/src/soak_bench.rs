@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lean_bridge::{LeanPool, TacticResult};
-use problems::{ProblemFile, Theorem};
+use problems::Theorem;
 use serde_json::{Value, json};
 
 use crate::lean_opts::LeanOpts;
-use crate::replay::replay_steps;
+use crate::replay::{replay_steps, replayable_theorems};
 use lean_env::theorem_context;
 
 #[derive(Args, Debug)]
@@ -143,16 +143,7 @@ async fn worker_soak(args: &SoakBenchArgs) -> Result<()> {
     } else {
         args.files.clone()
     })?;
-    let theorems: Vec<(&ProblemFile, usize)> = files
-        .iter()
-        .flat_map(|f| {
-            f.theorems
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.has_complete_proof() && replay_steps(t).is_some())
-                .map(move |(i, _)| (f, i))
-        })
-        .collect();
+    let theorems = replayable_theorems(&files);
     if theorems.is_empty() {
         bail!("no theorem with a tactic proof in the given files");
     }

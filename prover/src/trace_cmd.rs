@@ -131,19 +131,16 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
     let progress = Progress::new((jobs.len() + unreadable_files.len()) as u64, "tracing");
     let started = Instant::now();
     let mut totals = Totals::default();
-    // A file that cannot be read is reported with its reason and counted; the others run.
-    for f in &unreadable_files {
+    // A file that is not traced is reported with its reason and counted; the others run.
+    let not_traced = |totals: &mut Totals, file: &str, why: &str| {
         totals.files += 1;
         totals.failed += 1;
-        print_line(
-            &progress,
-            &format!(
-                "{}: not traced: cannot read this file: {}",
-                f.path.display(),
-                f.reason()
-            ),
-        );
+        print_line(&progress, &format!("{file}: not traced: {why}"));
         progress.inc(false);
+    };
+    for f in &unreadable_files {
+        let why = format!("cannot read this file: {}", f.reason());
+        not_traced(&mut totals, &f.path.display().to_string(), &why);
     }
     let mut replayed = lean_trace::ReplayStats::default();
     let keeps: HashMap<String, Option<HashSet<String>>> =
@@ -158,17 +155,7 @@ pub async fn run(args: TraceArgs, cancel: CancellationToken) -> Result<bool> {
             Ok(pool) => Arc::new(pool),
             Err(e) => {
                 for f in &group {
-                    totals.files += 1;
-                    totals.failed += 1;
-                    print_line(
-                        &progress,
-                        &format!(
-                            "{}: not traced: {}",
-                            path_key(f),
-                            crate::output::error_text(&e)
-                        ),
-                    );
-                    progress.inc(true);
+                    not_traced(&mut totals, &path_key(f), &crate::output::error_text(&e));
                 }
                 continue;
             }
