@@ -35,7 +35,12 @@ pub fn lean_source(bytes: &[u8]) {
         let s = &t.span;
         assert!(s.start <= s.end && s.end <= src.len(), "{}: {s:?}", t.name);
         assert!(src.is_char_boundary(s.start) && src.is_char_boundary(s.end));
-        assert!(t.command_start <= s.start.max(t.command_start) && t.command_start <= src.len());
+        assert!(
+            t.command_start <= s.start,
+            "{}: command {} after span {s:?}",
+            t.name,
+            t.command_start
+        );
         let _ = split_statement(&t.statement);
         for step in t.steps() {
             let _ = format!("{step:?}");
