@@ -1,10 +1,14 @@
-//! InternLM2 (and InternLM2-Math) as the published checkpoints define it.
+//! InternLM2 (and InternLM2-Math) as the published checkpoints define it, and the Llama family
+//! (Llama, Llemma, CodeLlama, Mistral; Qwen2) that shares its network.
 //!
-//! The architecture is Llama-like: token embedding, `num_hidden_layers` pre-norm decoder layers
-//! (RMSNorm → grouped-query attention with rotary embeddings → residual, RMSNorm → SwiGLU → residual),
-//! a final RMSNorm and an untied output head. Its peculiarity is the packed `attention.wqkv` weight:
-//! rows come in `num_key_value_heads` groups, each holding the group's
-//! `num_attention_heads / num_key_value_heads` query heads, then its key head, then its value head.
+//! The network: token embedding, `num_hidden_layers` pre-norm decoder layers (RMSNorm →
+//! grouped-query attention with rotary embeddings → residual, RMSNorm → SwiGLU → residual), a final
+//! RMSNorm and an output head. The architectures differ only in how the checkpoint lays the weights
+//! out ([`Architecture`]): InternLM2 packs queries, keys and values into one `attention.wqkv`
+//! weight whose rows come in `num_key_value_heads` groups, each holding the group's
+//! `num_attention_heads / num_key_value_heads` query heads, then its key head, then its value head;
+//! Llama keeps `self_attn.q_proj`/`k_proj`/`v_proj` apart, and is packed into that grouped order at
+//! load time, so one forward pass (and one generation path) serves both.
 //!
 //! Tensor layout inside attention: we keep queries as `(kv_heads, rows, seq, groups, head_dim)` so the
 //! query heads that share a key/value head become extra rows of one matmul against that head's keys.
@@ -85,14 +89,35 @@ pub struct Config {
     pub eos_token_id: Option<TokenIds>,
     #[serde(default)]
     pub tie_word_embeddings: bool,
-    /// Whether `wqkv` and `wo` carry biases (`true` by default in the reference config class,
-    /// `false` in the published checkpoints).
-    #[serde(default = "default_true")]
-    pub bias: bool,
+    /// InternLM2: whether `wqkv` and `wo` carry biases (`true` by default in the reference config
+    /// class, `false` in the published checkpoints). See [`Config::attention_biases`].
+    #[serde(default)]
+    pub bias: Option<bool>,
+    /// Llama/Mistral: whether the four attention projections carry biases (default `false`).
+    #[serde(default)]
+    pub attention_bias: Option<bool>,
+    /// Llama: whether the feed-forward projections carry biases (default `false`).
+    #[serde(default)]
+    pub mlp_bias: bool,
+    /// Size of one attention head when it is not `hidden_size / num_attention_heads`
+    /// (some Llama-family configs state it).
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    /// Mistral (and Qwen2 with `use_sliding_window`): each token attends to at most this many
+    /// tokens. Not implemented as a window: sequences longer than it are refused.
+    #[serde(default)]
+    pub sliding_window: Option<usize>,
+    /// Qwen2: whether `sliding_window` is in effect.
+    #[serde(default)]
+    pub use_sliding_window: Option<bool>,
     #[serde(default = "default_rope_theta")]
     pub rope_theta: f64,
     #[serde(default)]
     pub rope_scaling: Option<RopeScaling>,
+    /// transformers 5's form of the two above: `{"rope_type": "default", "rope_theta": …}` or
+    /// a scaling entry with its `rope_theta`. When present it wins; see [`Config::rope`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_parameters: Option<serde_json::Value>,
     #[serde(default)]
     pub attn_implementation: Option<String>,
     #[serde(default)]
@@ -121,12 +146,20 @@ impl TokenIds {
     }
 }
 
-/// `rope_scaling` entry: `{"type": "dynamic", "factor": 2.0}` (`rope_type` accepted as well).
+/// `rope_scaling` entry: `{"type": "dynamic", "factor": 2.0}` (`rope_type` accepted as well), or
+/// Llama 3.1's `{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+/// "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RopeScaling {
     #[serde(rename = "type", alias = "rope_type")]
     pub kind: RopeScalingKind,
     pub factor: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_freq_factor: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_freq_factor: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_max_position_embeddings: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +169,37 @@ pub enum RopeScalingKind {
     Linear,
     /// Dynamic NTK: past `max_position_embeddings`, the rotary base grows with the sequence length.
     Dynamic,
+    /// Llama 3.1: low frequencies divided by `factor`, high ones kept, a smooth ramp between.
+    Llama3,
+}
+
+/// How a checkpoint names and lays out the network's weights (the network is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `InternLM2ForCausalLM`: packed `attention.wqkv`, `feed_forward.w1/w3/w2`, `output`.
+    InternLM2,
+    /// `LlamaForCausalLM` and `MistralForCausalLM`: `self_attn.q_proj/k_proj/v_proj/o_proj`,
+    /// `mlp.gate_proj/up_proj/down_proj`, `lm_head`.
+    Llama,
+    /// `Qwen2ForCausalLM`: Llama's names, with biases on the query, key and value projections.
+    Qwen2,
+}
+
+impl Architecture {
+    /// The architectures `config.json` may name, as `architectures` or `model_type` spells them.
+    pub const SUPPORTED: &'static str = "InternLM2ForCausalLM (internlm2), LlamaForCausalLM (llama), \
+         MistralForCausalLM (mistral), Qwen2ForCausalLM (qwen2)";
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "InternLM2ForCausalLM" | "internlm2" => Some(Architecture::InternLM2),
+            "LlamaForCausalLM" | "llama" | "MistralForCausalLM" | "mistral" => {
+                Some(Architecture::Llama)
+            }
+            "Qwen2ForCausalLM" | "qwen2" => Some(Architecture::Qwen2),
+            _ => None,
+        }
+    }
 }
 
 impl Config {
@@ -144,7 +208,74 @@ impl Config {
     }
 
     pub fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+
+    /// The weight layout, from `architectures` (first recognised entry), else `model_type`.
+    pub fn architecture(&self) -> Result<Architecture> {
+        self.architectures
+            .iter()
+            .find_map(|a| Architecture::from_name(a))
+            .or_else(|| Architecture::from_name(&self.model_type))
+            .ok_or_else(|| {
+                let named = if self.architectures.is_empty() {
+                    format!("model_type {:?}", self.model_type)
+                } else {
+                    format!("architectures {:?}", self.architectures)
+                };
+                ModelError::Config(format!(
+                    "unsupported model: config.json names {named}; supported: {}",
+                    Architecture::SUPPORTED
+                ))
+            })
+    }
+
+    /// The rotary base and scaling in effect: from `rope_parameters` when the config has it
+    /// (transformers 5 writes only that), else from `rope_theta` and `rope_scaling`.
+    pub fn rope(&self) -> Result<(f64, Option<RopeScaling>)> {
+        let Some(params) = &self.rope_parameters else {
+            return Ok((self.rope_theta, self.rope_scaling));
+        };
+        let bad = |m: String| ModelError::Config(format!("rope_parameters: {m}"));
+        let theta = match params.get("rope_theta") {
+            None => self.rope_theta,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| bad(format!("rope_theta {v} is not a number")))?,
+        };
+        let kind = params.get("rope_type").or_else(|| params.get("type"));
+        if kind.is_none_or(|k| k == "default") {
+            return Ok((theta, None));
+        }
+        let scaling = serde_json::from_value::<RopeScaling>(params.clone())
+            .map_err(|e| bad(e.to_string()))?;
+        Ok((theta, Some(scaling)))
+    }
+
+    /// Which attention projections carry biases: (query/key/value, output).
+    pub fn attention_biases(&self) -> (bool, bool) {
+        match self.architecture() {
+            Ok(Architecture::InternLM2) => {
+                let b = self.bias.unwrap_or(true);
+                (b, b)
+            }
+            Ok(Architecture::Qwen2) => (true, false),
+            _ => {
+                let b = self.attention_bias.unwrap_or(false);
+                (b, b)
+            }
+        }
+    }
+
+    /// The longest sequence the network runs as the checkpoint defines it: Mistral's (or an
+    /// enabled Qwen2) sliding window, which is not implemented, bounds it.
+    pub fn window(&self) -> Option<usize> {
+        match self.architecture() {
+            Ok(Architecture::Qwen2) if self.use_sliding_window != Some(true) => None,
+            Ok(Architecture::InternLM2) => None,
+            _ => self.sliding_window,
+        }
     }
 
     /// Query heads per key/value head.
@@ -171,22 +302,38 @@ impl Config {
                 "num_attention_heads ({heads}) must be a positive multiple of num_key_value_heads ({kv})"
             ));
         }
-        if !self.hidden_size.is_multiple_of(heads) || !self.head_dim().is_multiple_of(2) {
+        self.architecture()?;
+        if self.head_dim == Some(0)
+            || (self.head_dim.is_none() && !self.hidden_size.is_multiple_of(heads))
+            || !self.head_dim().is_multiple_of(2)
+        {
             return bad(format!(
                 "hidden_size ({}) must split into {heads} heads of even size",
                 self.hidden_size
             ));
         }
-        if self.rope_theta.is_nan() || self.rope_theta <= 0.0 {
-            return bad(format!(
-                "rope_theta must be positive, got {}",
-                self.rope_theta
-            ));
+        let (rope_theta, rope_scaling) = self.rope()?;
+        if rope_theta.is_nan() || rope_theta <= 0.0 {
+            return bad(format!("rope_theta must be positive, got {rope_theta}"));
         }
-        if let Some(s) = self.rope_scaling
+        if let Some(s) = rope_scaling
             && !(s.factor >= 1.0 || (s.kind == RopeScalingKind::Linear && s.factor > 0.0))
         {
             return bad(format!("rope_scaling factor {} is out of range", s.factor));
+        }
+        if let Some(s) = rope_scaling
+            && s.kind == RopeScalingKind::Llama3
+        {
+            let (low, high) = (s.low_freq_factor, s.high_freq_factor);
+            let ok = matches!((low, high), (Some(l), Some(h)) if l > 0.0 && h > l)
+                && s.original_max_position_embeddings.is_some_and(|n| n > 0);
+            if !ok {
+                return bad(
+                    "llama3 rope_scaling needs low_freq_factor < high_freq_factor (both \
+                     positive) and original_max_position_embeddings"
+                        .into(),
+                );
+            }
         }
         if self.max_position_embeddings == 0 {
             return bad("max_position_embeddings must be positive".into());
@@ -197,29 +344,102 @@ impl Config {
     /// Every tensor name the checkpoint must provide, with its shape.
     pub fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {
         let (h, i, v) = (self.hidden_size, self.intermediate_size, self.vocab_size);
-        let qkv = (self.num_attention_heads + 2 * self.num_kv_heads()) * self.head_dim();
+        let hd = self.head_dim();
+        let (q, kv) = (self.num_attention_heads * hd, self.num_kv_heads() * hd);
+        let names = Names::of(self.architecture().unwrap_or(Architecture::InternLM2));
+        let (qkv_bias, o_bias) = self.attention_biases();
         let mut out = vec![
-            ("model.tok_embeddings.weight".to_string(), vec![v, h]),
+            (format!("{}.weight", names.embed), vec![v, h]),
             ("model.norm.weight".to_string(), vec![h]),
         ];
         if !self.tie_word_embeddings {
-            out.push(("output.weight".to_string(), vec![v, h]));
+            out.push((format!("{}.weight", names.head), vec![v, h]));
         }
         for l in 0..self.num_hidden_layers {
             let p = format!("model.layers.{l}");
-            out.push((format!("{p}.attention_norm.weight"), vec![h]));
-            out.push((format!("{p}.attention.wqkv.weight"), vec![qkv, h]));
-            out.push((format!("{p}.attention.wo.weight"), vec![h, h]));
-            if self.bias {
-                out.push((format!("{p}.attention.wqkv.bias"), vec![qkv]));
-                out.push((format!("{p}.attention.wo.bias"), vec![h]));
+            out.push((format!("{p}.{}.weight", names.attention_norm), vec![h]));
+            let projections: Vec<(&str, usize)> = match names.qkv {
+                Qkv::Packed(wqkv) => vec![(wqkv, q + 2 * kv)],
+                Qkv::Split(wq, wk, wv) => vec![(wq, q), (wk, kv), (wv, kv)],
+            };
+            for (name, rows) in projections {
+                let name = format!("{p}.{}.{name}", names.attention);
+                out.push((format!("{name}.weight"), vec![rows, h]));
+                if qkv_bias {
+                    out.push((format!("{name}.bias"), vec![rows]));
+                }
             }
-            out.push((format!("{p}.ffn_norm.weight"), vec![h]));
-            out.push((format!("{p}.feed_forward.w1.weight"), vec![i, h]));
-            out.push((format!("{p}.feed_forward.w3.weight"), vec![i, h]));
-            out.push((format!("{p}.feed_forward.w2.weight"), vec![h, i]));
+            let wo = format!("{p}.{}.{}", names.attention, names.wo);
+            out.push((format!("{wo}.weight"), vec![h, q]));
+            if o_bias {
+                out.push((format!("{wo}.bias"), vec![h]));
+            }
+            out.push((format!("{p}.{}.weight", names.ffn_norm), vec![h]));
+            let [gate, up, down] = names.ffn;
+            let ffn = |w: &str| format!("{p}.{}.{w}", names.feed_forward);
+            out.push((format!("{}.weight", ffn(gate)), vec![i, h]));
+            out.push((format!("{}.weight", ffn(up)), vec![i, h]));
+            out.push((format!("{}.weight", ffn(down)), vec![h, i]));
+            if self.mlp_bias {
+                out.push((format!("{}.bias", ffn(gate)), vec![i]));
+                out.push((format!("{}.bias", ffn(up)), vec![i]));
+                out.push((format!("{}.bias", ffn(down)), vec![h]));
+            }
         }
         out
+    }
+}
+
+/// Query/key/value projections as a checkpoint stores them.
+#[derive(Debug, Clone, Copy)]
+enum Qkv {
+    /// One weight, rows grouped per key/value head (InternLM2's `wqkv`).
+    Packed(&'static str),
+    /// Three weights: all query heads, all key heads, all value heads.
+    Split(&'static str, &'static str, &'static str),
+}
+
+/// The tensor names of one architecture (under `model.`, and per layer under `model.layers.N.`).
+#[derive(Debug, Clone, Copy)]
+struct Names {
+    embed: &'static str,
+    head: &'static str,
+    attention_norm: &'static str,
+    attention: &'static str,
+    qkv: Qkv,
+    wo: &'static str,
+    ffn_norm: &'static str,
+    feed_forward: &'static str,
+    /// Gate, up, down.
+    ffn: [&'static str; 3],
+}
+
+impl Names {
+    fn of(arch: Architecture) -> Self {
+        match arch {
+            Architecture::InternLM2 => Names {
+                embed: "model.tok_embeddings",
+                head: "output",
+                attention_norm: "attention_norm",
+                attention: "attention",
+                qkv: Qkv::Packed("wqkv"),
+                wo: "wo",
+                ffn_norm: "ffn_norm",
+                feed_forward: "feed_forward",
+                ffn: ["w1", "w3", "w2"],
+            },
+            Architecture::Llama | Architecture::Qwen2 => Names {
+                embed: "model.embed_tokens",
+                head: "lm_head",
+                attention_norm: "input_layernorm",
+                attention: "self_attn",
+                qkv: Qkv::Split("q_proj", "k_proj", "v_proj"),
+                wo: "o_proj",
+                ffn_norm: "post_attention_layernorm",
+                feed_forward: "mlp",
+                ffn: ["gate_proj", "up_proj", "down_proj"],
+            },
+        }
     }
 }
 
@@ -235,19 +455,50 @@ struct Rotary {
 
 impl Rotary {
     fn new(cfg: &Config) -> Self {
+        // `Model::load` validated the config, so `rope` succeeds here.
+        let (theta, scaling) = cfg.rope().unwrap_or((cfg.rope_theta, cfg.rope_scaling));
         Self {
             head_dim: cfg.head_dim(),
-            base: cfg.rope_theta as f32,
-            scaling: cfg.rope_scaling,
+            base: theta as f32,
+            scaling,
             max_position_embeddings: cfg.max_position_embeddings,
         }
     }
 
     fn inv_freq(&self, base: f32) -> Vec<f32> {
         let dim = self.head_dim as f32;
-        (0..self.head_dim / 2)
-            .map(|i| 1.0 / base.powf((2 * i) as f32 / dim))
-            .collect()
+        let inv_freq = (0..self.head_dim / 2).map(|i| 1.0 / base.powf((2 * i) as f32 / dim));
+        match self.scaling {
+            Some(
+                s @ RopeScaling {
+                    kind: RopeScalingKind::Llama3,
+                    ..
+                },
+            ) => {
+                // Wavelengths shorter than the original context / high_freq_factor are kept,
+                // longer than context / low_freq_factor are divided by the factor, and those
+                // between are interpolated (validated: both factors and the context are set).
+                let factor = s.factor as f32;
+                let low = s.low_freq_factor.unwrap_or(1.0) as f32;
+                let high = s.high_freq_factor.unwrap_or(4.0) as f32;
+                let context = s.original_max_position_embeddings.unwrap_or(8192) as f32;
+                let (low_wavelen, high_wavelen) = (context / low, context / high);
+                inv_freq
+                    .map(|f| {
+                        let wavelen = 2.0 * std::f32::consts::PI / f;
+                        if wavelen < high_wavelen {
+                            f
+                        } else if wavelen > low_wavelen {
+                            f / factor
+                        } else {
+                            let smooth = (context / wavelen - low) / (high - low);
+                            (1.0 - smooth) * f / factor + smooth * f
+                        }
+                    })
+                    .collect()
+            }
+            _ => inv_freq.collect(),
+        }
     }
 
     /// The base in effect for a sequence whose length (including this step) is `seq_len`.
@@ -256,6 +507,7 @@ impl Rotary {
             Some(RopeScaling {
                 kind: RopeScalingKind::Dynamic,
                 factor,
+                ..
             }) if seq_len > self.max_position_embeddings => {
                 let factor = factor as f32;
                 let dim = self.head_dim as f32;
@@ -291,6 +543,7 @@ impl Rotary {
                     Some(RopeScaling {
                         kind: RopeScalingKind::Linear,
                         factor,
+                        ..
                     }) => pos as f32 / factor as f32,
                     _ => pos as f32,
                 };
@@ -533,36 +786,70 @@ fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
 }
 
 impl Attention {
-    fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+    fn load(vb: VarBuilder, cfg: &Config, names: &Names) -> Result<Self> {
         let (kv_heads, groups, head_dim) = (cfg.num_kv_heads(), cfg.groups(), cfg.head_dim());
         let hidden = cfg.hidden_size;
-        let qkv_rows = kv_heads * (groups + 2) * head_dim;
-        let wqkv = vb.get((qkv_rows, hidden), "wqkv.weight")?;
-        let wqkv = wqkv.reshape((kv_heads, groups + 2, head_dim, hidden))?;
+        let q_width = kv_heads * groups * head_dim;
+        let (qkv_bias, o_bias) = cfg.attention_biases();
+        // Both layouts become `(kv_heads, groups + 2, head_dim, ..)`: per key/value head, its
+        // query heads, its key head, its value head (InternLM2's packed order). In a split layout
+        // query head `h` belongs to key/value head `h / groups`, as transformers' `repeat_kv` has it.
+        let get = |name: String, rows: usize, cols: Option<usize>| -> Result<Tensor> {
+            Ok(match cols {
+                Some(cols) => vb.get((rows, cols), &name)?,
+                None => vb.get(rows, &name)?,
+            })
+        };
+        let grouped = |what: &str, cols: Option<usize>| -> Result<Tensor> {
+            let shape = |lead: &[usize]| -> Vec<usize> {
+                [lead, &cols.into_iter().collect::<Vec<_>>()].concat()
+            };
+            match names.qkv {
+                Qkv::Packed(wqkv) => {
+                    let rows = kv_heads * (groups + 2) * head_dim;
+                    let t = get(format!("{wqkv}.{what}"), rows, cols)?;
+                    Ok(t.reshape(shape(&[kv_heads, groups + 2, head_dim]))?)
+                }
+                Qkv::Split(wq, wk, wv) => {
+                    let kv_rows = kv_heads * head_dim;
+                    let q = get(format!("{wq}.{what}"), q_width, cols)?
+                        .reshape(shape(&[kv_heads, groups, head_dim]))?;
+                    let k = get(format!("{wk}.{what}"), kv_rows, cols)?
+                        .reshape(shape(&[kv_heads, 1, head_dim]))?;
+                    let v = get(format!("{wv}.{what}"), kv_rows, cols)?
+                        .reshape(shape(&[kv_heads, 1, head_dim]))?;
+                    Ok(Tensor::cat(&[q, k, v], 1)?)
+                }
+            }
+        };
+        let wqkv = grouped("weight", Some(hidden))?;
         let w_qk = wqkv
             .narrow(1, 0, groups + 1)?
             .reshape((kv_heads * (groups + 1) * head_dim, hidden))?;
         let w_v = wqkv
             .narrow(1, groups + 1, 1)?
             .reshape((kv_heads * head_dim, hidden))?;
-        let (b_qk, b_v, b_o) = if cfg.bias {
-            let b = vb
-                .get(qkv_rows, "wqkv.bias")?
-                .reshape((kv_heads, groups + 2, head_dim))?;
+        let (b_qk, b_v) = if qkv_bias {
+            let b = grouped("bias", None)?;
             let b_qk = b
                 .narrow(1, 0, groups + 1)?
                 .reshape(kv_heads * (groups + 1) * head_dim)?;
             let b_v = b.narrow(1, groups + 1, 1)?.reshape(kv_heads * head_dim)?;
-            (Some(b_qk), Some(b_v), Some(vb.get(hidden, "wo.bias")?))
+            (Some(b_qk), Some(b_v))
         } else {
-            (None, None, None)
+            (None, None)
+        };
+        let b_o = if o_bias {
+            Some(vb.get(hidden, &format!("{}.bias", names.wo))?)
+        } else {
+            None
         };
         Ok(Self {
             w_qk,
             b_qk,
             w_v,
             b_v,
-            wo: vb.get((hidden, hidden), "wo.weight")?,
+            wo: vb.get((hidden, q_width), &format!("{}.weight", names.wo))?,
             b_o,
             kv_heads,
             groups,
@@ -651,29 +938,42 @@ impl Attention {
 struct FeedForward {
     /// `w1` (gate) and `w3` (up) stacked, so both come out of one matmul.
     w13: Tensor,
+    b13: Option<Tensor>,
     w2: Tensor,
+    b2: Option<Tensor>,
     intermediate: usize,
     act: Activation,
 }
 
 impl FeedForward {
-    fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+    fn load(vb: VarBuilder, cfg: &Config, names: &Names) -> Result<Self> {
         let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
-        let w1 = vb.get((i, h), "w1.weight")?;
-        let w3 = vb.get((i, h), "w3.weight")?;
+        let [gate, up, down] = names.ffn;
+        let w1 = vb.get((i, h), &format!("{gate}.weight"))?;
+        let w3 = vb.get((i, h), &format!("{up}.weight"))?;
+        let (b13, b2) = if cfg.mlp_bias {
+            let b1 = vb.get(i, &format!("{gate}.bias"))?;
+            let b3 = vb.get(i, &format!("{up}.bias"))?;
+            let b2 = vb.get(h, &format!("{down}.bias"))?;
+            (Some(Tensor::cat(&[b1, b3], 0)?), Some(b2))
+        } else {
+            (None, None)
+        };
         Ok(Self {
             w13: Tensor::cat(&[w1, w3], 0)?,
-            w2: vb.get((h, i), "w2.weight")?,
+            b13,
+            w2: vb.get((h, i), &format!("{down}.weight"))?,
+            b2,
             intermediate: i,
             act: cfg.hidden_act,
         })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gate_up = linear(x, &self.w13, None)?;
+        let gate_up = linear(x, &self.w13, self.b13.as_ref())?;
         let gate = gate_up.narrow(1, 0, self.intermediate)?.apply(&self.act)?;
         let up = gate_up.narrow(1, self.intermediate, self.intermediate)?;
-        linear(&(gate * up)?, &self.w2, None)
+        linear(&(gate * up)?, &self.w2, self.b2.as_ref())
     }
 }
 
@@ -686,13 +986,13 @@ struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
-        let h = cfg.hidden_size;
+    fn load(vb: VarBuilder, cfg: &Config, names: &Names) -> Result<Self> {
+        let norm = |name: &str| candle_nn::rms_norm(cfg.hidden_size, cfg.rms_norm_eps, vb.pp(name));
         Ok(Self {
-            attention_norm: candle_nn::rms_norm(h, cfg.rms_norm_eps, vb.pp("attention_norm"))?,
-            attention: Attention::load(vb.pp("attention"), cfg)?,
-            ffn_norm: candle_nn::rms_norm(h, cfg.rms_norm_eps, vb.pp("ffn_norm"))?,
-            feed_forward: FeedForward::load(vb.pp("feed_forward"), cfg)?,
+            attention_norm: norm(names.attention_norm)?,
+            attention: Attention::load(vb.pp(names.attention), cfg, names)?,
+            ffn_norm: norm(names.ffn_norm)?,
+            feed_forward: FeedForward::load(vb.pp(names.feed_forward), cfg, names)?,
         })
     }
 
@@ -728,21 +1028,25 @@ pub struct Model {
 }
 
 impl Model {
-    /// Builds the model from checkpoint tensors named as in the published checkpoints
-    /// (`model.tok_embeddings.weight`, `model.layers.N.attention.wqkv.weight`, …, `output.weight`).
+    /// Builds the model from checkpoint tensors named as the config's architecture names them
+    /// (InternLM2: `model.tok_embeddings.weight`, `model.layers.N.attention.wqkv.weight`, …,
+    /// `output.weight`; Llama: `model.embed_tokens.weight`, `…self_attn.q_proj.weight`, …,
+    /// `lm_head.weight`).
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         cfg.validate()?;
+        let names = Names::of(cfg.architecture()?);
         let vm = vb.pp("model");
         let tok_embeddings =
-            candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vm.pp("tok_embeddings"))?;
+            candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp(names.embed))?;
         let layers = (0..cfg.num_hidden_layers)
-            .map(|l| DecoderLayer::load(vm.pp(format!("layers.{l}")), cfg))
+            .map(|l| DecoderLayer::load(vm.pp(format!("layers.{l}")), cfg, &names))
             .collect::<Result<Vec<_>>>()?;
         let norm = candle_nn::rms_norm(cfg.hidden_size, cfg.rms_norm_eps, vm.pp("norm"))?;
+        let head = format!("{}.weight", names.head);
         let output = if cfg.tie_word_embeddings {
             tok_embeddings.embeddings().clone()
         } else {
-            vb.get((cfg.vocab_size, cfg.hidden_size), "output.weight")?
+            vb.get((cfg.vocab_size, cfg.hidden_size), &head)?
         };
         Ok(Self {
             cfg: cfg.clone(),
@@ -789,9 +1093,18 @@ impl Model {
         if seq == 0 {
             return Err(ModelError::InvalidRequest("empty input".into()));
         }
-        cache.reserve(seq)?;
         let slot = cache.len;
         let slots = slot + seq;
+        if let Some(window) = self.cfg.window()
+            && prefix_len + slots > window
+        {
+            return Err(ModelError::InvalidRequest(format!(
+                "a sequence of {} tokens is longer than the model's sliding window ({window}), \
+                 which this engine does not implement",
+                prefix_len + slots
+            )));
+        }
+        cache.reserve(seq)?;
 
         let mut positions = Vec::with_capacity(rows * seq);
         let mut seq_lens = Vec::with_capacity(rows);

@@ -16,6 +16,12 @@ pub fn tiny_checkpoint_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-internlm2")
 }
 
+/// The tiny Llama checkpoint as transformers saved it (random weights, `LlamaForCausalLM`,
+/// grouped-query attention, the tiny SentencePiece tokenizer; `make_tiny_llama.py`).
+pub fn tiny_llama_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama")
+}
+
 /// The folder of all committed fixtures (checkpoints, tokenizer references).
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

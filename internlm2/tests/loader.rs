@@ -45,7 +45,8 @@ fn config_parses_published_fields_and_tolerates_unknown_ones() {
     assert_eq!(cfg.groups(), 2);
     assert_eq!(cfg.head_dim(), 16);
     assert_eq!(cfg.eos_token_ids(), vec![2]);
-    assert!(!cfg.bias);
+    assert_eq!(cfg.bias, Some(false));
+    assert_eq!(cfg.attention_biases(), (false, false));
     assert!(cfg.auto_map.contains_key("AutoModelForCausalLM"));
     assert_eq!(cfg.attn_implementation.as_deref(), Some("eager"));
     assert!(

@@ -202,3 +202,48 @@ fn gpu_bench_path_runs_on_the_cpu_when_tiny() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wants an accelerator"));
 }
+
+#[test]
+fn cli_generate_runs_a_llama_checkpoint() {
+    // Through the binary, text in and text out (the network against PyTorch is
+    // internlm2/tests/llama.rs).
+    let dir = internlm2::testing::tiny_llama_dir();
+    let out = prover()
+        .args(["generate", "--model"])
+        .arg(&dir)
+        .args([
+            "--prompt",
+            "theorem foo : 1 + 1 = 2 :=",
+            "--max-tokens",
+            "6",
+            "--greedy",
+            "--jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(line["logprob"].as_f64().unwrap() < 0.0);
+    // The same text as the library's greedy path on the same checkpoint.
+    let files = internlm2::ModelFiles::from_dir(&dir).unwrap();
+    let model = internlm2::loader::load_model(&files, &Default::default()).unwrap();
+    let tokenizer = internlm2::tokenizer::load_tokenizer(&dir).unwrap();
+    let lib = internlm2::Generator::new(model, tokenizer)
+        .generate(
+            &[GenRequest::new("theorem foo : 1 + 1 = 2 :=")],
+            &GenParams::greedy(6),
+        )
+        .unwrap();
+    assert_eq!(line["text"].as_str().unwrap(), lib[0][0].text);
+}

@@ -502,62 +502,67 @@ fn cli_prove_with_the_model_policy_runs_its_candidates_in_lean() {
     else {
         return;
     };
-    let cache = tempfile::tempdir().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("peirce.lean");
-    std::fs::write(
-        &file,
-        "theorem peirce (p q : Prop) : ((p → q) → p) → p :=\nbegin\n  sorry\nend\n",
-    )
-    .unwrap();
-    let trees = dir.path().join("trees");
-    let out = dir.path().join("r.jsonl");
-    let o = run(
-        &[
-            "prove",
-            file.to_str().unwrap(),
-            "--policy",
-            "model",
-            "--model",
-            &tiny_model(),
-            "--expansions",
-            "3",
-            "-k",
-            "8",
-            "--output",
-            out.to_str().unwrap(),
-            "--tree-dir",
-            trees.to_str().unwrap(),
-        ],
-        cache.path(),
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    // Nonsense proves nothing: exit 1, a result with the model's time in it.
-    assert_eq!(o.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("time split          model/policy"),
-        "{stderr}"
-    );
-    let record: Value = serde_json::from_str(
-        std::fs::read_to_string(&out)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(record["policy"], "model");
-    assert_eq!(record["proved"], false);
-    assert!(record["stats"]["policy_time_s"].as_f64().unwrap() > 0.0);
-    // The model's candidates reached Lean, which rejected each with its message.
-    let tree: Value =
-        serde_json::from_str(&std::fs::read_to_string(trees.join("peirce.json")).unwrap()).unwrap();
-    let edges = tree["edges"].as_array().unwrap();
-    assert!(!edges.is_empty(), "{tree}");
-    for e in edges {
-        assert_eq!(e["outcome"], "failed", "{e}");
-        assert!(!e["message"].as_str().unwrap().is_empty());
-        assert!(e["logprob"].as_f64().unwrap() < 0.0);
+    // InternLM2's layout and a Llama checkpoint as transformers saves it: one engine.
+    let llama = internlm2::testing::tiny_llama_dir().display().to_string();
+    for model in [tiny_model(), llama] {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("peirce.lean");
+        std::fs::write(
+            &file,
+            "theorem peirce (p q : Prop) : ((p → q) → p) → p :=\nbegin\n  sorry\nend\n",
+        )
+        .unwrap();
+        let trees = dir.path().join("trees");
+        let out = dir.path().join("r.jsonl");
+        let o = run(
+            &[
+                "prove",
+                file.to_str().unwrap(),
+                "--policy",
+                "model",
+                "--model",
+                &model,
+                "--expansions",
+                "3",
+                "-k",
+                "8",
+                "--output",
+                out.to_str().unwrap(),
+                "--tree-dir",
+                trees.to_str().unwrap(),
+            ],
+            cache.path(),
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        // Nonsense proves nothing: exit 1, a result with the model's time in it.
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("time split          model/policy"),
+            "{stderr}"
+        );
+        let record: Value = serde_json::from_str(
+            std::fs::read_to_string(&out)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["policy"], "model");
+        assert_eq!(record["proved"], false);
+        assert!(record["stats"]["policy_time_s"].as_f64().unwrap() > 0.0);
+        // The model's candidates reached Lean, which rejected each with its message.
+        let tree: Value =
+            serde_json::from_str(&std::fs::read_to_string(trees.join("peirce.json")).unwrap())
+                .unwrap();
+        let edges = tree["edges"].as_array().unwrap();
+        assert!(!edges.is_empty(), "{tree}");
+        for e in edges {
+            assert_eq!(e["outcome"], "failed", "{e}");
+            assert!(!e["message"].as_str().unwrap().is_empty());
+            assert!(e["logprob"].as_f64().unwrap() < 0.0);
+        }
     }
 }
 

@@ -126,6 +126,34 @@ fn remote_candidates_and_scores_equal_the_in_process_engine() {
 }
 
 #[test]
+fn a_llama_checkpoint_is_served_as_the_in_process_engine_runs_it() {
+    let dir = internlm2::testing::tiny_llama_dir();
+    let server = ServeProcess::start_model(&dir, &[]);
+    let rt = runtime();
+    rt.block_on(async {
+        let local_opts = ModelOpts {
+            model: Some(dir.display().to_string()),
+            ..local_opts()
+        };
+        let local: LoadedModel = local_opts.load().await.unwrap().unwrap();
+        let remote: LoadedModel = remote_opts(&server.url()).load().await.unwrap().unwrap();
+        let prompts = vec!["theorem foo : 1 + 1 = 2 :=\n".to_string()];
+        for (what, params) in [
+            ("greedy", GenParams::greedy(8)),
+            ("beam", GenParams::beam(4, 6)),
+        ] {
+            let l = local
+                .generate(prompts.clone(), params.clone())
+                .await
+                .unwrap();
+            let r = remote.generate(prompts.clone(), params).await.unwrap();
+            assert!(l.iter().all(|c| !c.is_empty()));
+            assert_same(&l, &r, what);
+        }
+    });
+}
+
+#[test]
 fn bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving() {
     let server = ServeProcess::start(&[]);
     let p = server.port;

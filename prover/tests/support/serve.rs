@@ -21,10 +21,15 @@ impl ServeProcess {
     /// tiny model's 64 positions are too few for the few-shot prompt, which its dynamic
     /// rotary scaling handles in-process; the server is told so.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_model(&tiny_checkpoint(), extra)
+    }
+
+    /// `prover serve` on the checkpoint in `dir`, served as `tiny`, with `extra` arguments.
+    pub fn start_model(dir: &std::path::Path, extra: &[&str]) -> Self {
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--model".into(),
-            tiny_checkpoint().display().to_string(),
+            dir.display().to_string(),
             "--served-model-name".into(),
             "tiny".into(),
             "--max-model-len".into(),
