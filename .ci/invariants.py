@@ -7,7 +7,7 @@ import os, re, subprocess, sys
 sys.path.insert(0, os.path.dirname(__file__))
 from use_cycles import analyse, cycles  # noqa: E402
 
-CRATES = ["lean-bridge", "problems", "search", "heuristic", "internlm2", "lean-env", "lean-setup", "lean-trace",
+CRATES = ["lean-bridge", "problems", "search", "heuristic", "causal-lm", "lean-env", "lean-setup", "lean-trace",
           "openai-api", "retrieval", "prover"]
 failures = []
 
@@ -41,17 +41,17 @@ for crate in CRATES:
 
 # 2. What each crate must never depend on.
 never = {
-    "search": {"lean-bridge", "problems", "internlm2", "heuristic", "lean-env", "lsp-types"},
-    "heuristic": {"lean-bridge", "internlm2", "lean-env", "lsp-types"},
-    "internlm2": {"lean-bridge", "problems", "search", "clap", "anyhow", "lsp-types"},
-    "problems": {"lean-bridge", "search", "internlm2", "lsp-types"},
-    "lean-bridge": {"search", "internlm2", "heuristic", "lsp-types"},
-    "lean-env": {"internlm2", "heuristic", "clap", "anyhow", "lsp-types"},
-    "lean-trace": {"search", "internlm2", "heuristic", "openai-api", "clap", "anyhow", "lsp-types"},
-    "lean-setup": {"search", "internlm2", "heuristic", "lean-env", "openai-api", "clap", "anyhow", "lsp-types"},
-    "openai-api": {"lean-bridge", "problems", "search", "internlm2", "heuristic", "lean-env",
+    "search": {"lean-bridge", "problems", "causal-lm", "heuristic", "lean-env", "lsp-types"},
+    "heuristic": {"lean-bridge", "causal-lm", "lean-env", "lsp-types"},
+    "causal-lm": {"lean-bridge", "problems", "search", "clap", "anyhow", "lsp-types"},
+    "problems": {"lean-bridge", "search", "causal-lm", "lsp-types"},
+    "lean-bridge": {"search", "causal-lm", "heuristic", "lsp-types"},
+    "lean-env": {"causal-lm", "heuristic", "clap", "anyhow", "lsp-types"},
+    "lean-trace": {"search", "causal-lm", "heuristic", "openai-api", "clap", "anyhow", "lsp-types"},
+    "lean-setup": {"search", "causal-lm", "heuristic", "lean-env", "openai-api", "clap", "anyhow", "lsp-types"},
+    "openai-api": {"lean-bridge", "problems", "search", "causal-lm", "heuristic", "lean-env",
                    "clap", "anyhow", "lsp-types"},
-    "retrieval": {"lean-bridge", "problems", "search", "internlm2", "heuristic", "lean-env",
+    "retrieval": {"lean-bridge", "problems", "search", "causal-lm", "heuristic", "lean-env",
                   "openai-api", "prover", "clap", "anyhow", "lsp-types"},
 }
 for crate, banned in never.items():

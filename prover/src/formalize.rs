@@ -27,7 +27,7 @@ use crate::policy::{PolicyChoice, PolicyKind};
 use crate::prompts::card as prompts;
 use crate::results::ResultsFile;
 use crate::shard::Shard;
-use internlm2::Generation;
+use causal_lm::Generation;
 use lean_env::LeanEnv;
 use lean_env::first_line;
 
@@ -660,7 +660,7 @@ mod tests {
             tokens: 4,
             logprob: norm * 4.0,
             logprob_norm: norm,
-            finish: internlm2::FinishReason::Stop,
+            finish: causal_lm::FinishReason::Stop,
             token_ids: Vec::new(),
             token_logprobs: Vec::new(),
         }

@@ -10,7 +10,7 @@
 //! - [`trace_cmd`], [`index_cmd`]: `prover trace` (the `lean-trace` crate) and the retrieval
 //!   indexes (`prover index`; opened for every heuristic search).
 //! - [`model_cli`]: the `generate` command and the model's device/dtype options;
-//!   [`model_bench`]: `prover bench model` (the engine itself is the `internlm2` crate).
+//!   [`model_bench`]: `prover bench model` (the engine itself is the `causal-lm` crate).
 //! - [`suggest_cmd`]: the `suggest` command (checked suggestions, `lean_env::suggest`, at a
 //!   point of a file or for a pasted state); [`lsp`]: the language server that offers them in
 //!   editors.

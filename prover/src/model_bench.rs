@@ -12,12 +12,12 @@ use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use clap::Args;
 
-use internlm2::generate::{Decoder, GenParams};
-use internlm2::loader::{self, LoadOptions, ModelFiles};
-use internlm2::model::{Config, KvCache, Model};
+use causal_lm::generate::{Decoder, GenParams};
+use causal_lm::loader::{self, LoadOptions, ModelFiles};
+use causal_lm::model::{Config, KvCache, Model};
 
 /// The PyTorch side of the comparison, written to a temporary file at run time.
-const TORCH_SCRIPT: &str = internlm2::TORCH_BENCH_SCRIPT;
+const TORCH_SCRIPT: &str = causal_lm::TORCH_BENCH_SCRIPT;
 
 #[derive(Debug, Clone, Args)]
 pub struct ModelBenchArgs {

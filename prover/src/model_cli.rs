@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use clap::Args;
 
-use internlm2::generate::{GenParams, GenRequest, Generator, Strategy};
-use internlm2::loader::{self, HubOptions, LoadOptions, ModelSource};
+use causal_lm::generate::{GenParams, GenRequest, Generator, Strategy};
+use causal_lm::loader::{self, HubOptions, LoadOptions, ModelSource};
 
 /// Arguments of `prover generate`.
 #[derive(Debug, Args)]

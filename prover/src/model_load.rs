@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use causal_lm::{GenParams, GenRequest, Generation, Generator, ModelSource};
 use clap::Args;
-use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource};
 
 use crate::prompts::{PromptStyle, TacticPrompt, chat};
 use crate::remote::{RemoteModel, RemoteOpts};

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use search::{Candidate, Policy, PolicyError, PolicyErrorKind, PolicyRequest};
 
-use internlm2::{GenRequest, Generation};
+use causal_lm::{GenRequest, Generation};
 
 use crate::model_load::{Engine, LoadedModel, ModelOpts};
 use crate::prompts::PromptVars;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use internlm2::{FinishReason, GenParams, Generation, Strategy};
+use causal_lm::{FinishReason, GenParams, Generation, Strategy};
 use openai_api::{
     ApiError, ApiErrorKind, ClientConfig, CompletionRequest, CompletionResponse, CompletionsClient,
     OneOrMany,

@@ -28,8 +28,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use causal_lm::{GenParams, GenRequest, Generation, Generator, ModelSource, Strategy};
 use clap::Args;
-use internlm2::{GenParams, GenRequest, Generation, Generator, ModelSource, Strategy};
 use openai_api::{
     Choice, CompletionRequest, CompletionResponse, ErrorBody, LogProbs, ModelCard, ModelList, Usage,
 };
@@ -470,7 +470,7 @@ async fn answer(
                 logprobs: plan.logprobs.then(|| state.logprobs_of(g)),
                 finish_reason: Some(
                     match g.finish {
-                        internlm2::FinishReason::Length => "length",
+                        causal_lm::FinishReason::Length => "length",
                         _ => "stop",
                     }
                     .into(),

@@ -452,7 +452,7 @@ fn the_model_policy_serves_the_editor() {
     let Some(lean) = lean_path("lsp_the_model_policy_serves_the_editor") else {
         return;
     };
-    let model = internlm2::testing::tiny_checkpoint_dir()
+    let model = causal_lm::testing::tiny_checkpoint_dir()
         .display()
         .to_string();
     let (dir, uri) = demo_file();

@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use internlm2::testing::{checkpoint_with_tokenizer, toy_generator};
-use internlm2::{GenParams, GenRequest};
+use causal_lm::testing::{checkpoint_with_tokenizer, toy_generator};
+use causal_lm::{GenParams, GenRequest};
 
 fn prover() -> Command {
     Command::new(env!("CARGO_BIN_EXE_prover"))
@@ -206,8 +206,8 @@ fn gpu_bench_path_runs_on_the_cpu_when_tiny() {
 #[test]
 fn cli_generate_runs_a_llama_checkpoint() {
     // Through the binary, text in and text out (the network against PyTorch is
-    // internlm2/tests/llama.rs).
-    let dir = internlm2::testing::tiny_llama_dir();
+    // causal-lm/tests/llama.rs).
+    let dir = causal_lm::testing::tiny_llama_dir();
     let out = prover()
         .args(["generate", "--model"])
         .arg(&dir)
@@ -236,10 +236,10 @@ fn cli_generate_runs_a_llama_checkpoint() {
     .unwrap();
     assert!(line["logprob"].as_f64().unwrap() < 0.0);
     // The same text as the library's greedy path on the same checkpoint.
-    let files = internlm2::ModelFiles::from_dir(&dir).unwrap();
-    let model = internlm2::loader::load_model(&files, &Default::default()).unwrap();
-    let tokenizer = internlm2::tokenizer::load_tokenizer(&dir).unwrap();
-    let lib = internlm2::Generator::new(model, tokenizer)
+    let files = causal_lm::ModelFiles::from_dir(&dir).unwrap();
+    let model = causal_lm::loader::load_model(&files, &Default::default()).unwrap();
+    let tokenizer = causal_lm::tokenizer::load_tokenizer(&dir).unwrap();
+    let lib = causal_lm::Generator::new(model, tokenizer)
         .generate(
             &[GenRequest::new("theorem foo : 1 + 1 = 2 :=")],
             &GenParams::greedy(6),

@@ -23,7 +23,7 @@ mod support;
 const STATE: &str = "p q : Prop,\nhp : p,\nhq : q\n⊢ p ∧ q";
 
 fn tiny_model() -> String {
-    internlm2::testing::tiny_checkpoint_dir()
+    causal_lm::testing::tiny_checkpoint_dir()
         .display()
         .to_string()
 }
@@ -503,7 +503,7 @@ fn cli_prove_with_the_model_policy_runs_its_candidates_in_lean() {
         return;
     };
     // InternLM2's layout and a Llama checkpoint as transformers saves it: one engine.
-    let llama = internlm2::testing::tiny_llama_dir().display().to_string();
+    let llama = causal_lm::testing::tiny_llama_dir().display().to_string();
     for model in [tiny_model(), llama] {
         let cache = tempfile::tempdir().unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -1,10 +1,10 @@
 //! The model card's prompts as the prover builds them, token for token against references
-//! produced by the `sentencepiece` library (`internlm2/tests/fixtures/make_tokenizer_fixtures.py` encodes
+//! produced by the `sentencepiece` library (`causal-lm/tests/fixtures/make_tokenizer_fixtures.py` encodes
 //! these exact strings), through the chat template's special tokens.
 
 use std::path::PathBuf;
 
-use internlm2::tokenizer::load_tokenizer;
+use causal_lm::tokenizer::load_tokenizer;
 use prover::prompts::{PromptVars, TacticPrompt, card as prompts, chat};
 
 /// A built-in tactic prompt for a state.
@@ -16,7 +16,7 @@ fn builtin(name: &str, state: &str) -> String {
 }
 
 fn fixture() -> PathBuf {
-    internlm2::testing::tiny_checkpoint_dir()
+    causal_lm::testing::tiny_checkpoint_dir()
 }
 
 /// The sentencepiece ids of `text`, from the reference file; fails when the reference does

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use internlm2::{GenParams, Generation};
+use causal_lm::{GenParams, Generation};
 use prover::model_load::{LoadedModel, ModelOpts};
 use prover::model_policy::ModelPolicy;
 use search::{Policy, PolicyErrorKind, PolicyRequest, ProofTask};
@@ -127,7 +127,7 @@ fn remote_candidates_and_scores_equal_the_in_process_engine() {
 
 #[test]
 fn a_llama_checkpoint_is_served_as_the_in_process_engine_runs_it() {
-    let dir = internlm2::testing::tiny_llama_dir();
+    let dir = causal_lm::testing::tiny_llama_dir();
     let server = ServeProcess::start_model(&dir, &[]);
     let rt = runtime();
     rt.block_on(async {

@@ -1,12 +1,12 @@
 //! The remote policy against a third-party OpenAI-compatible server: llama.cpp's, from PyPI's
 //! `llama-cpp-python[server]`, on the tiny checkpoint converted to GGUF
-//! (internlm2/tests/fixtures/tiny-internlm2-gguf). Skipped, loudly, where that package is not
+//! (causal-lm/tests/fixtures/tiny-internlm2-gguf). Skipped, loudly, where that package is not
 //! installed; `PROVER_LLAMA_CPP_PYTHON` names the Python that has it (default: python3).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use internlm2::GenParams;
+use causal_lm::GenParams;
 use prover::model_load::ModelOpts;
 use prover::remote::Decoding;
 
@@ -66,7 +66,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
     };
     record("ran", "the_remote_policy_works_against_llama_cpp_server");
     let gguf =
-        internlm2::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
+        causal_lm::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
     let port = free_port();
     let _server = Killed(
         Command::new(&py)
@@ -116,7 +116,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
         assert_eq!(r.decoding(), Decoding::OnePerRequest);
         let local = ModelOpts {
             model: Some(
-                internlm2::testing::tiny_checkpoint_dir()
+                causal_lm::testing::tiny_checkpoint_dir()
                     .display()
                     .to_string(),
             ),

@@ -13,7 +13,7 @@ pub struct ServeProcess {
 }
 
 pub fn tiny_checkpoint() -> PathBuf {
-    internlm2::testing::tiny_checkpoint_dir()
+    causal_lm::testing::tiny_checkpoint_dir()
 }
 
 impl ServeProcess {

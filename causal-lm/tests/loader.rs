@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use common::*;
-use internlm2::loader::{
+use causal_lm::loader::{
     self, HubOptions, LoadOptions, ModelFiles, ModelSource, WeightFiles, fetch_from_hub,
 };
-use internlm2::model::RopeScalingKind;
-use internlm2::{Model, ModelError};
+use causal_lm::model::RopeScalingKind;
+use causal_lm::{Model, ModelError};
+use common::*;
 
 fn fixture_tensors() -> HashMap<String, Tensor> {
     candle_core::safetensors::load(fixture_dir().join("model.safetensors"), &Device::Cpu).unwrap()

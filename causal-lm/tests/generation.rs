@@ -3,9 +3,9 @@
 
 mod common;
 
+use causal_lm::generate::Decoder;
+use causal_lm::{FinishReason, GenParams, Model, ModelError, TokenGeneration};
 use common::*;
-use internlm2::generate::Decoder;
-use internlm2::{FinishReason, GenParams, Model, ModelError, TokenGeneration};
 
 fn decoder<'a>(model: &'a Model, eos: &'a [u32]) -> Decoder<'a> {
     Decoder {

@@ -1,9 +1,9 @@
 //! Text-level generation (`Generator`) with a toy character-level tokenizer on the tiny
 //! fixture model.
 
-use internlm2::loader::{LoadOptions, ModelSource};
-use internlm2::testing::{checkpoint_with_tokenizer, toy_generator};
-use internlm2::{FinishReason, GenParams, GenRequest, Generator};
+use causal_lm::loader::{LoadOptions, ModelSource};
+use causal_lm::testing::{checkpoint_with_tokenizer, toy_generator};
+use causal_lm::{FinishReason, GenParams, GenRequest, Generator};
 
 fn generator() -> Generator {
     toy_generator()

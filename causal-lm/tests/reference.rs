@@ -4,11 +4,11 @@
 mod common;
 
 use candle_core::{D, IndexOp, Tensor};
+use causal_lm::generate::Decoder;
+use causal_lm::{GenParams, KvCache};
 use common::*;
-use internlm2::generate::Decoder;
-use internlm2::{GenParams, KvCache};
 
-fn decoder(model: &internlm2::Model) -> Decoder<'_> {
+fn decoder(model: &causal_lm::Model) -> Decoder<'_> {
     Decoder {
         model,
         prefix: None,
@@ -96,7 +96,7 @@ fn beam_search_matches_pytorch_generate() {
 }
 
 /// Log-probabilities of every token at every position, recomputed from scratch.
-fn full_log_probs(m: &internlm2::Model, tokens: &[u32]) -> Vec<Vec<f32>> {
+fn full_log_probs(m: &causal_lm::Model, tokens: &[u32]) -> Vec<Vec<f32>> {
     let logits = m.forward_logits(tokens).unwrap();
     candle_nn::ops::log_softmax(&logits, D::Minus1)
         .unwrap()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use internlm2::tokenizer::{TokenizerError, load_tokenizer};
+use causal_lm::tokenizer::{TokenizerError, load_tokenizer};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 

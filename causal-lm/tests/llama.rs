@@ -7,14 +7,14 @@ mod common;
 use std::path::PathBuf;
 
 use candle_core::{D, Device, IndexOp, Tensor};
+use causal_lm::generate::Decoder;
+use causal_lm::loader::{self, LoadOptions, ModelFiles};
+use causal_lm::model::{Architecture, RopeScalingKind};
+use causal_lm::{GenParams, KvCache, Model};
 use common::{ids, max_abs_diff};
-use internlm2::generate::Decoder;
-use internlm2::loader::{self, LoadOptions, ModelFiles};
-use internlm2::model::{Architecture, RopeScalingKind};
-use internlm2::{GenParams, KvCache, Model};
 
 fn dir(name: &str) -> PathBuf {
-    internlm2::testing::fixtures_dir().join(name)
+    causal_lm::testing::fixtures_dir().join(name)
 }
 
 fn load(name: &str, config: &str) -> Model {

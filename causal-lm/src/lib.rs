@@ -1,6 +1,7 @@
-//! The InternLM2(-Math) language model run through candle: architecture, loading, generation.
+//! Causal language models run through candle: InternLM2(-Math) and the Llama family (Llama,
+//! Llemma, CodeLlama, Mistral; Qwen2), one network whose weight layout `config.json` names.
 //!
-//! - [`model`]: the network (config, forward pass, KV caches), one model in one file.
+//! - [`model`]: the network (config, architectures, forward pass, KV caches), in one file.
 //! - [`loader`]: finding and reading a checkpoint (local directory or Hugging Face hub id).
 //! - [`generate`]: batched greedy / beam / sampling generation ([`Generator`], its
 //!   [`GenRequest`]s and [`GenParams`]) with a reusable shared prompt prefix.

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use internlm2::loader::{self, LoadOptions, ModelFiles};
-use internlm2::{Config, Model};
+use causal_lm::loader::{self, LoadOptions, ModelFiles};
+use causal_lm::{Config, Model};
 
 pub fn fixture_dir() -> PathBuf {
-    internlm2::testing::tiny_checkpoint_dir()
+    causal_lm::testing::tiny_checkpoint_dir()
 }
 
 pub fn config(name: &str) -> Config {
