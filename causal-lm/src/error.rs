@@ -31,6 +31,8 @@ pub enum ModelError {
     InvalidOption(String),
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    #[error("chat template {origin}: {message}")]
+    ChatTemplate { origin: String, message: String },
     #[error("cannot fetch `{id}` from the Hugging Face hub: {message}")]
     Hub { id: String, message: String },
     #[error("invalid generation request: {0}")]

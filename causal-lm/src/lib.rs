@@ -6,10 +6,12 @@
 //! - [`generate`]: batched greedy / beam / sampling generation ([`Generator`], its
 //!   [`GenRequest`]s and [`GenParams`]) with a reusable shared prompt prefix.
 //! - [`tokenizer`]: loading the tokenizer of a checkpoint directory.
+//! - [`chat_template`]: a checkpoint's chat template, rendered as transformers renders it.
 //!
 //! The crate knows nothing of Lean, proofs or command lines: it turns prompts into scored
 //! continuations. Errors are [`ModelError`]; there is no `anyhow` and no `clap` here.
 
+pub mod chat_template;
 pub mod error;
 pub mod generate;
 pub mod loader;
