@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
+use causal_lm::chat_template::ChatTemplate;
 use causal_lm::{GenParams, GenRequest, Generation, Generator, ModelSource};
 use clap::Args;
 
@@ -59,6 +60,13 @@ pub struct ModelOpts {
     #[arg(long, value_name = "STR")]
     pub stop: Vec<String>,
 
+    /// Send the tactic prompt inside a chat template, as one user message followed by the
+    /// assistant's turn: `checkpoint` (the model's own, from its tokenizer_config.json or
+    /// chat_template.jinja; with --model) or a template file (.jinja, or a
+    /// tokenizer_config.json). Rendered as transformers' apply_chat_template renders it.
+    #[arg(long, value_name = "checkpoint|FILE")]
+    pub chat_template: Option<String>,
+
     /// Weights' type (default: bf16 on GPU, f32 on CPU).
     #[arg(long, value_name = "f32|f16|bf16")]
     pub dtype: Option<String>,
@@ -94,6 +102,7 @@ impl Default for ModelOpts {
             retries: 4,
             prompt: None,
             stop: Vec::new(),
+            chat_template: None,
             dtype: None,
             device: "cpu".into(),
             temperature: None,
@@ -138,6 +147,7 @@ impl ModelOpts {
         let name = remote.model_name().to_string();
         // The server's tokenizer is out of sight: the name decides (chat unless "base").
         let (style, tactic) = self.prompts(&name, true)?;
+        let tactic = self.wrap_in_chat_template(tactic, None)?;
         Ok(LoadedModel {
             engine: Engine::Remote(Arc::new(remote)),
             style,
@@ -152,10 +162,13 @@ impl ModelOpts {
         };
         let opts = crate::model_cli::load_options(self.dtype.as_deref(), &self.device)?;
         let source = ModelSource::parse(spec);
-        let generator =
-            Generator::load(&source, &opts).with_context(|| format!("loading the model {spec}"))?;
+        let dir = causal_lm::loader::resolve(&source, &opts.hub)
+            .with_context(|| format!("loading the model {spec}"))?;
+        let generator = Generator::load(&ModelSource::Dir(dir.clone()), &opts)
+            .with_context(|| format!("loading the model {spec}"))?;
         let has_chat = generator.tokenizer().token_to_id("<|im_start|>").is_some();
         let (style, tactic) = self.prompts(spec, has_chat)?;
+        let tactic = self.wrap_in_chat_template(tactic, Some(&dir))?;
         Ok(Some(LoadedModel {
             engine: Engine::Local(Arc::new(Mutex::new(generator))),
             style,
@@ -190,6 +203,42 @@ impl ModelOpts {
             tactic.with_stop(self.stop.clone())
         };
         Ok((style, tactic))
+    }
+
+    /// The tactic prompt in the chat template `--chat-template` names, if any; `checkpoint`
+    /// is the one in `checkpoint_dir` (a local model's directory).
+    pub fn wrap_in_chat_template(
+        &self,
+        tactic: TacticPrompt,
+        checkpoint_dir: Option<&std::path::Path>,
+    ) -> Result<TacticPrompt> {
+        let Some(spec) = &self.chat_template else {
+            return Ok(tactic);
+        };
+        let template = if spec == "checkpoint" {
+            let Some(dir) = checkpoint_dir else {
+                anyhow::bail!(
+                    "--chat-template checkpoint needs --model (a server applies its own template \
+                     with --api chat; or name a template file)"
+                );
+            };
+            ChatTemplate::from_checkpoint(dir)?.with_context(|| {
+                format!(
+                    "--chat-template checkpoint: {} defines no chat template (no chat_template \
+                     in tokenizer_config.json, no chat_template.jinja)",
+                    dir.display()
+                )
+            })?
+        } else {
+            let path = std::path::Path::new(spec);
+            if !path.is_file() {
+                anyhow::bail!("--chat-template {spec}: neither `checkpoint` nor a file");
+            }
+            ChatTemplate::from_file(path)?
+        };
+        tactic
+            .with_chat_template(std::sync::Arc::new(template))
+            .with_context(|| format!("--chat-template {spec}"))
     }
 
     /// Generation settings for `k` tactic candidates.

@@ -3,6 +3,9 @@
 //! strings.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use causal_lm::chat_template::{ChatMessage, ChatTemplate};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
@@ -113,6 +116,32 @@ pub struct TacticPrompt {
     prefix_len: usize,
     /// Where a tactic ends.
     pub stop: Vec<String>,
+    /// The chat template the filled prompt is sent in, as one user message (`--chat-template`).
+    chat: Option<ChatWrap>,
+}
+
+/// A chat template around the prompt, with the part of its rendering every prompt shares.
+#[derive(Clone, Debug)]
+struct ChatWrap {
+    template: Arc<ChatTemplate>,
+    /// The rendering up to the end of the prompt's own shared part.
+    shared: String,
+}
+
+impl PartialEq for ChatWrap {
+    fn eq(&self, other: &Self) -> bool {
+        self.template.origin == other.template.origin && self.shared == other.shared
+    }
+}
+
+impl Eq for ChatWrap {}
+
+impl ChatWrap {
+    fn render(&self, prompt: &str) -> Result<String> {
+        Ok(self
+            .template
+            .render_for_encoding(&[ChatMessage::user(prompt)], true)?)
+    }
 }
 
 impl TacticPrompt {
@@ -183,7 +212,63 @@ impl TacticPrompt {
             template: template.to_string(),
             prefix_len,
             stop,
+            chat: None,
         })
+    }
+
+    /// The same prompt sent in a chat template, as the one user message, with the generation
+    /// prompt after it (as `apply_chat_template(…, add_generation_prompt=True)` writes it; a
+    /// beginning-of-sequence token the template prints is left to the tokenizer).
+    pub fn with_chat_template(mut self, template: Arc<ChatTemplate>) -> Result<Self> {
+        let inner = self.shared_prefix();
+        // The shared part of the rendering: what renderings of two different states have in
+        // common, cut back to where the prompt's own shared part ends in it.
+        let wrap = ChatWrap {
+            template,
+            shared: String::new(),
+        };
+        let samples = ["n : ℕ\n⊢ n + 0 = n", "⊢ true", "h : p\n⊢ p ∨ q"];
+        let renders = samples
+            .iter()
+            .map(|state| {
+                wrap.render(&self.without_chat().prompt(&PromptVars {
+                    state,
+                    name: "t",
+                    statement: ": true",
+                }))
+            })
+            .collect::<Result<Vec<_>>>()
+            .context("rendering the chat template")?;
+        let mut common = renders[0].len();
+        for r in &renders[1..] {
+            common = common.min(
+                renders[0]
+                    .char_indices()
+                    .zip(r.chars())
+                    .find(|((_, a), b)| a != b)
+                    .map_or(renders[0].len().min(r.len()), |((i, _), _)| i),
+            );
+        }
+        let mut shared = renders[0][..common].to_string();
+        // Keep the prompt's own shared part whole at the end, and nothing of what follows it.
+        match shared.rfind(inner.as_str()) {
+            Some(at) if !inner.is_empty() => shared.truncate(at + inner.len()),
+            _ => {
+                // The template changes the prompt's text (or the prompt shares nothing): share
+                // the template's text before the message only.
+                let start = renders[0].find(samples[0]).unwrap_or(0);
+                shared.truncate(start.min(common));
+            }
+        }
+        self.chat = Some(ChatWrap { shared, ..wrap });
+        Ok(self)
+    }
+
+    fn without_chat(&self) -> TacticPrompt {
+        TacticPrompt {
+            chat: None,
+            ..self.clone()
+        }
     }
 
     /// The same prompt with other stop strings (`--stop`).
@@ -194,12 +279,35 @@ impl TacticPrompt {
 
     /// The part shared by every request, as sent (placeholders never in it).
     pub fn shared_prefix(&self) -> String {
-        fill(&self.template[..self.prefix_len], &PromptVars::default())
+        match &self.chat {
+            Some(chat) => chat.shared.clone(),
+            None => fill(&self.template[..self.prefix_len], &PromptVars::default()),
+        }
     }
 
     /// What follows the shared prefix for a state.
     pub fn request(&self, vars: &PromptVars) -> String {
-        fill(&self.template[self.prefix_len..], vars)
+        let Some(chat) = &self.chat else {
+            return fill(&self.template[self.prefix_len..], vars);
+        };
+        let inner = self.without_chat().prompt(vars);
+        match chat.render(&inner) {
+            Ok(text) => match text.strip_prefix(chat.shared.as_str()) {
+                Some(rest) => rest.to_string(),
+                None => {
+                    // Not seen on the sample states the shared part was measured on; the
+                    // prompt then holds the template's opening twice, which the log says.
+                    tracing::warn!(template = %chat.template.origin, "a rendering does not begin with the shared part");
+                    text
+                }
+            },
+            Err(e) => {
+                // Rendering succeeded on the samples; a template that fails on one state
+                // (raise_exception on its content) sends the prompt unwrapped.
+                tracing::warn!(template = %chat.template.origin, error = %e, "the chat template failed on a prompt");
+                inner
+            }
+        }
     }
 
     /// The whole prompt for a state.
@@ -214,8 +322,12 @@ impl TacticPrompt {
         } else {
             "template file"
         };
+        let chat = match &self.chat {
+            Some(chat) => format!(", in the chat template of {}", chat.template.origin),
+            None => String::new(),
+        };
         format!(
-            "prompt: {} ({kind}), stop strings {:?}",
+            "prompt: {} ({kind}){chat}, stop strings {:?}",
             self.name, self.stop
         )
     }

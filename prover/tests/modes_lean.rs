@@ -808,4 +808,56 @@ fn a_prompt_template_file_drives_prove_and_suggest() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no {state} placeholder"));
+
+    // The bare state in a chat template file (InternLM2's, as published).
+    let chat = dir.path().join("chat.jinja");
+    std::fs::write(
+        &chat,
+        "{{ bos_token }}{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + \
+         message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}\
+         {{ '<|im_start|>assistant\n' }}{% endif %}",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "-k",
+            "4",
+            "--model",
+            &tiny_model(),
+            "--prompt",
+            "state",
+            "--chat-template",
+            chat.to_str().unwrap(),
+            "--jsonl",
+        ],
+        cache.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "prompt: state (built-in), in the chat template of {}",
+            chat.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!json_lines(&o).is_empty(), "{stderr}");
+    // A checkpoint without a template of its own is told so.
+    let o = run(
+        &[
+            "suggest",
+            "--state",
+            STATE,
+            "--model",
+            &tiny_model(),
+            "--chat-template",
+            "checkpoint",
+        ],
+        cache.path(),
+    );
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("defines no chat template"), "{stderr}");
 }

@@ -169,3 +169,65 @@ fn a_template_file_is_sent_as_written_with_its_placeholders_filled() {
     let e = TacticPrompt::parse("no-such-prompt").unwrap_err();
     assert!(e.to_string().contains("chat, fewshot, gptf, state"), "{e}");
 }
+
+fn published_template(name: &str) -> std::sync::Arc<causal_lm::chat_template::ChatTemplate> {
+    let path = causal_lm::testing::fixtures_dir()
+        .join("chat_templates")
+        .join(format!("{name}.json"));
+    let f: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let token = |k: &str| f[k].as_str().map(str::to_string);
+    std::sync::Arc::new(
+        causal_lm::chat_template::ChatTemplate::new(
+            f["chat_template"].as_str().unwrap(),
+            name,
+            token("bos_token"),
+            token("eos_token"),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_prompt_in_a_chat_template_is_one_user_message_and_keeps_its_shared_part() {
+    let vars = PromptVars {
+        state: "n : ℕ\n⊢ n + 0 = n",
+        name: "t",
+        statement: ": true",
+    };
+    // The bare state in InternLM2's template is the built-in chat layout without the
+    // model card's sentence; the template's BOS is left to the tokenizer.
+    let p = TacticPrompt::builtin("state")
+        .unwrap()
+        .with_chat_template(published_template("internlm2"))
+        .unwrap();
+    assert_eq!(
+        p.prompt(&vars),
+        "<|im_start|>user\nn : ℕ\n⊢ n + 0 = n<|im_end|>\n<|im_start|>assistant\n"
+    );
+    assert_eq!(p.shared_prefix(), "<|im_start|>user\n");
+    assert_eq!(
+        format!("{}{}", p.shared_prefix(), p.request(&vars)),
+        p.prompt(&vars)
+    );
+    assert!(p.describe().contains("in the chat template of internlm2"));
+    // The few-shot prompt in Llama-2's template: the examples stay the shared part (computed
+    // once), the template strips the message's trailing newline, as transformers does.
+    let few = TacticPrompt::builtin("fewshot").unwrap();
+    let wrapped = few
+        .clone()
+        .with_chat_template(published_template("llama"))
+        .unwrap();
+    assert_eq!(
+        wrapped.prompt(&vars),
+        format!("[INST] {} [/INST]", few.prompt(&vars).trim())
+    );
+    assert_eq!(
+        wrapped.shared_prefix(),
+        format!("[INST] {}", few.shared_prefix())
+    );
+    assert_eq!(
+        format!("{}{}", wrapped.shared_prefix(), wrapped.request(&vars)),
+        wrapped.prompt(&vars)
+    );
+}
