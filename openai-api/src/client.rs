@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::chat::{ChatCompletionRequest, ChatCompletionResponse};
 use crate::wire::{CompletionRequest, CompletionResponse, ModelList, error_message};
 
 /// Where and how to reach the server.
@@ -179,7 +180,26 @@ impl CompletionsClient {
         request: &CompletionRequest,
         header: &str,
     ) -> Result<(CompletionResponse, Option<f64>), ApiError> {
-        let url = format!("{}/completions", self.api_base);
+        self.post_retried("completions", request, header).await
+    }
+
+    /// `POST /v1/chat/completions`, retried as [`Self::complete`] is.
+    pub async fn chat(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<ChatCompletionResponse, ApiError> {
+        self.post_retried("chat/completions", request, "")
+            .await
+            .map(|(r, _)| r)
+    }
+
+    async fn post_retried<Req: serde::Serialize, Resp: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        header: &str,
+    ) -> Result<(Resp, Option<f64>), ApiError> {
+        let url = format!("{}/{path}", self.api_base);
         let _permit = self.inflight.acquire().await.expect("never closed");
         let mut wait = self.config.backoff;
         let mut attempt = 0;

@@ -9,7 +9,7 @@ use causal_lm::{GenParams, GenRequest, Generation, Generator, ModelSource};
 use clap::Args;
 
 use crate::prompts::{PromptStyle, TacticPrompt, chat};
-use crate::remote::{RemoteModel, RemoteOpts};
+use crate::remote::{Api, RemoteModel, RemoteOpts};
 
 /// Model options shared by every command that runs the model.
 #[derive(Args, Clone, Debug)]
@@ -32,6 +32,13 @@ pub struct ModelOpts {
     /// An environment variable holding the server's API key (sent as a bearer token).
     #[arg(long, value_name = "VAR", requires = "endpoint")]
     pub api_key_env: Option<String>,
+
+    /// The server's API the prompts go to: completions (the prompt as written) or chat (the
+    /// prompt as the one user message, in the server's chat template; for servers and hosted
+    /// APIs that speak only chat). Candidates are scored from the returned token
+    /// log-probabilities either way.
+    #[arg(long, value_enum, default_value_t = Api::Completions, requires = "endpoint")]
+    pub api: Api,
 
     /// Most requests in flight to the server at once (it batches what arrives together).
     #[arg(long, value_name = "N", default_value_t = 32)]
@@ -97,6 +104,7 @@ impl Default for ModelOpts {
             endpoint: None,
             served_model: None,
             api_key_env: None,
+            api: Api::Completions,
             max_inflight: 32,
             request_timeout: 120.0,
             retries: 4,
@@ -142,6 +150,7 @@ impl ModelOpts {
             max_inflight: self.max_inflight.max(1),
             timeout: std::time::Duration::from_secs_f64(self.request_timeout),
             retries: self.retries,
+            api: self.api,
         })
         .await?;
         let name = remote.model_name().to_string();
@@ -215,6 +224,12 @@ impl ModelOpts {
         let Some(spec) = &self.chat_template else {
             return Ok(tactic);
         };
+        if self.api == Api::Chat {
+            anyhow::bail!(
+                "--chat-template with --api chat would wrap the prompt twice: the server applies \
+                 its own chat template to chat requests"
+            );
+        }
         let template = if spec == "checkpoint" {
             let Some(dir) = checkpoint_dir else {
                 anyhow::bail!(

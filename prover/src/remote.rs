@@ -8,9 +8,20 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use causal_lm::{FinishReason, GenParams, Generation, Strategy};
 use openai_api::{
-    ApiError, ApiErrorKind, ClientConfig, CompletionRequest, CompletionResponse, CompletionsClient,
-    OneOrMany,
+    ApiError, ApiErrorKind, ChatCompletionRequest, ClientConfig, CompletionRequest,
+    CompletionResponse, CompletionsClient, OneOrMany,
 };
+
+/// Which API of the server the prompts go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Api {
+    /// `/v1/completions`: the prompt is sent as written.
+    #[default]
+    Completions,
+    /// `/v1/chat/completions`: the prompt is the one user message; the server wraps it in the
+    /// model's chat template (for servers and hosted APIs that speak only chat).
+    Chat,
+}
 
 /// Where the server is and how to talk to it (from the command line).
 #[derive(Clone, Debug)]
@@ -21,6 +32,7 @@ pub struct RemoteOpts {
     pub max_inflight: usize,
     pub timeout: Duration,
     pub retries: u32,
+    pub api: Api,
 }
 
 /// How the server gives several candidates for one prompt.
@@ -40,6 +52,7 @@ pub struct RemoteModel {
     client: CompletionsClient,
     model: String,
     decoding: Decoding,
+    api: Api,
 }
 
 impl RemoteModel {
@@ -84,6 +97,7 @@ impl RemoteModel {
             client,
             model,
             decoding: Decoding::Beam,
+            api: opts.api,
         };
         remote.decoding = remote.probe_decoding().await?;
         Ok(remote)
@@ -101,6 +115,23 @@ impl RemoteModel {
         self.client.api_base()
     }
 
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// One completion request through the API in use (a chat request's answer read back as
+    /// a completion's: the message as the text, its tokens' log-probabilities).
+    pub async fn complete(&self, r: &CompletionRequest) -> Result<CompletionResponse, ApiError> {
+        match self.api {
+            Api::Completions => self.client.complete(r).await,
+            Api::Chat => {
+                let chat = ChatCompletionRequest::from_completion(r)
+                    .expect("the remote model sends one prompt per request");
+                Ok(self.client.chat(&chat).await?.into_completion())
+            }
+        }
+    }
+
     /// Asks for two beams of one token, then for two samples: what comes back says whether the
     /// server runs beam search and honours `n`.
     async fn probe_decoding(&self) -> Result<Decoding> {
@@ -110,7 +141,7 @@ impl RemoteModel {
         beam.best_of = Some(2);
         beam.temperature = Some(0.0);
         beam.use_beam_search = Some(true);
-        match self.client.complete(&beam).await {
+        match self.complete(&beam).await {
             Ok(r) if r.choices.len() == 2 => return Ok(Decoding::Beam),
             Ok(_) => {}
             Err(e)
@@ -121,7 +152,7 @@ impl RemoteModel {
         sample.max_tokens = Some(1);
         sample.n = Some(2);
         sample.temperature = Some(1.0);
-        let decoding = match self.client.complete(&sample).await {
+        let decoding = match self.complete(&sample).await {
             Ok(r) if r.choices.len() == 2 => Decoding::Samples,
             Ok(_) => Decoding::OnePerRequest,
             Err(e) => bail!("the model server at {} answered: {}", e.url, e.message),
@@ -217,8 +248,7 @@ impl RemoteModel {
         let calls = requests.iter().map(|(prompt, k)| async move {
             let parts = self.requests_for(prompt, *k, params);
             let answers =
-                futures::future::try_join_all(parts.iter().map(|r| self.client.complete(r)))
-                    .await?;
+                futures::future::try_join_all(parts.iter().map(|r| self.complete(r))).await?;
             let mut gens: Vec<Generation> = answers
                 .iter()
                 .flat_map(|a| generations_from(a, &params.stop))

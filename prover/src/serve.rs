@@ -1,6 +1,10 @@
-//! `prover serve`: the project's InternLM2 engine behind the OpenAI-compatible completions API
-//! (`/v1/completions`, `/v1/models`, `/health`), so that one GPU machine serves the Lean
-//! machines without Python.
+//! `prover serve`: the project's engine (InternLM2, the Llama family) behind the
+//! OpenAI-compatible API (`/v1/completions`, `/v1/chat/completions`, `/v1/models`, `/health`),
+//! so that one GPU machine serves the Lean machines without Python.
+//!
+//! A chat request is a completion request whose prompt is its conversation rendered by the
+//! model's chat template (`--chat-template`, else the checkpoint's own), as transformers
+//! renders it; the answer is the completion's, in the chat format.
 //!
 //! One thread owns the model. Requests queue for it; whenever it is free it takes everything
 //! queued (up to `--max-batch` prompts) and decodes prompts that share settings in one batch,
@@ -28,10 +32,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use causal_lm::chat_template::{ChatMessage, ChatTemplate};
 use causal_lm::{GenParams, GenRequest, Generation, Generator, ModelSource, Strategy};
 use clap::Args;
 use openai_api::{
-    Choice, CompletionRequest, CompletionResponse, ErrorBody, LogProbs, ModelCard, ModelList, Usage,
+    ChatCompletionRequest, ChatCompletionResponse, Choice, CompletionRequest, CompletionResponse,
+    ErrorBody, LogProbs, ModelCard, ModelList, Usage,
 };
 use search::CancellationToken;
 use tokenizers::Tokenizer;
@@ -86,6 +92,11 @@ pub struct ServeArgs {
     /// waiting after it are answered 503 (as JSON) and the server exits 0.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub drain_timeout: f64,
+
+    /// The chat template of /v1/chat/completions: a .jinja file or a tokenizer_config.json
+    /// (default: the checkpoint's own; without one, chat requests are refused).
+    #[arg(long, value_name = "FILE")]
+    pub chat_template: Option<std::path::PathBuf>,
 }
 
 /// One prompt waiting for the model.
@@ -119,6 +130,7 @@ struct AppState {
     max_model_len: usize,
     max_n: usize,
     prefixes: Vec<String>,
+    chat_template: Option<ChatTemplate>,
     jobs: mpsc::UnboundedSender<Job>,
     counters: Arc<Counters>,
     next_id: AtomicU64,
@@ -239,6 +251,33 @@ impl AppState {
             },
             answer,
         )
+    }
+
+    /// A chat request's conversation as the model's chat template writes it, with the
+    /// assistant's turn opened (its BOS left to the tokenizer, as for every prompt).
+    fn render_chat(&self, chat: &ChatCompletionRequest) -> Result<String, Refusal> {
+        let Some(template) = &self.chat_template else {
+            return Err(Refusal::bad(
+                "this model has no chat template, so chat requests cannot be answered; use \
+                 /v1/completions, or start the server with --chat-template FILE",
+            ));
+        };
+        if chat.messages.is_empty() {
+            return Err(Refusal::bad("messages must not be empty"));
+        }
+        let messages: Vec<ChatMessage> = chat
+            .messages
+            .iter()
+            .map(|m| ChatMessage {
+                role: m.role.clone(),
+                content: m.content.clone().unwrap_or_default(),
+            })
+            .collect();
+        template.render_for_encoding(&messages, true).map_err(|e| {
+            Refusal::bad(format!(
+                "the conversation does not fit the chat template: {e}"
+            ))
+        })
     }
 
     fn logprobs_of(&self, g: &Generation) -> LogProbs {
@@ -363,10 +402,42 @@ pub(crate) fn plan_request(
     })
 }
 
+/// Which endpoint a request came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Completions,
+    Chat,
+}
+
+/// An answer in the format of the endpoint asked.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Answer {
+    Completion(CompletionResponse),
+    Chat(ChatCompletionResponse),
+}
+
 async fn completions(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(state, headers, body, Endpoint::Completions).await
+}
+
+async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(state, headers, body, Endpoint::Chat).await
+}
+
+async fn respond(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    endpoint: Endpoint,
 ) -> Response {
     state.counters.requests.fetch_add(1, Ordering::Relaxed);
     // A body over the limit, or one cut short, is answered as JSON like every other refusal
@@ -388,7 +459,7 @@ async fn completions(
         }
     };
     let answered = tokio::select! {
-        a = answer(&state, &headers, &body) => a,
+        a = answer(&state, &headers, &body, endpoint) => a,
         // The drain time after a shutdown signal is over: answer rather than be cut off.
         _ = state.give_up.cancelled() => Err(Refusal {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -418,15 +489,37 @@ async fn completions(
 /// The response header with a request's time in the queue and the model, in milliseconds.
 pub const ENGINE_MS_HEADER: &str = "x-prover-engine-ms";
 
-/// The answer to a completion request, and the time it spent queued and decoding.
+/// The answer to a completion or chat request, and the time it spent queued and decoding.
 async fn answer(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(CompletionResponse, std::time::Duration), Refusal> {
+    endpoint: Endpoint,
+) -> Result<(Answer, std::time::Duration), Refusal> {
     state.authorize(headers)?;
-    let req: CompletionRequest = serde_json::from_slice(body)
-        .map_err(|e| Refusal::bad(format!("the body is not a completion request: {e}")))?;
+    let req = match endpoint {
+        Endpoint::Completions => serde_json::from_slice(body)
+            .map_err(|e| Refusal::bad(format!("the body is not a completion request: {e}")))?,
+        Endpoint::Chat => {
+            let chat: ChatCompletionRequest = serde_json::from_slice(body)
+                .map_err(|e| Refusal::bad(format!("the body is not a chat request: {e}")))?;
+            let prompt = state.render_chat(&chat)?;
+            chat.into_completion(prompt)
+        }
+    };
+    let (response, engine) = complete(state, req).await?;
+    let answer = match endpoint {
+        Endpoint::Completions => Answer::Completion(response),
+        Endpoint::Chat => Answer::Chat(ChatCompletionResponse::from_completion(response)),
+    };
+    Ok((answer, engine))
+}
+
+/// Decodes a checked completion request.
+async fn complete(
+    state: &AppState,
+    req: CompletionRequest,
+) -> Result<(CompletionResponse, std::time::Duration), Refusal> {
     let plan = state.plan(req)?;
     let queued = Instant::now();
     let mut answers = Vec::with_capacity(plan.prompts.len());
@@ -527,7 +620,8 @@ const BODY_LIMIT: usize = 4 << 20;
 async fn method_not_allowed() -> Response {
     Refusal {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        message: "method not allowed: /v1/completions takes POST, /v1/models and /health take GET"
+        message: "method not allowed: /v1/completions and /v1/chat/completions take POST, \
+                  /v1/models and /health take GET"
             .into(),
     }
     .into_response()
@@ -536,7 +630,8 @@ async fn method_not_allowed() -> Response {
 async fn not_found() -> Response {
     Refusal {
         status: StatusCode::NOT_FOUND,
-        message: "no such route; this server has POST /v1/completions, GET /v1/models, GET /health"
+        message: "no such route; this server has POST /v1/completions, POST \
+                  /v1/chat/completions, GET /v1/models, GET /health"
             .into(),
     }
     .into_response()
@@ -668,12 +763,19 @@ pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
     let local = listener.local_addr()?;
     let load_opts = crate::model_cli::load_options(args.dtype.as_deref(), &args.device)?;
     let spec = args.model.clone();
-    let generator = tokio::task::spawn_blocking(move || {
-        Generator::load(&ModelSource::parse(&spec), &load_opts)
-            .with_context(|| format!("loading the model {spec}"))
+    let (dir, generator) = tokio::task::spawn_blocking(move || {
+        let dir = causal_lm::loader::resolve(&ModelSource::parse(&spec), &load_opts.hub)
+            .with_context(|| format!("loading the model {spec}"))?;
+        let generator = Generator::load(&ModelSource::Dir(dir.clone()), &load_opts)
+            .with_context(|| format!("loading the model {spec}"))?;
+        anyhow::Ok((dir, generator))
     })
     .await
     .context("the model loading thread failed")??;
+    let chat_template = match &args.chat_template {
+        Some(path) => Some(ChatTemplate::from_file(path)?),
+        None => ChatTemplate::from_checkpoint(&dir)?,
+    };
     let config = generator.model().config();
     let max_model_len = args.max_model_len.unwrap_or(config.max_position_embeddings);
     let bos = usize::from(config.bos_token_id.is_some());
@@ -698,6 +800,7 @@ pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
         max_model_len,
         max_n: args.max_n,
         prefixes,
+        chat_template,
         jobs: tx,
         counters,
         next_id: AtomicU64::new(0),
@@ -706,6 +809,7 @@ pub async fn bind(args: &ServeArgs) -> Result<BoundServer> {
     });
     let app = Router::new()
         .route("/v1/completions", post(completions))
+        .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
         .route("/health", get(health))
         .fallback(not_found)

@@ -150,6 +150,7 @@ pub async fn run(mut args: ServeBenchArgs) -> Result<()> {
         max_n: 64,
         max_model_len: args.max_model_len,
         drain_timeout: 0.0,
+        chat_template: None,
     };
     let server = crate::serve::bind(&serve_args).await?;
     let url = format!("http://{}", server.addr);

@@ -154,6 +154,81 @@ fn a_llama_checkpoint_is_served_as_the_in_process_engine_runs_it() {
 }
 
 #[test]
+fn the_chat_api_gives_the_candidates_the_completions_api_gives() {
+    // The server wraps chat requests in a chat template (InternLM2's, as published); the
+    // completions client wraps its prompts in the same template itself. Same text reaches the
+    // engine either way, so the same candidates and scores come back.
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("chat.jinja");
+    let published: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            causal_lm::testing::fixtures_dir().join("chat_templates/internlm2.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&template, published["chat_template"].as_str().unwrap()).unwrap();
+    let template = template.display().to_string();
+    let server = ServeProcess::start(&["--chat-template", &template]);
+    let completions = ModelOpts {
+        prompt: Some("state".into()),
+        chat_template: Some(template.clone()),
+        ..remote_opts(&server.url())
+    };
+    let chat = ModelOpts {
+        prompt: Some("state".into()),
+        api: prover::remote::Api::Chat,
+        ..remote_opts(&server.url())
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let a = ModelPolicy::new(completions.load().await.unwrap().unwrap(), completions).unwrap();
+        let b = ModelPolicy::new(chat.load().await.unwrap().unwrap(), chat).unwrap();
+        let reqs = vec![request("n : ℕ\n⊢ n + 0 = n", 4), request("⊢ true", 3)];
+        let x = a.propose(reqs.clone()).await.unwrap();
+        let y = b.propose(reqs).await.unwrap();
+        assert_eq!(x.len(), 2);
+        assert!(x.iter().any(|c| !c.is_empty()), "{x:?}");
+        for (x, y) in x.iter().zip(&y) {
+            let xt: Vec<&str> = x.iter().map(|c| c.tactic.as_str()).collect();
+            let yt: Vec<&str> = y.iter().map(|c| c.tactic.as_str()).collect();
+            assert_eq!(xt, yt);
+            for (c, d) in x.iter().zip(y) {
+                assert!((c.logprob - d.logprob).abs() < 1e-4, "{c:?} vs {d:?}");
+            }
+        }
+    });
+    // The chat answer itself, as a chat client reads it.
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/v1/chat/completions",
+        r#"{"model":"tiny","messages":[{"role":"user","content":"⊢ true"}],"max_tokens":4,"n":2,"use_beam_search":true,"logprobs":true}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["choices"].as_array().unwrap().len(), 2);
+    assert_eq!(v["choices"][0]["message"]["role"], "assistant");
+    assert!(
+        v["choices"][0]["logprobs"]["content"][0]["logprob"].is_f64(),
+        "{v}"
+    );
+    // Without a template, chat requests are refused with what to do.
+    let plain = ServeProcess::start(&[]);
+    let (status, body) = http(
+        plain.port,
+        "POST",
+        "/v1/chat/completions",
+        r#"{"model":"tiny","messages":[{"role":"user","content":"x"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("--chat-template"), "{body}");
+}
+
+#[test]
 fn bad_requests_get_4xx_with_a_message_and_the_server_keeps_serving() {
     let server = ServeProcess::start(&[]);
     let p = server.port;
