@@ -115,6 +115,15 @@ impl Policy for ModelPolicy {
         &self,
         requests: Vec<PolicyRequest>,
     ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        self.propose_each(requests).await.into_iter().collect()
+    }
+
+    /// A server answers each prompt on its own, so a prompt whose request failed (after its
+    /// retries) fails alone; the local engine decodes the batch together and fails it whole.
+    async fn propose_each(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Vec<Result<Vec<Candidate>, PolicyError>> {
         let prompt = &self.model.tactic;
         let k = requests.iter().map(|r| r.k).max().unwrap_or(1).max(1);
         let params = self.opts.params(k, prompt.stop.clone());
@@ -126,7 +135,7 @@ impl Policy for ModelPolicy {
             }
         }
         let started = Instant::now();
-        let generations = match &self.model.engine {
+        let generations: Vec<Result<Vec<Generation>, PolicyError>> = match &self.model.engine {
             Engine::Local(generator) => {
                 let gen_requests: Vec<GenRequest> = requests
                     .iter()
@@ -134,7 +143,7 @@ impl Policy for ModelPolicy {
                     .collect();
                 let generator = generator.clone();
                 let prefix = prompt.shared_prefix();
-                tokio::task::spawn_blocking(move || {
+                let answer = tokio::task::spawn_blocking(move || {
                     let mut g = generator.lock().unwrap_or_else(|e| e.into_inner());
                     // Another user of the same model (formalize) may have changed the prefix.
                     if g.prefix_text() != Some(prefix.as_str()) {
@@ -143,8 +152,12 @@ impl Policy for ModelPolicy {
                     g.generate(&gen_requests, &params)
                 })
                 .await
-                .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, GenerationThreadFailed(e)))?
-                .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, e))?
+                .map_err(|e| PolicyError::new(PolicyErrorKind::Failed, GenerationThreadFailed(e)))
+                .and_then(|r| r.map_err(|e| PolicyError::new(PolicyErrorKind::Failed, e)));
+                match answer {
+                    Ok(all) => all.into_iter().map(Ok).collect(),
+                    Err(error) => error.shared(requests.len()),
+                }
             }
             Engine::Remote(remote) => {
                 // The whole prompt: the server finds the shared prefix in it.
@@ -152,14 +165,21 @@ impl Policy for ModelPolicy {
                     .iter()
                     .map(|r| (prompt.prompt(&vars_of(r)), r.k.max(1)))
                     .collect();
-                remote.generate(&prompts, &params).await.map_err(|e| {
-                    let kind = if e.kind.is_transient() {
-                        PolicyErrorKind::Unavailable
-                    } else {
-                        PolicyErrorKind::Failed
-                    };
-                    PolicyError::new(kind, e)
-                })?
+                remote
+                    .generate_each(&prompts, &params)
+                    .await
+                    .into_iter()
+                    .map(|r| {
+                        r.map_err(|e| {
+                            let kind = if e.kind.is_transient() {
+                                PolicyErrorKind::Unavailable
+                            } else {
+                                PolicyErrorKind::Failed
+                            };
+                            PolicyError::new(kind, e)
+                        })
+                    })
+                    .collect()
             }
         };
         tracing::debug!(
@@ -172,13 +192,13 @@ impl Policy for ModelPolicy {
             .iter()
             .zip(generations)
             .map(|(r, gens)| {
-                let (mut c, dropped) = candidates_from(&gens);
+                let (mut c, dropped) = candidates_from(&gens?);
                 all_dropped.extend(dropped);
                 c.truncate(r.k.max(1));
-                c
+                Ok(c)
             })
             .collect();
         *self.last_dropped.lock().unwrap_or_else(|e| e.into_inner()) = all_dropped;
-        Ok(out)
+        out
     }
 }

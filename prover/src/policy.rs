@@ -77,6 +77,27 @@ impl Policy for ProverPolicy {
             }
         }
     }
+
+    async fn propose_each(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Vec<Result<Vec<Candidate>, PolicyError>> {
+        match self {
+            ProverPolicy::Heuristic(p) => p.propose_each(requests).await,
+            ProverPolicy::Model(p) => p.propose_each(requests).await,
+            ProverPolicy::Merged(m, h) => {
+                let ks: Vec<usize> = requests.iter().map(|r| r.k).collect();
+                let (from_model, from_heuristic) =
+                    tokio::join!(m.propose_each(requests.clone()), h.propose_each(requests));
+                from_model
+                    .into_iter()
+                    .zip(from_heuristic)
+                    .zip(ks)
+                    .map(|((a, b), k)| Ok(interleave(a?, b?, k)))
+                    .collect()
+            }
+        }
+    }
 }
 
 impl ProverPolicy {

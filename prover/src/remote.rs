@@ -245,6 +245,19 @@ impl RemoteModel {
         requests: &[(String, usize)],
         params: &GenParams,
     ) -> Result<Vec<Vec<Generation>>, ApiError> {
+        self.generate_each(requests, params)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// [`Self::generate`] with each prompt's own result: one prompt's failure (after its
+    /// retries) leaves the others' answers standing.
+    pub async fn generate_each(
+        &self,
+        requests: &[(String, usize)],
+        params: &GenParams,
+    ) -> Vec<Result<Vec<Generation>, ApiError>> {
         let calls = requests.iter().map(|(prompt, k)| async move {
             let parts = self.requests_for(prompt, *k, params);
             let answers =
@@ -259,7 +272,7 @@ impl RemoteModel {
             gens.truncate(*k.max(&1));
             Ok::<_, ApiError>(gens)
         });
-        futures::future::try_join_all(calls).await
+        futures::future::join_all(calls).await
     }
 }
 

@@ -759,3 +759,103 @@ fn the_soak_benchmark_reports_memory_and_latency_at_start_and_end() {
     assert!(out.contains("10 requests in"), "{out}");
     assert!(lean_processes_using(dir.path()).is_empty());
 }
+
+/// The result lines of a `prove --output` file, by theorem name.
+fn results_by_name(path: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| Some((v["name"].as_str()?.to_string(), v)))
+        .collect()
+}
+
+#[test]
+fn a_policy_that_fails_every_third_call_costs_expansions_not_the_run() {
+    let Some(_) =
+        lean_for_test("a_policy_that_fails_every_third_call_costs_expansions_not_the_run")
+    else {
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let prove = |fail_every: usize, out: &Path| {
+        let server = support::fake_api::start(fail_every);
+        let o = run(
+            &[
+                "prove",
+                &core_dir(),
+                "--policy",
+                "model+heuristic",
+                "--endpoint",
+                &server.url(),
+                "--prompt",
+                "state",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+            cache.path(),
+        );
+        let failed = server.failed.load(std::sync::atomic::Ordering::SeqCst);
+        (o, failed)
+    };
+    let clean = dir.path().join("clean.jsonl");
+    let faulty = dir.path().join("faulty.jsonl");
+    let (o, failed) = prove(0, &clean);
+    assert_eq!(failed, 0);
+    let clean_stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!clean_stderr.contains("policy failures"), "{clean_stderr}");
+    let (o, failed) = prove(3, &faulty);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(failed > 0);
+    // Every theorem has its result line; the summary counts the failures.
+    let (clean, faulty) = (results_by_name(&clean), results_by_name(&faulty));
+    assert_eq!(clean.len(), 86, "{clean_stderr}");
+    assert_eq!(
+        faulty.keys().collect::<Vec<_>>(),
+        clean.keys().collect::<Vec<_>>()
+    );
+    let counted: u64 = faulty
+        .values()
+        .map(|r| r["stats"]["policy_failures"].as_u64().unwrap())
+        .sum();
+    assert!(counted > 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "policy failures     {counted} (each cost an expansion)"
+        )),
+        "{stderr}"
+    );
+    // What the clean run proves, the faulty one proves too, except theorems the failures
+    // ended (three in a row) or whose budget they ate: a failed call costs an expansion, so a
+    // theorem that needed n expansions is lost when fewer than n were left for Lean.
+    let ended: Vec<&String> = faulty
+        .iter()
+        .filter(|(_, r)| r["stop_reason"] == "policy_failed")
+        .map(|(n, _)| n)
+        .collect();
+    let mut eaten = 0;
+    for (name, r) in &clean {
+        if r["proved"] != true || faulty[name]["proved"] == true || ended.contains(&name) {
+            continue;
+        }
+        let f = &faulty[name];
+        let left =
+            f["expansions"].as_u64().unwrap() - f["stats"]["policy_failures"].as_u64().unwrap();
+        assert!(
+            f["stop_reason"] == "expansion_limit" && left < r["expansions"].as_u64().unwrap(),
+            "{name}: proved in {} expansions without faults; with them: {f}",
+            r["expansions"]
+        );
+        eaten += 1;
+    }
+    let proved = |m: &std::collections::BTreeMap<String, serde_json::Value>| {
+        m.values().filter(|r| r["proved"] == true).count()
+    };
+    eprintln!(
+        "clean {} proved; every third call failed ({failed} calls, {counted} expansions): {} proved, {} ended by the policy, {eaten} out of budget",
+        proved(&clean),
+        proved(&faulty),
+        ended.len()
+    );
+}

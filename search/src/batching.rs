@@ -279,7 +279,9 @@ async fn run_batch<P: Policy>(inner: &P, shared: &Shared, batch: Vec<Pending>) {
     }
     let total = requests.len();
     let t0 = Instant::now();
-    let answer = inner.propose(requests).await;
+    // Each request's own result: a caller whose requests all succeeded gets its candidates
+    // even when another caller's failed (a server fault on one prompt).
+    let answer = inner.propose_each(requests).await;
     let elapsed = t0.elapsed().as_secs_f64();
     {
         let mut stats = lock(&shared.stats);
@@ -288,35 +290,27 @@ async fn run_batch<P: Policy>(inner: &P, shared: &Shared, batch: Vec<Pending>) {
         stats.largest_batch = stats.largest_batch.max(total);
         stats.policy_time_s += elapsed;
     }
-    match answer {
-        Ok(answers) if answers.len() == total => {
-            let mut answers = answers.into_iter();
-            for (size, reply) in sizes.into_iter().zip(replies) {
-                let share: Vec<_> = answers.by_ref().take(size).collect();
-                // The caller may have given up meanwhile; nothing to do then.
-                let _ = reply.send(Ok(share));
-            }
+    if answer.len() != total {
+        for reply in replies {
+            let wrong_count = BatchingError::WrongAnswerCount {
+                answered: answer.len(),
+                asked: total,
+            };
+            let _ = reply.send(Err(PolicyError::new(
+                PolicyErrorKind::BadAnswer,
+                wrong_count,
+            )));
         }
-        Ok(answers) => {
-            for reply in replies {
-                let wrong_count = BatchingError::WrongAnswerCount {
-                    answered: answers.len(),
-                    asked: total,
-                };
-                let _ = reply.send(Err(PolicyError::new(
-                    PolicyErrorKind::BadAnswer,
-                    wrong_count,
-                )));
-            }
-        }
-        Err(error) => {
-            // Every caller gets the inner policy's kind; its error, which cannot be cloned, is
-            // one source they share (an `Arc<dyn Error + Send + Sync>`).
-            let kind = error.kind();
-            let source: Arc<dyn std::error::Error + Send + Sync> = Arc::from(error.into_inner());
-            for reply in replies {
-                let _ = reply.send(Err(PolicyError::new(kind, source.clone())));
-            }
-        }
+        return;
+    }
+    let mut answers = answer.into_iter();
+    for (size, reply) in sizes.into_iter().zip(replies) {
+        // One caller's share: all its answers, or the first of its failures.
+        // (Taken whole first: collecting into a Result would stop at a failure and leave the
+        // rest of this share to the next caller.)
+        let share: Vec<_> = answers.by_ref().take(size).collect();
+        let share: Result<Vec<_>, PolicyError> = share.into_iter().collect();
+        // The caller may have given up meanwhile; nothing to do then.
+        let _ = reply.send(share);
     }
 }

@@ -81,6 +81,15 @@ impl PolicyError {
     pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
         self.source
     }
+
+    /// `n` errors of one failure (one per request it failed), sharing its source.
+    pub fn shared<T>(self, n: usize) -> Vec<Result<T, PolicyError>> {
+        let kind = self.kind;
+        let source: Arc<dyn std::error::Error + Send + Sync> = Arc::from(self.source);
+        (0..n)
+            .map(|_| Err(PolicyError::new(kind, source.clone())))
+            .collect()
+    }
 }
 
 /// Proposes ranked tactics for a batch of states. One call is one batch (for a model: one
@@ -91,6 +100,24 @@ pub trait Policy: Send + Sync + 'static {
         &self,
         requests: Vec<PolicyRequest>,
     ) -> impl Future<Output = Result<Vec<Vec<Candidate>>, PolicyError>> + Send;
+
+    /// [`Policy::propose`] with a result per request, for policies whose requests can fail one
+    /// by one (a server answers each prompt on its own): a batching wrapper then fails only the
+    /// searches whose requests failed, not every search in the batch. The default answers all
+    /// or none, as `propose` does.
+    fn propose_each(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> impl Future<Output = Vec<Result<Vec<Candidate>, PolicyError>>> + Send {
+        let n = requests.len();
+        let answer = self.propose(requests);
+        async move {
+            match answer.await {
+                Ok(all) => all.into_iter().map(Ok).collect(),
+                Err(error) => PolicyError::shared(error, n),
+            }
+        }
+    }
 
     /// Called by a search when it starts using this policy. A hint for batching wrappers
     /// (see [`crate::BatchingPolicy`]): they flush a batch early once every running search
@@ -110,6 +137,13 @@ impl<P: Policy> Policy for Arc<P> {
         requests: Vec<PolicyRequest>,
     ) -> impl Future<Output = Result<Vec<Vec<Candidate>>, PolicyError>> + Send {
         P::propose(self, requests)
+    }
+
+    fn propose_each(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> impl Future<Output = Vec<Result<Vec<Candidate>, PolicyError>>> + Send {
+        P::propose_each(self, requests)
     }
 
     fn search_started(&self) {

@@ -260,3 +260,66 @@ async fn run_many_limits_concurrency_and_honours_cancellation() {
     );
     assert_eq!(policy.active_searches(), 0);
 }
+
+/// A policy whose requests fail one by one: a request for a task named `bad…` fails, the
+/// others get one candidate.
+struct FailsSome;
+
+impl Policy for FailsSome {
+    async fn propose(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        self.propose_each(requests).await.into_iter().collect()
+    }
+
+    async fn propose_each(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Vec<Result<Vec<Candidate>, PolicyError>> {
+        requests
+            .iter()
+            .map(|r| {
+                if r.task.name.starts_with("bad") {
+                    Err(PolicyError::new(
+                        PolicyErrorKind::Unavailable,
+                        "server fault",
+                    ))
+                } else {
+                    Ok(vec![candidate("done", -0.1)])
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_fails_fails_only_its_caller_not_the_batch() {
+    let policy = Arc::new(BatchingPolicy::new(
+        FailsSome,
+        BatchingConfig {
+            idle_wait_ms: 5_000.0,
+            max_wait_ms: 5_000.0,
+            ..BatchingConfig::default()
+        },
+    ));
+    let request = |name: &str| PolicyRequest {
+        task: toy_task(name),
+        goals: count_goal(3),
+        k: 2,
+        skip: 0,
+    };
+    // Three callers in one batch (the middle one asking two states, one of which fails).
+    for _ in 0..3 {
+        policy.search_started();
+    }
+    let (a, b, c) = tokio::join!(
+        policy.propose(vec![request("a")]),
+        policy.propose(vec![request("b"), request("bad")]),
+        policy.propose(vec![request("c")]),
+    );
+    assert_eq!(policy.stats().batches, 1);
+    assert_eq!(a.unwrap()[0][0].tactic, "done");
+    assert_eq!(b.unwrap_err().kind(), PolicyErrorKind::Unavailable);
+    assert_eq!(c.unwrap()[0][0].tactic, "done");
+}
