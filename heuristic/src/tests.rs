@@ -274,6 +274,7 @@ async fn propose_answers_each_request_deterministically() {
         goals: goals.to_owned(),
         k,
         skip: 0,
+        path: Vec::new(),
     };
     let policy = mathlib();
     let batch = || {

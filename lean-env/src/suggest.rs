@@ -295,6 +295,7 @@ async fn run<E: ProofEnv, P: Policy>(
         goals: state.goals.clone(),
         k: config.candidates,
         skip: 0,
+        path: Vec::new(),
     };
     let proposed = unless_cancelled(cancel, policy.propose(vec![request]))
         .await??

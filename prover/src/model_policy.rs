@@ -110,6 +110,12 @@ impl ModelPolicy {
 #[error("generation thread: {0}")]
 struct GenerationThreadFailed(#[source] tokio::task::JoinError);
 
+/// The `{proof}` of a prompt: the tactics so far, one per line, comma-separated as a
+/// `begin … end` block writes them.
+pub fn proof_so_far(path: &[String]) -> String {
+    path.join(",\n")
+}
+
 impl Policy for ModelPolicy {
     async fn propose(
         &self,
@@ -127,19 +133,22 @@ impl Policy for ModelPolicy {
         let prompt = &self.model.tactic;
         let k = requests.iter().map(|r| r.k).max().unwrap_or(1).max(1);
         let params = self.opts.params(k, prompt.stop.clone());
-        fn vars_of(r: &PolicyRequest) -> PromptVars<'_> {
-            PromptVars {
-                state: &r.goals,
-                name: &r.task.name,
-                statement: &r.task.statement,
-            }
-        }
+        let proofs: Vec<String> = requests.iter().map(|r| proof_so_far(&r.path)).collect();
+        let vars_of = |i: usize| PromptVars {
+            state: &requests[i].goals,
+            name: &requests[i].task.name,
+            statement: &requests[i].task.statement,
+            proof: &proofs[i],
+        };
         let started = Instant::now();
         let generations: Vec<Result<Vec<Generation>, PolicyError>> = match &self.model.engine {
             Engine::Local(generator) => {
                 let gen_requests: Vec<GenRequest> = requests
                     .iter()
-                    .map(|r| GenRequest::with_candidates(prompt.request(&vars_of(r)), r.k.max(1)))
+                    .enumerate()
+                    .map(|(i, r)| {
+                        GenRequest::with_candidates(prompt.request(&vars_of(i)), r.k.max(1))
+                    })
                     .collect();
                 let generator = generator.clone();
                 let prefix = prompt.shared_prefix();
@@ -163,7 +172,8 @@ impl Policy for ModelPolicy {
                 // The whole prompt: the server finds the shared prefix in it.
                 let prompts: Vec<(String, usize)> = requests
                     .iter()
-                    .map(|r| (prompt.prompt(&vars_of(r)), r.k.max(1)))
+                    .enumerate()
+                    .map(|(i, r)| (prompt.prompt(&vars_of(i)), r.k.max(1)))
                     .collect();
                 remote
                     .generate_each(&prompts, &params)

@@ -82,10 +82,13 @@ pub struct PromptVars<'a> {
     pub name: &'a str,
     /// The theorem's statement, `binders : goal` as the file states it (`{statement}`).
     pub statement: &'a str,
+    /// The proof so far (`{proof}`): the tactics run from the theorem's start to this state,
+    /// one per line, separated by commas as in a `begin … end` block; empty at the start.
+    pub proof: &'a str,
 }
 
 /// The placeholders a template may use.
-pub const PLACEHOLDERS: &[&str] = &["state", "name", "statement"];
+pub const PLACEHOLDERS: &[&str] = &["state", "name", "statement", "proof"];
 
 /// The built-in tactic prompts, by name.
 pub const BUILTIN_PROMPTS: &[(&str, &str)] = &[
@@ -105,7 +108,7 @@ pub const BUILTIN_PROMPTS: &[(&str, &str)] = &[
 ];
 
 /// The tactic prompt: a template whose text is sent as written, with `{state}` (and `{name}`,
-/// `{statement}`) filled in; `{{` and `}}` stand for braces. The part before the first
+/// `{statement}`, `{proof}`) filled in; `{{` and `}}` stand for braces. The part before the first
 /// placeholder is shared by every request (its KV cache computed once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TacticPrompt {
@@ -235,6 +238,7 @@ impl TacticPrompt {
                     state,
                     name: "t",
                     statement: ": true",
+                    proof: "intro h",
                 }))
             })
             .collect::<Result<Vec<_>>>()
@@ -401,6 +405,7 @@ fn fill(template: &str, vars: &PromptVars) -> String {
             Piece::Var("state") => out.push_str(vars.state),
             Piece::Var("name") => out.push_str(vars.name),
             Piece::Var("statement") => out.push_str(vars.statement),
+            Piece::Var("proof") => out.push_str(vars.proof),
             Piece::Var(_) => {}
         }
     }

@@ -135,7 +135,7 @@ fn a_template_file_is_sent_as_written_with_its_placeholders_filled() {
     let path = dir.path().join("mine.txt");
     std::fs::write(
         &path,
-        "/- {{lean 3}} -/ theorem {name} {statement} :=\nbegin\n-- state:\n{state}\n",
+        "/- {{lean 3}} -/ theorem {name} {statement} :=\nbegin\n{proof}\n-- state:\n{state}\n",
     )
     .unwrap();
     let p = TacticPrompt::parse(path.to_str().unwrap()).unwrap();
@@ -144,10 +144,11 @@ fn a_template_file_is_sent_as_written_with_its_placeholders_filled() {
         state: "⊢ true",
         name: "t",
         statement: ": true",
+        proof: &prover::model_policy::proof_so_far(&["intro h".into(), "simp at h".into()]),
     };
     assert_eq!(
         p.prompt(&vars),
-        "/- {lean 3} -/ theorem t : true :=\nbegin\n-- state:\n⊢ true\n"
+        "/- {lean 3} -/ theorem t : true :=\nbegin\nintro h,\nsimp at h\n-- state:\n⊢ true\n"
     );
     assert_eq!(p.shared_prefix(), "/- {lean 3} -/ theorem ");
     assert_eq!(
@@ -194,6 +195,7 @@ fn a_prompt_in_a_chat_template_is_one_user_message_and_keeps_its_shared_part() {
         state: "n : ℕ\n⊢ n + 0 = n",
         name: "t",
         statement: ": true",
+        proof: "",
     };
     // The bare state in InternLM2's template is the built-in chat layout without the
     // model card's sentence; the template's BOS is left to the tokenizer.

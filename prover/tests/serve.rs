@@ -70,6 +70,7 @@ fn request(goals: &str, k: usize) -> PolicyRequest {
         goals: goals.into(),
         k,
         skip: 0,
+        path: Vec::new(),
     }
 }
 

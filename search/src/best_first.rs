@@ -626,6 +626,11 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
             goals: tree.node(node).goals.clone(),
             k,
             skip,
+            path: tree
+                .tactics_to(node)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
         };
         self.stats.policy_calls += 1;
         let t0 = Instant::now();

@@ -19,6 +19,9 @@ pub struct PolicyRequest {
     /// them); 0 the first time. A policy that cannot continue its list may ignore it: the
     /// search drops the tactics it already ran there.
     pub skip: usize,
+    /// The tactics run from the theorem's start to this state, in order (empty at the start):
+    /// the proof so far, for policies that take it.
+    pub path: Vec<String>,
 }
 
 /// A proposed tactic with its scores.

@@ -105,6 +105,7 @@ async fn each_caller_gets_the_answers_to_its_own_requests() {
         goals: count_goal(n),
         k: 1,
         skip: 0,
+        path: Vec::new(),
     };
     let mut callers = Vec::new();
     for caller in 0..6u64 {
@@ -172,6 +173,7 @@ async fn every_caller_gets_the_inner_policys_kind_and_source() {
         goals: count_goal(3),
         k: 2,
         skip: 0,
+        path: Vec::new(),
     };
     let (first, second) = tokio::join!(
         policy.propose(vec![request.clone()]),
@@ -204,6 +206,7 @@ async fn an_answer_that_does_not_fit_the_batch_is_a_bad_answer() {
         goals: count_goal(3),
         k: 2,
         skip: 0,
+        path: Vec::new(),
     };
     let error = policy
         .propose(vec![request.clone(), request])
@@ -308,6 +311,7 @@ async fn a_request_that_fails_fails_only_its_caller_not_the_batch() {
         goals: count_goal(3),
         k: 2,
         skip: 0,
+        path: Vec::new(),
     };
     // Three callers in one batch (the middle one asking two states, one of which fails).
     for _ in 0..3 {

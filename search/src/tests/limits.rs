@@ -202,3 +202,38 @@ async fn exhausted_states_are_asked_again_for_the_candidates_after_their_first_k
     // Nothing was run twice on a state.
     assert_eq!(twice.stats.tactics_run, 4);
 }
+
+/// A policy that proposes `dec` and records the path each request came with.
+struct PathRecorder(std::sync::Mutex<Vec<(String, Vec<String>)>>);
+
+impl Policy for PathRecorder {
+    async fn propose(
+        &self,
+        requests: Vec<PolicyRequest>,
+    ) -> Result<Vec<Vec<Candidate>>, PolicyError> {
+        let mut seen = self.0.lock().unwrap();
+        for r in &requests {
+            seen.push((r.goals.clone(), r.path.clone()));
+        }
+        Ok(requests
+            .iter()
+            .map(|_| vec![candidate("dec", -0.1)])
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn each_request_carries_the_proof_so_far() {
+    let env = ToyEnv::counting(3);
+    let policy = PathRecorder(std::sync::Mutex::new(Vec::new()));
+    let outcome = BestFirstSearch::new(config())
+        .run(&env, &policy, toy_task("t"), &CancellationToken::new())
+        .await;
+    assert_eq!(outcome.result.stats.policy_calls, 4);
+    let seen = policy.0.into_inner().unwrap();
+    // Counting down from 3 by `dec` alone: the states 3, 2, 1, 0 are asked with 0, 1, 2 and 3
+    // `dec`s behind them.
+    let paths: Vec<usize> = seen.iter().map(|(_, p)| p.len()).collect();
+    assert_eq!(paths, [0, 1, 2, 3], "{seen:?}");
+    assert!(seen.iter().all(|(_, p)| p.iter().all(|t| t == "dec")));
+}
