@@ -56,8 +56,9 @@ pub struct ModelOpts {
     /// The tactic prompt: a built-in (chat: the model card's, in InternLM2's chat template;
     /// fewshot: three worked examples, for base checkpoints; gptf: `[GOAL]{state}[PROOFSTEP]`;
     /// state: the bare state) or a template file whose text is sent as written with
-    /// {state}, {name}, {statement} and {proof} (the tactics so far) filled in. Default: fewshot for checkpoints named
-    /// "base" or without chat tokens, chat otherwise (a guess from the name).
+    /// {state}, {name}, {statement} and {proof} (the tactics so far) filled in. Default:
+    /// fewshot for checkpoints named "base" or without chat tokens, chat otherwise (a guess
+    /// from the name).
     #[arg(long, value_name = "NAME|FILE")]
     pub prompt: Option<String>,
 
