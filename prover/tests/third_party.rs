@@ -172,3 +172,120 @@ fn the_remote_policy_works_against_llama_cpp_server() {
         }
     });
 }
+
+#[test]
+fn llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives() {
+    const NAME: &str = "llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives";
+    let Some(py) = python() else {
+        record("skipped", NAME);
+        eprintln!(
+            "SKIPPED {NAME}: no Python with llama_cpp.server (pip install 'llama-cpp-python[server]'; PROVER_LLAMA_CPP_PYTHON names it)"
+        );
+        return;
+    };
+    record("ran", NAME);
+    // One tokenizer_config.json with InternLM2's published chat template: llama.cpp's server
+    // applies it to chat requests (its `hf-tokenizer-config` chat format, Jinja2), our client
+    // applies it to the prompts it sends as completions (--chat-template).
+    let dir = tempfile::tempdir().unwrap();
+    let published: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            causal_lm::testing::fixtures_dir().join("chat_templates/internlm2.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let config = dir.path().join("tokenizer_config.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "chat_template": published["chat_template"],
+            "bos_token": published["bos_token"],
+            "eos_token": published["eos_token"],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let gguf =
+        causal_lm::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
+    let port = free_port();
+    let _server = Killed(
+        Command::new(&py)
+            .args(["-m", "llama_cpp.server", "--model"])
+            .arg(&gguf)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--model_alias",
+                "tiny",
+                "--n_ctx",
+                "2048",
+                "--verbose",
+                "false",
+            ])
+            .args([
+                "--chat_format",
+                "hf-tokenizer-config",
+                "--hf_tokenizer_config_path",
+            ])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("llama_cpp.server starts"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let completions = ModelOpts {
+            endpoint: Some(url.clone()),
+            prompt: Some("state".into()),
+            chat_template: Some(config.display().to_string()),
+            request_timeout: 30.0,
+            ..ModelOpts::default()
+        };
+        let chat = ModelOpts {
+            chat_template: None,
+            api: prover::remote::Api::Chat,
+            ..completions.clone()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let a = loop {
+            match completions.load().await {
+                Ok(m) => break m.unwrap(),
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{e:#}"),
+            }
+        };
+        let b = chat.load().await.unwrap().unwrap();
+        let policy_a = prover::model_policy::ModelPolicy::new(a, completions).unwrap();
+        let policy_b = prover::model_policy::ModelPolicy::new(b, chat).unwrap();
+        use search::Policy;
+        let request = |goals: &str| search::PolicyRequest {
+            task: std::sync::Arc::new(search::ProofTask {
+                name: "t".into(),
+                statement: ": true".into(),
+                context: Vec::new(),
+            }),
+            goals: goals.into(),
+            k: 1,
+            skip: 0,
+            path: Vec::new(),
+        };
+        let reqs = vec![request("n : ℕ\n⊢ n + 0 = n"), request("⊢ true")];
+        let x = policy_a.propose(reqs.clone()).await.unwrap();
+        let y = policy_b.propose(reqs).await.unwrap();
+        assert_eq!(x.len(), 2);
+        for (x, y) in x.iter().zip(&y) {
+            let xt: Vec<&str> = x.iter().map(|c| c.tactic.as_str()).collect();
+            let yt: Vec<&str> = y.iter().map(|c| c.tactic.as_str()).collect();
+            assert_eq!(xt, yt);
+            for (c, d) in x.iter().zip(y) {
+                assert!((c.logprob - d.logprob).abs() < 1e-3, "{c:?} vs {d:?}");
+            }
+        }
+    });
+}
