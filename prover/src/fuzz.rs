@@ -9,6 +9,39 @@ use crate::serve::{RequestLimits, plan_request};
 /// `prover serve`'s reading of a request body: JSON into a request, then the checks; a
 /// request that passes stays within the limits.
 pub fn serve_request(bytes: &[u8]) {
+    // A chat request: its conversation rendered by a chat template (InternLM2's layout), then
+    // planned as the completion it becomes.
+    if let Ok(chat) = serde_json::from_slice::<openai_api::ChatCompletionRequest>(bytes) {
+        static TEMPLATE: std::sync::OnceLock<causal_lm::chat_template::ChatTemplate> =
+            std::sync::OnceLock::new();
+        let template = TEMPLATE.get_or_init(|| {
+            causal_lm::chat_template::ChatTemplate::new(
+                "{{ bos_token }}{% for message in messages %}{{'<|im_start|>' + message['role'] \
+                 + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}\
+                 {% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",
+                "fuzz",
+                Some("<s>".into()),
+                Some("</s>".into()),
+            )
+            .expect("the template compiles")
+        });
+        let messages: Vec<causal_lm::chat_template::ChatMessage> = chat
+            .messages
+            .iter()
+            .map(|m| causal_lm::chat_template::ChatMessage {
+                role: m.role.clone(),
+                content: m.content.clone().unwrap_or_default(),
+            })
+            .collect();
+        if let Ok(prompt) = template.render_for_encoding(&messages, true) {
+            assert!(prompt.ends_with("<|im_start|>assistant\n"));
+            let req = chat.into_completion(prompt);
+            if let Ok(body) = serde_json::to_vec(&req) {
+                serve_request(&body);
+            }
+        }
+        return;
+    }
     let Ok(req) = serde_json::from_slice::<CompletionRequest>(bytes) else {
         return;
     };
@@ -43,6 +76,13 @@ pub fn client_answer(bytes: &[u8]) {
     };
     let body = String::from_utf8_lossy(body);
     let url = "http://127.0.0.1:1/v1/completions";
+    // A chat answer reads as the completion answer it converts to.
+    if let Ok(chat) =
+        openai_api::read_answer::<openai_api::ChatCompletionResponse>(url, status, &body)
+    {
+        let choices = chat.choices.len();
+        assert_eq!(chat.into_completion().choices.len(), choices);
+    }
     match openai_api::read_answer::<CompletionResponse>(url, status, &body) {
         Ok(response) => {
             let stop = ["\n".to_string(), "---".to_string()];
