@@ -54,7 +54,8 @@ pub struct ChatCompletionRequest {
 
 impl ChatCompletionRequest {
     /// The completion request `req` asked as a chat: its prompt becomes the one user message,
-    /// a request for log-probabilities asks for the chosen tokens' ones. `None` when it has
+    /// a request for log-probabilities asks for the chosen tokens' ones (and as many
+    /// alternatives as it asked). `None` when it has
     /// several prompts (a chat request holds one conversation).
     pub fn from_completion(req: &CompletionRequest) -> Option<Self> {
         let prompt = match &req.prompt {
@@ -75,7 +76,8 @@ impl ChatCompletionRequest {
             top_p: req.top_p,
             stop: req.stop.clone(),
             logprobs: req.logprobs.map(|_| true),
-            top_logprobs: None,
+            // Asked explicitly: llama.cpp's server returns no log-probabilities without it.
+            top_logprobs: req.logprobs,
             seed: req.seed,
             use_beam_search: req.use_beam_search,
             best_of: req.best_of,
@@ -241,7 +243,7 @@ mod tests {
             serde_json::json!({
                 "model": "m",
                 "messages": [{"role": "user", "content": "⊢ p"}],
-                "max_tokens": 32, "n": 4, "stop": ["\n"], "logprobs": true,
+                "max_tokens": 32, "n": 4, "stop": ["\n"], "logprobs": true, "top_logprobs": 0,
                 "use_beam_search": true,
             })
         );

@@ -184,26 +184,17 @@ fn llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives() 
         return;
     };
     record("ran", NAME);
-    // One tokenizer_config.json with InternLM2's published chat template: llama.cpp's server
-    // applies it to chat requests (its `hf-tokenizer-config` chat format, Jinja2), our client
-    // applies it to the prompts it sends as completions (--chat-template).
+    // llama.cpp's server renders chat requests in its `chatml` format; the completions client
+    // renders its prompts with a template file that writes the same text (a system turn, empty
+    // unless given, then the messages, then the assistant's turn).
     let dir = tempfile::tempdir().unwrap();
-    let published: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            causal_lm::testing::fixtures_dir().join("chat_templates/internlm2.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let config = dir.path().join("tokenizer_config.json");
+    let config = dir.path().join("chatml.jinja");
     std::fs::write(
         &config,
-        serde_json::json!({
-            "chat_template": published["chat_template"],
-            "bos_token": published["bos_token"],
-            "eos_token": published["eos_token"],
-        })
-        .to_string(),
+        "<|im_start|>system\n{% if messages[0].role == 'system' %}{{ messages[0].content }}\
+         {% endif %}<|im_end|>\n{% for m in messages %}{% if m.role != 'system' %}\
+         <|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}\
+         {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
     )
     .unwrap();
     let gguf =
@@ -222,12 +213,7 @@ fn llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives() 
                 "--verbose",
                 "false",
             ])
-            .args([
-                "--chat_format",
-                "hf-tokenizer-config",
-                "--hf_tokenizer_config_path",
-            ])
-            .arg(&config)
+            .args(["--chat_format", "chatml"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -279,6 +265,7 @@ fn llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives() 
         let x = policy_a.propose(reqs.clone()).await.unwrap();
         let y = policy_b.propose(reqs).await.unwrap();
         assert_eq!(x.len(), 2);
+        assert!(x.iter().any(|c| !c.is_empty()), "{x:?}");
         for (x, y) in x.iter().zip(&y) {
             let xt: Vec<&str> = x.iter().map(|c| c.tactic.as_str()).collect();
             let yt: Vec<&str> = y.iter().map(|c| c.tactic.as_str()).collect();
