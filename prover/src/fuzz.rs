@@ -25,15 +25,7 @@ pub fn serve_request(bytes: &[u8]) {
             )
             .expect("the template compiles")
         });
-        let messages: Vec<causal_lm::chat_template::ChatMessage> = chat
-            .messages
-            .iter()
-            .map(|m| causal_lm::chat_template::ChatMessage {
-                role: m.role.clone(),
-                content: m.content.clone().unwrap_or_default(),
-            })
-            .collect();
-        if let Ok(prompt) = template.render_for_encoding(&messages, true) {
+        if let Ok(prompt) = crate::serve::render_conversation(template, &chat.messages) {
             assert!(prompt.ends_with("<|im_start|>assistant\n"));
             let req = chat.into_completion(prompt);
             if let Ok(body) = serde_json::to_vec(&req) {

@@ -64,17 +64,7 @@ impl Policy for ProverPolicy {
         match self {
             ProverPolicy::Heuristic(p) => p.propose(requests).await,
             ProverPolicy::Model(p) => p.propose(requests).await,
-            ProverPolicy::Merged(m, h) => {
-                let ks: Vec<usize> = requests.iter().map(|r| r.k).collect();
-                let (from_model, from_heuristic) =
-                    tokio::join!(m.propose(requests.clone()), h.propose(requests));
-                Ok(from_model?
-                    .into_iter()
-                    .zip(from_heuristic?)
-                    .zip(ks)
-                    .map(|((a, b), k)| interleave(a, b, k))
-                    .collect())
-            }
+            ProverPolicy::Merged(..) => self.propose_each(requests).await.into_iter().collect(),
         }
     }
 

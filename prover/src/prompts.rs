@@ -234,7 +234,7 @@ impl TacticPrompt {
         let renders = samples
             .iter()
             .map(|state| {
-                wrap.render(&self.without_chat().prompt(&PromptVars {
+                wrap.render(&self.unwrapped(&PromptVars {
                     state,
                     name: "t",
                     statement: ": true",
@@ -268,11 +268,9 @@ impl TacticPrompt {
         Ok(self)
     }
 
-    fn without_chat(&self) -> TacticPrompt {
-        TacticPrompt {
-            chat: None,
-            ..self.clone()
-        }
+    /// The prompt for a state as the template writes it, before any chat template.
+    fn unwrapped(&self, vars: &PromptVars) -> String {
+        fill(&self.template, vars)
     }
 
     /// The same prompt with other stop strings (`--stop`).
@@ -294,7 +292,7 @@ impl TacticPrompt {
         let Some(chat) = &self.chat else {
             return fill(&self.template[self.prefix_len..], vars);
         };
-        let inner = self.without_chat().prompt(vars);
+        let inner = self.unwrapped(vars);
         match chat.render(&inner) {
             Ok(text) => match text.strip_prefix(chat.shared.as_str()) {
                 Some(rest) => rest.to_string(),

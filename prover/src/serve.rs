@@ -262,22 +262,7 @@ impl AppState {
                  /v1/completions, or start the server with --chat-template FILE",
             ));
         };
-        if chat.messages.is_empty() {
-            return Err(Refusal::bad("messages must not be empty"));
-        }
-        let messages: Vec<ChatMessage> = chat
-            .messages
-            .iter()
-            .map(|m| ChatMessage {
-                role: m.role.clone(),
-                content: m.content.clone().unwrap_or_default(),
-            })
-            .collect();
-        template.render_for_encoding(&messages, true).map_err(|e| {
-            Refusal::bad(format!(
-                "the conversation does not fit the chat template: {e}"
-            ))
-        })
+        render_conversation(template, &chat.messages)
     }
 
     fn logprobs_of(&self, g: &Generation) -> LogProbs {
@@ -297,6 +282,29 @@ impl AppState {
         }
         out
     }
+}
+
+/// A chat request's messages as `template` writes them, the assistant's turn opened (its BOS
+/// left to the tokenizer). Pure, so that it can be fuzzed.
+pub(crate) fn render_conversation(
+    template: &ChatTemplate,
+    messages: &[openai_api::ChatMessage],
+) -> Result<String, Refusal> {
+    if messages.is_empty() {
+        return Err(Refusal::bad("messages must not be empty"));
+    }
+    let messages: Vec<ChatMessage> = messages
+        .iter()
+        .map(|m| ChatMessage {
+            role: m.role.clone(),
+            content: m.content.clone().unwrap_or_default(),
+        })
+        .collect();
+    template.render_for_encoding(&messages, true).map_err(|e| {
+        Refusal::bad(format!(
+            "the conversation does not fit the chat template: {e}"
+        ))
+    })
 }
 
 /// What a request is checked against.

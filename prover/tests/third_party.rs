@@ -38,6 +38,35 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// llama.cpp's server on the tiny checkpoint (GGUF), served as `tiny` on a free port, with
+/// `extra` arguments; killed when the first value is dropped. Returns it and its address.
+fn llama_cpp_server(py: &str, extra: &[&str]) -> (Killed, String) {
+    let gguf =
+        causal_lm::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
+    let port = free_port();
+    let server = Killed(
+        Command::new(py)
+            .args(["-m", "llama_cpp.server", "--model"])
+            .arg(&gguf)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--model_alias",
+                "tiny",
+                "--n_ctx",
+                "2048",
+                "--verbose",
+                "false",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("llama_cpp.server starts"),
+    );
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
 /// Tells `.ci/run` whether a third-party server test ran.
 fn record(outcome: &str, test: &str) {
     if let Ok(path) = std::env::var("PROVER_TEST_REPORT") {
@@ -65,29 +94,7 @@ fn the_remote_policy_works_against_llama_cpp_server() {
         return;
     };
     record("ran", "the_remote_policy_works_against_llama_cpp_server");
-    let gguf =
-        causal_lm::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
-    let port = free_port();
-    let _server = Killed(
-        Command::new(&py)
-            .args(["-m", "llama_cpp.server", "--model"])
-            .arg(&gguf)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--model_alias",
-                "tiny",
-                "--n_ctx",
-                "2048",
-                "--verbose",
-                "false",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("llama_cpp.server starts"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
+    let (_server, url) = llama_cpp_server(&py, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let remote_opts = ModelOpts {
@@ -197,30 +204,7 @@ fn llama_cpp_server_through_the_chat_api_gives_what_the_completions_api_gives() 
          {% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
     )
     .unwrap();
-    let gguf =
-        causal_lm::testing::fixtures_dir().join("tiny-internlm2-gguf/tiny-internlm2-f32.gguf");
-    let port = free_port();
-    let _server = Killed(
-        Command::new(&py)
-            .args(["-m", "llama_cpp.server", "--model"])
-            .arg(&gguf)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args([
-                "--model_alias",
-                "tiny",
-                "--n_ctx",
-                "2048",
-                "--verbose",
-                "false",
-            ])
-            .args(["--chat_format", "chatml"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("llama_cpp.server starts"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
+    let (_server, url) = llama_cpp_server(&py, &["--chat_format", "chatml"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let completions = ModelOpts {
