@@ -323,6 +323,11 @@ fn every_generated_tactic_is_known_to_the_tactic_set() {
         "α : Type,\nl : list α,\nh : ∃ (x : α), x ∈ l\n⊢ l ≠ list.nil",
         "a b : ℕ,\nh : a + 1 = b + 1\n⊢ a = b",
         "p : Prop,\nh : ¬¬p\n⊢ p",
+        "n : ℕ,\nh₀ : n % 8 = 7\n⊢ n % 4 = 3",
+        "x y : ℝ,\nh₀ : |x + y| + |x - y| = 2\n⊢ -1 ≤ x ∧ x ≤ 1",
+        "a b : ℝ,\nh : ∀ (x : ℝ), a * x + b = 3 * x + 1\n⊢ a = 3 ∧ b = 1",
+        "⊢ (∑ (k : ℕ) in finset.Icc 1 9, 11 ^ k) % 100 = 59",
+        "σ : ℝ ≃ ℝ,\nh : σ.inv_fun 0 = 3\n⊢ σ.to_fun 3 = 0",
     ];
     for policy in [core(), mathlib()] {
         for goals in states {
@@ -383,6 +388,17 @@ fn big_numbers_are_not_left_to_the_kernel() {
     assert!(all.contains(&"norm_num".to_owned()));
     assert!(!all.contains(&"exact dec_trivial".to_owned()), "{all:?}");
     assert!(!all.contains(&"refl".to_owned()), "{all:?}");
+    // Nor a sum over a hundred numbers.
+    let all = offered(
+        &mathlib(),
+        "⊢ (∑ (k : ℕ) in finset.Icc 1 100, (2 * k - 1)) % 7 = 4",
+        100,
+    );
+    assert!(!all.contains(&"exact dec_trivial".to_owned()), "{all:?}");
+    assert!(
+        offered(&mathlib(), "⊢ ∑ (k : ℕ) in finset.range 5, k = 10", 100)
+            .contains(&"exact dec_trivial".to_owned())
+    );
     let all = offered(&core(), "⊢ 2 ^ 100 % 7 = 2", 100);
     assert!(!all.contains(&"exact dec_trivial".to_owned()), "{all:?}");
     assert!(offered(&core(), "⊢ 2 ^ 10 % 7 = 2", 100).contains(&"exact dec_trivial".to_owned()));
@@ -446,5 +462,135 @@ fn removing_a_candidate_keeps_deduplication() {
             ("b".to_owned(), -0.5),
             ("a".to_owned(), -3.0)
         ]
+    );
+}
+
+#[test]
+fn a_remainder_follows_from_a_remainder_by_a_multiple() {
+    let goals = "n : ℕ,\nh₀ : n % 8 = 7\n⊢ n % 4 = 3";
+    assert_eq!(
+        rank(
+            &mathlib(),
+            goals,
+            "rw [← nat.mod_mod_of_dvd (n) (show (4 : ℕ) ∣ 8, by norm_num), h₀]; norm_num"
+        ),
+        0
+    );
+    // The term before `%` is kept whole, in brackets; on ℤ, `int.mod_mod_of_dvd`.
+    let goals = "a : ℤ,\nh : (a + 1) * 2 % 12 = 5\n⊢ (a + 1) * 2 % 3 = 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"rw [← int.mod_mod_of_dvd ((a + 1) * 2) (show (3 : ℤ) ∣ 12, by norm_num), h]; norm_num"
+                .to_owned()
+        ),
+        "{all:?}"
+    );
+    // 5 does not divide 8; another number; not in core.
+    for goals in [
+        "n : ℕ,\nh₀ : n % 8 = 7\n⊢ n % 5 = 3",
+        "n m : ℕ,\nh₀ : m % 8 = 7\n⊢ n % 4 = 3",
+    ] {
+        let all = offered(&mathlib(), goals, 100);
+        assert!(!all.iter().any(|t| t.contains("mod_mod_of_dvd")), "{all:?}");
+    }
+    let all = offered(&core(), "n : ℕ,\nh₀ : n % 8 = 7\n⊢ n % 4 = 3", 100);
+    assert!(!all.iter().any(|t| t.contains("mod_mod_of_dvd")), "{all:?}");
+}
+
+#[test]
+fn absolute_values_split_and_close_in_one_step() {
+    let goals = "x p : ℝ,\nh₀ : x < 2,\nh₁ : |x - 2| = p\n⊢ x - p = 2 - 2 * p";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(&"rcases abs_cases (x - 2) with ⟨h, h'⟩ | ⟨h, h'⟩; linarith".to_owned()),
+        "{c:?}"
+    );
+    // A conjunction is split in every case; two absolute values are split in turn.
+    let goals = "a : ℝ,\nh₀ : 1 / 5 * |9 + 2 * a| < 1\n⊢ -7 < a ∧ a < -2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"rcases abs_cases (9 + 2 * a) with ⟨h, h'⟩ | ⟨h, h'⟩; split; linarith".to_owned()
+        ),
+        "{all:?}"
+    );
+    let goals = "x y : ℝ,\nh₀ : |x + y| + |x - y| = 2\n⊢ x ≤ 1";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"rcases abs_cases (x + y) with ⟨h, h'⟩ | ⟨h, h'⟩; \
+              rcases abs_cases (x - y) with ⟨h₁, h₂⟩ | ⟨h₁, h₂⟩; linarith"
+                .to_owned()
+        ),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn identities_are_instantiated_for_linarith() {
+    let goals = "a b c : ℝ,\nh₁ : ∀ (x : ℝ), 24 * x ^ 2 - 19 * x - 35 = (a * x - 5) * (2 * (b * x) + c)\n⊢ a * b - 3 * c = -9";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(&"linarith [h₁ 0, h₁ 1, h₁ (-1), h₁ 2, h₁ (-2)]".to_owned()),
+        "{c:?}"
+    );
+    // Natural numbers have no -1; a conjunction is split first.
+    let goals = "a b : ℕ,\nh : ∀ (n : ℕ), a * n + b = 3 * n + 1\n⊢ a = 3 ∧ b = 1";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(&"split; linarith [h 0, h 1, h 2]".to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        !offered(&core(), goals, 100)
+            .iter()
+            .any(|t| t.contains("linarith"))
+    );
+}
+
+#[test]
+fn sums_over_a_numeral_interval_are_peeled() {
+    let goals = "⊢ (∑ (k : ℕ) in finset.Icc 1 9, 11 ^ k) % 100 = 59";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(
+            &"rw (show finset.Icc 1 9 = finset.Ico 1 10, from rfl); \
+              norm_num [finset.sum_Ico_succ_top, finset.prod_Ico_succ_top]"
+                .to_owned()
+        ),
+        "{c:?}"
+    );
+    // Not for a variable bound, nor for a thousand terms.
+    for goals in [
+        "n : ℕ\n⊢ ∑ (k : ℕ) in finset.Icc 1 n, k = n * (n + 1) / 2",
+        "⊢ ∑ (k : ℕ) in finset.Icc 1 1000, k = 500500",
+    ] {
+        let all = offered(&mathlib(), goals, 100);
+        assert!(!all.iter().any(|t| t.contains("finset.Ico")), "{all:?}");
+    }
+}
+
+#[test]
+fn equivalences_are_read_through_their_coercions() {
+    let goals = "σ : ℝ ≃ ℝ,\nh₀ : ∀ (x : ℝ), σ.to_fun x = 4 * x ^ 3 + 1\n⊢ σ.inv_fun 33 = 2";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(
+        c.contains(&"simp only [equiv.inv_fun_as_coe, equiv.to_fun_as_coe] at *".to_owned()),
+        "{c:?}"
+    );
+    let goals = "σ : ℝ ≃ ℝ,\nh₀ : ∀ (x : ℝ), ⇑σ x = 4 * x ^ 3 + 1\n⊢ ⇑(σ.symm) 33 = 2";
+    let c = offered(&mathlib(), goals, 8);
+    assert!(c.contains(&"rw equiv.symm_apply_eq".to_owned()), "{c:?}");
+    let goals = "x : ℝ,\nσ : ℝ ≃ ℝ,\nh₁ : ⇑σ (x + 1) = ⇑(σ.symm) x\n⊢ x = 47 / 24";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(&"rw equiv.eq_symm_apply at h₁".to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        !offered(&mathlib(), "x : ℝ,\nh₀ : x = 1\n⊢ x = 1", 100)
+            .iter()
+            .any(|t| t.contains("equiv")),
     );
 }

@@ -60,7 +60,9 @@ pub struct ProveArgs {
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub rounds: usize,
 
-    /// Wall-clock limit per theorem, in seconds.
+    /// Wall-clock limit per theorem's search, in seconds, from its first state: the time Lean
+    /// takes to reach the theorem in its file (running the commands and proofs before it) is
+    /// not counted, and is reported as `start_time_s`.
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
     pub timeout: f64,
 

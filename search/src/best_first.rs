@@ -88,6 +88,10 @@ pub struct SearchStats {
     /// Policy calls that failed (each cost an expansion; the state was asked again later).
     #[serde(default)]
     pub policy_failures: usize,
+    /// Time to the first state (`start`): in a file, Lean running the commands before the
+    /// theorem. Part of `env_time_s`, not of the time limit.
+    #[serde(default)]
+    pub start_time_s: f64,
 }
 
 /// Policy failures on one state after which it is given up (it stays in the tree, unexpanded).
@@ -392,7 +396,15 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
 
     /// The search loop. Returns the tree (`None` if the start failed) and why it stopped.
     async fn search(&mut self) -> (Option<ProofTree>, Stop) {
-        let root_state = match self.start().await {
+        // The first start is bounded by the environment's own start limits and by
+        // cancellation, not by the search's time limit, which counts from the first state.
+        let t0 = Instant::now();
+        let first = self.guarded(self.env.start(&self.task), false).await;
+        let start_time = t0.elapsed();
+        self.clock.env += start_time;
+        self.stats.start_time_s = start_time.as_secs_f64();
+        self.deadline = Instant::now() + duration_from_secs(self.config.time_limit_s);
+        let root_state = match first {
             Ok(Ok(state)) => state,
             Ok(Err(e)) => return (None, Stop::new(StopReason::StartFailed, e.to_string())),
             Err(interrupt) => return (None, interrupt.into()),

@@ -25,8 +25,11 @@ pub enum Priority {
 pub struct SearchConfig {
     /// Most states expanded (one policy call and up to `candidates_per_expansion` tactics each).
     pub max_expansions: usize,
-    /// Wall-clock limit per theorem, in seconds. Verifying a found proof may run past it
-    /// (a proof found just before the limit is still checked), cancellation may not.
+    /// Wall-clock limit per theorem's search, in seconds, counted from its first state. Reaching
+    /// that state is not counted: in a file, Lean first runs the commands before the theorem
+    /// (other theorems' proofs among them), which depends on the file and on which theorems a
+    /// worker did before, not on this search. Verifying a found proof may run past it (a proof
+    /// found just before the limit is still checked), cancellation may not.
     pub time_limit_s: f64,
     /// Most tactics in a proof: states at this depth are kept (and count as proofs when no
     /// goals are left) but never expanded.

@@ -53,6 +53,7 @@ pub struct ToyEnv {
     start: String,
     rules: Box<Rules>,
     latency: Duration,
+    start_latency: Duration,
     states: Mutex<HashMap<u64, String>>,
     next_handle: AtomicU64,
     crash_on: Mutex<HashMap<String, usize>>,
@@ -75,6 +76,7 @@ impl ToyEnv {
             start: start.into(),
             rules: Box::new(rules),
             latency: Duration::ZERO,
+            start_latency: Duration::ZERO,
             states: Mutex::new(HashMap::new()),
             next_handle: AtomicU64::new(1),
             crash_on: Mutex::new(HashMap::new()),
@@ -130,6 +132,12 @@ impl ToyEnv {
     /// Every `run_tactic` call takes this long (tokio time: use a paused clock in tests).
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
+        self
+    }
+
+    /// Every `start` takes this long (as Lean running a file up to the theorem).
+    pub fn with_start_latency(mut self, latency: Duration) -> Self {
+        self.start_latency = latency;
         self
     }
 
@@ -253,7 +261,13 @@ impl ProofEnv for ToyEnv {
             }
             _ => Ok(self.hold(self.start.clone())),
         };
-        async move { result }
+        let latency = self.start_latency;
+        async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            result
+        }
     }
 
     fn run_tactic(

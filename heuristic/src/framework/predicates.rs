@@ -106,6 +106,21 @@ pub(crate) fn has_big_numbers(text: &str) -> bool {
             .any(|w| w[0] == "^" && digits(w[1]) && w[1].parse::<u32>().is_ok_and(|v| v >= 50))
 }
 
+/// A finite set of many numbers written out by its bounds (`finset.Icc 1 100`,
+/// `finset.range 2003`): deciding a statement about it by evaluation (`dec_trivial`, `refl`)
+/// walks every element in the kernel, which takes seconds, and then usually fails.
+pub(crate) fn has_long_numeral_range(text: &str) -> bool {
+    let tokens: Vec<&str> = Term::new(text).token_texts().collect();
+    let num = |i: usize| tokens.get(i).and_then(|t| t.parse::<u64>().ok());
+    (0..tokens.len()).any(|i| match tokens[i] {
+        "finset.range" => num(i + 1).is_some_and(|n| n > 30),
+        "finset.Icc" | "finset.Ico" | "finset.Ioc" | "finset.Ioo" => {
+            matches!((num(i + 1), num(i + 2)), (Some(a), Some(b)) if b > a + 30)
+        }
+        _ => false,
+    })
+}
+
 /// `h` for `h₀`, `h₁`, `hx`: the name without a trailing subscript.
 pub(crate) fn base(name: &str) -> &str {
     name.trim_end_matches(|c: char| ('₀'..='₉').contains(&c) || c == '\'')

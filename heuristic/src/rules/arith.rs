@@ -2,9 +2,9 @@
 //! friends, divisibility of powers, finite sums by induction, squares completed at the vertex
 //! of a quadratic, floors and absolute values.
 
-use crate::framework::candidates::{Candidates, LIKELY, PLAUSIBLE, POSSIBLE};
+use crate::framework::candidates::{Candidates, LIKELY, OBVIOUS, PLAUSIBLE, POSSIBLE};
 use crate::framework::context::{Ctx, Domain};
-use crate::framework::term::{Shape, Term, strip_parens};
+use crate::framework::term::{Shape, Term, TokenKind, same_term, strip_parens};
 
 /// All the steps of this module, for goals in a mathlib environment.
 pub(crate) fn steps(ctx: &Ctx, out: &mut Candidates) {
@@ -12,6 +12,7 @@ pub(crate) fn steps(ctx: &Ctx, out: &mut Candidates) {
         return;
     }
     remainders(ctx, out);
+    remainder_of_remainder(ctx, out);
     divisibility(ctx, out);
     finite_sums(ctx, out);
     vertex_squares(ctx, out);
@@ -50,6 +51,69 @@ fn remainders(ctx: &Ctx, out: &mut Candidates) {
     out.add(format!("simp [{with}]"), PLAUSIBLE);
 }
 
+/// Splits `text` at its last operator `op` outside brackets: `5 * n % 17` → (`5 * n`, `17`).
+fn split_last(text: &str, op: &str) -> Option<(String, String)> {
+    let term = Term::new(text);
+    let mut depth = 0i32;
+    let mut at = None;
+    for t in &term.tokens {
+        match t.kind {
+            TokenKind::Open => depth += 1,
+            TokenKind::Close => depth -= 1,
+            TokenKind::Sym if depth == 0 && &text[t.start..t.end] == op => at = Some(*t),
+            _ => {}
+        }
+    }
+    let t = at?;
+    let (l, r) = (text[..t.start].trim(), text[t.end..].trim());
+    (!l.is_empty() && !r.is_empty()).then(|| (l.to_owned(), r.to_owned()))
+}
+
+/// `x % a = b` from `h : x % c = d` where `a` divides `c`: `x % a` is `x % c % a`
+/// (`nat.mod_mod_of_dvd`), so the remainder the hypothesis gives decides the goal.
+fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
+    let Shape::Rel(op, lhs, _) = &ctx.target else {
+        return;
+    };
+    let lemma = match ctx.domain {
+        Domain::Nat => "nat.mod_mod_of_dvd",
+        Domain::Int => "int.mod_mod_of_dvd",
+        _ => return,
+    };
+    let Some((x, a)) = split_last(strip_parens(lhs), "%") else {
+        return;
+    };
+    let Ok(a_val) = a.parse::<u64>() else { return };
+    if op != "=" || a_val < 2 {
+        return;
+    }
+    for h in ctx.facts() {
+        let Shape::Rel(hop, hl, _) = &h.shape else {
+            continue;
+        };
+        let Some((y, c)) = split_last(strip_parens(hl), "%") else {
+            continue;
+        };
+        let Ok(c_val) = c.parse::<u64>() else {
+            continue;
+        };
+        if hop == "=" && c_val != a_val && c_val % a_val == 0 && same_term(&x, &y) {
+            out.add(
+                format!(
+                    "rw [← {lemma} ({x}) (show ({a} : {ty}) ∣ {c}, by norm_num), {name}]; norm_num",
+                    ty = if ctx.domain == Domain::Nat {
+                        "ℕ"
+                    } else {
+                        "ℤ"
+                    },
+                    name = h.hyp.name
+                ),
+                OBVIOUS,
+            );
+        }
+    }
+}
+
 /// `a ∣ b ^ n`: `dvd_pow` reduces it to `a ∣ b` and `n ≠ 0`.
 fn divisibility(ctx: &Ctx, out: &mut Candidates) {
     if let Shape::Rel(op, _, rhs) = &ctx.target
@@ -78,6 +142,23 @@ fn finite_sums(ctx: &Ctx, out: &mut Candidates) {
             let ih = ctx.fresh("ih");
             ctx.reset_fresh();
             out.add(format!("induction {n} with {n} {ih}"), PLAUSIBLE);
+        }
+    }
+    // Over `finset.Icc a b` with numerals: as `finset.Ico a (b + 1)` (equal by `rfl`), whose
+    // last term `norm_num` peels off one by one.
+    for w in tokens.windows(3) {
+        let (Ok(a), Ok(b)) = (w[1].parse::<u64>(), w[2].parse::<u64>()) else {
+            continue;
+        };
+        if w[0] == "finset.Icc" && a <= b && b - a < 150 {
+            out.add(
+                format!(
+                    "rw (show finset.Icc {a} {b} = finset.Ico {a} {}, from rfl); \
+                     norm_num [finset.sum_Ico_succ_top, finset.prod_Ico_succ_top]",
+                    b + 1
+                ),
+                LIKELY,
+            );
         }
     }
     let ihs: Vec<&str> = ctx
@@ -208,6 +289,30 @@ fn absolute_values(ctx: &Ctx, out: &mut Candidates) {
             "<" => out.add("rw abs_lt", LIKELY),
             "≤" => out.add("rw abs_le", LIKELY),
             _ => {}
+        }
+    }
+    // Split on the sign of each `|e|` and finish linearly in every case: one tactic that
+    // either closes the goal or fails, instead of a case split the search must then finish.
+    let finish = if matches!(ctx.target, Shape::And(..)) {
+        "split; linarith"
+    } else {
+        "linarith"
+    };
+    let splits: Vec<String> = terms
+        .iter()
+        .take(2)
+        .map(|t| {
+            let (h1, h2) = (ctx.fresh("h"), ctx.fresh("h"));
+            format!("rcases abs_cases ({t}) with ⟨{h1}, {h2}⟩ | ⟨{h1}, {h2}⟩")
+        })
+        .collect();
+    ctx.reset_fresh();
+    if matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real) {
+        if let Some(first) = splits.first() {
+            out.add(format!("{first}; {finish}"), LIKELY);
+        }
+        if splits.len() == 2 {
+            out.add(format!("{}; {}; {finish}", splits[0], splits[1]), PLAUSIBLE);
         }
     }
     for t in terms.into_iter().take(2) {

@@ -170,6 +170,8 @@ pub(crate) fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
     let m = ctx.mathlib;
     let mut in_target: Vec<&str> = Vec::new();
     let mut anywhere: Vec<&str> = Vec::new();
+    // Instances of one-variable identities at small values, as facts for `linarith`.
+    let mut instances: Vec<String> = Vec::new();
     for h in ctx.facts() {
         let Shape::Forall(binders, body) = &h.shape else {
             continue;
@@ -180,6 +182,18 @@ pub(crate) fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
             _ => continue,
         };
         let name = h.hyp.name.as_str();
+        let binder_domain = binders[0]
+            .ty
+            .as_deref()
+            .map_or(Domain::Other, Domain::of_type);
+        if numeric_binder && binders.len() == 1 && binder_domain.is_ordered() {
+            let values: &[&str] = if binder_domain == Domain::Nat {
+                &["0", "1", "2"]
+            } else {
+                &["0", "1", "(-1)", "2", "(-2)"]
+            };
+            instances.extend(values.iter().map(|v| format!("{name} {v}")));
+        }
         let lhs_term = Term::new(&lhs);
         let bound: Vec<&str> = binders.iter().map(|b| b.name.as_str()).collect();
         // What the left side is about: a local function (`f x`, `σ.to_fun x`) or set
@@ -227,6 +241,23 @@ pub(crate) fn by_equation_schemes(ctx: &Ctx, out: &mut Candidates) {
             }
             None => {}
         }
+    }
+    let arithmetic_target = match &ctx.target {
+        Shape::Rel(op, ..) => matches!(op.as_str(), "=" | "≤" | "<" | "≥" | ">" | "≠"),
+        Shape::And(..) => true,
+        _ => false,
+    };
+    if m && !instances.is_empty() && arithmetic_target && ctx.domain.is_ordered() {
+        instances.truncate(10);
+        let list = instances.join(", ");
+        // A conjunction: each side from the same instances.
+        let split = if matches!(ctx.target, Shape::And(..)) {
+            "split; "
+        } else {
+            ""
+        };
+        out.add(format!("{split}linarith [{list}]"), LIKELY);
+        out.add(format!("{split}nlinarith [{list}]"), POSSIBLE);
     }
     if !in_target.is_empty() {
         let list = in_target.join(", ");

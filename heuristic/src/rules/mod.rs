@@ -2,6 +2,7 @@
 //! framework (`crate::framework`); the framework never imports them.
 
 mod arith;
+mod equiv;
 mod exact;
 mod general;
 mod hypotheses;
@@ -12,7 +13,7 @@ mod variables;
 
 use crate::framework::candidates::Candidates;
 use crate::framework::context::Ctx;
-use crate::framework::predicates::has_big_numbers;
+use crate::framework::predicates::{has_big_numbers, has_long_numeral_range};
 use crate::framework::state::Goal;
 use crate::framework::tactics::TacticSet;
 use exact::exact_matches;
@@ -33,10 +34,11 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     lemmas::order_steps(&ctx, &mut out);
     lemmas::core_arith_steps(&ctx, &mut out);
     arith::steps(&ctx, &mut out);
+    equiv::equivalences(&ctx, &mut out);
     general(&ctx, &mut out);
-    if has_big_numbers(&goal.target) {
-        // The kernel would evaluate these by unary recursion: a wall-clock timeout (and a
-        // restarted Lean worker) rather than a quick failure.
+    if has_big_numbers(&goal.target) || has_long_numeral_range(&goal.target) {
+        // The kernel would evaluate these by unary recursion, or element by element: a
+        // wall-clock timeout (and a restarted Lean worker), or seconds before a failure.
         for slow in ["exact dec_trivial", "refl", "decide"] {
             out.remove(slow);
         }

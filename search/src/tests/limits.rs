@@ -155,6 +155,45 @@ async fn stops_at_the_time_limit() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn reaching_the_first_state_is_not_counted_in_the_time_limit() {
+    // Starting takes 4 s (Lean running the file up to the theorem), each tactic 1 s: the
+    // 5.5 s of search still run five tactics, and the start is reported on its own.
+    let env = ToyEnv::counting(1)
+        .with_latency(Duration::from_secs(1))
+        .with_start_latency(Duration::from_secs(4));
+    let policy = ToyPolicy::constant(&[("double", -0.1)]);
+    let outcome = search(
+        SearchConfig {
+            time_limit_s: 5.5,
+            ..config()
+        },
+        &env,
+        &policy,
+    )
+    .await;
+    let result = &outcome.result;
+    assert_eq!(result.stop_reason, StopReason::TimeLimit);
+    assert_eq!(result.stats.tactics_run, 5);
+    assert!((result.stats.start_time_s - 4.0).abs() < 1e-3, "{result:?}");
+    assert!((result.time_s - 9.5).abs() < 1e-3, "{}", result.time_s);
+    assert!((result.stats.env_time_s - 9.5).abs() < 1e-3);
+    // A start slower than the whole limit still gets its search.
+    let env = ToyEnv::counting(1).with_start_latency(Duration::from_secs(60));
+    let policy = ToyPolicy::constant(&[("fin", -0.1)]);
+    let outcome = search(
+        SearchConfig {
+            time_limit_s: 5.0,
+            ..config()
+        },
+        &env,
+        &policy,
+    )
+    .await;
+    assert_ne!(outcome.result.stop_reason, StopReason::TimeLimit);
+    assert!(outcome.result.stats.tactics_run > 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn time_is_split_between_policy_env_and_overhead() {
     let env = ToyEnv::counting(1).with_latency(Duration::from_secs(1));
     let policy = ToyPolicy::constant(&[("double", -0.1), ("half", -0.2)])
