@@ -327,7 +327,12 @@ impl WorkerTask {
                 Ok(Err(e)) => {
                     return Err(self.lost(format!("reading from Lean failed: {e}")).await);
                 }
-                Ok(Ok(None)) => return Err(self.lost(String::new()).await),
+                Ok(Ok(None)) => {
+                    // What Lean printed last on stdout is often why it exited (an uncaught
+                    // error of the file's commands): keep it with the crash.
+                    let tail = messages[messages.len().saturating_sub(5)..].join("\n");
+                    return Err(self.lost(tail).await);
+                }
                 Ok(Ok(Some(line))) => {
                     let round_trip = started.elapsed();
                     let body = match read_response_line(&line, id) {

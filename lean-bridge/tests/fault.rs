@@ -117,6 +117,26 @@ async fn a_crash_mid_request_is_reported_with_stderr() {
 }
 
 #[tokio::test]
+async fn a_crash_keeps_what_lean_printed_on_stdout_last() {
+    // Lean prints a command's error on stdout; when it then exits, that line is the reason.
+    let w = LeanWorker::spawn(fake_spec());
+    w.start().await.unwrap();
+    let err = w
+        .request(run("OUTEXIT"), Duration::from_secs(5), None)
+        .await
+        .unwrap_err();
+    match err.kind() {
+        LeanErrorKind::Crashed { status, stderr } => {
+            assert!(status.contains('1'), "{status}");
+            assert!(stderr.contains("invalid end of module"), "{stderr}");
+        }
+        other => panic!("expected a crash, got {other}"),
+    }
+    assert!(err.to_string().contains("invalid end of module"), "{err}");
+    w.shutdown().await;
+}
+
+#[tokio::test]
 async fn garbage_and_wrong_ids_are_protocol_errors() {
     let w = LeanWorker::spawn(fake_spec());
     for word in ["GARBAGE", "WRONGID"] {
