@@ -791,10 +791,11 @@ meta def find_decl (env : environment) (n : name) : tactic name :=
 
 /-- Captures a theorem's goal where the file states it: elaborates `noncomputable def
 prover_repl_captured_goal SIG := sorry` with the command parser (so Lean includes section variables
-and instances as it does for the real theorem; a `def`, because a definition made by tactics has
-a type of data, which a `theorem` may not have, and `noncomputable`, so that nothing is compiled), reads the parameter count off the value (one `λ` per parameter; the body is
-`sorry`, never a `λ`), and takes the declaration back out of the environment. Returns the
-statement, its parameter count, and the current namespace. -/
+and instances as it does for the real theorem; a `def`, because a definition made by tactics has a
+type of data, which a `theorem` may not have; `noncomputable`, so that nothing is compiled), reads
+the parameter count off the value (one `λ` per parameter; the body is `sorry`, never a `λ`), and
+takes the declaration back out of the environment. Returns the statement, its parameter count, and
+the current namespace. -/
 meta def capture_goal (sig : string) : lean.parser (sum failure (expr × ℕ × name)) := do
   env0 ← lean.parser.get_env,
   r ← run_file_commands ("noncomputable def prover_repl_captured_goal " ++ sig ++ " :=\nsorry") 0,

@@ -179,14 +179,14 @@ impl BestFirstSearch {
     {
         let _session = PolicySession::new(policy);
         let started = Instant::now();
-        let deadline = started + duration_from_secs(self.config.time_limit_s);
         let mut run = Run {
             config: &self.config,
             env,
             policy,
             task,
             cancel,
-            deadline,
+            // Set when the first state exists: the limit counts from there.
+            deadline: started,
             clock: Clock::default(),
             stats: SearchStats::default(),
             handles: HashMap::new(),
@@ -371,10 +371,13 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         }
     }
 
-    /// `env.start`, timed and interruptible.
-    async fn start(&mut self) -> Result<Result<EnvState<E::Handle>, EnvError>, Interrupt> {
+    /// `env.start`, timed and interruptible (by the time limit too, with `deadline`).
+    async fn start(
+        &mut self,
+        deadline: bool,
+    ) -> Result<Result<EnvState<E::Handle>, EnvError>, Interrupt> {
         let t0 = Instant::now();
-        let result = self.guarded(self.env.start(&self.task), true).await;
+        let result = self.guarded(self.env.start(&self.task), deadline).await;
         self.clock.env += t0.elapsed();
         result
     }
@@ -399,10 +402,8 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         // The first start is bounded by the environment's own start limits and by
         // cancellation, not by the search's time limit, which counts from the first state.
         let t0 = Instant::now();
-        let first = self.guarded(self.env.start(&self.task), false).await;
-        let start_time = t0.elapsed();
-        self.clock.env += start_time;
-        self.stats.start_time_s = start_time.as_secs_f64();
+        let first = self.start(false).await;
+        self.stats.start_time_s = t0.elapsed().as_secs_f64();
         self.deadline = Instant::now() + duration_from_secs(self.config.time_limit_s);
         let root_state = match first {
             Ok(Ok(state)) => state,
@@ -727,7 +728,7 @@ impl<E: ProofEnv, P: Policy> Run<'_, E, P> {
         node: NodeIndex,
     ) -> Result<Result<(), String>, Interrupt> {
         self.stats.replays += 1;
-        let mut handle = match self.start().await? {
+        let mut handle = match self.start(true).await? {
             Ok(state) => state.handle,
             Err(e) => return Ok(Err(format!("restart failed: {e}"))),
         };

@@ -192,6 +192,16 @@ impl<'a> Term<'a> {
         ))
     }
 
+    /// Splits at the last top-level occurrence of the operator `op`: `5 * n % 17` → (`5 * n`,
+    /// `17`).
+    pub fn split_last(&self, op: &str) -> Option<(String, String)> {
+        let n = self.tokens.len();
+        let i = self.top_level().into_iter().rev().find(|&i| {
+            self.tokens[i].kind == TokenKind::Sym && self.tok(i) == op && i > 0 && i + 1 < n
+        })?;
+        Some((self.span(0, i), self.span(i + 1, n)))
+    }
+
     /// The outermost connective, quantifier or relation.
     pub fn shape(&self) -> Shape {
         if self.tokens.is_empty() {

@@ -4,7 +4,7 @@
 
 use crate::framework::candidates::{Candidates, LIKELY, OBVIOUS, PLAUSIBLE, POSSIBLE};
 use crate::framework::context::{Ctx, Domain};
-use crate::framework::term::{Shape, Term, TokenKind, same_term, strip_parens};
+use crate::framework::term::{Shape, Term, same_term, strip_parens};
 
 /// All the steps of this module, for goals in a mathlib environment.
 pub(crate) fn steps(ctx: &Ctx, out: &mut Candidates) {
@@ -51,36 +51,18 @@ fn remainders(ctx: &Ctx, out: &mut Candidates) {
     out.add(format!("simp [{with}]"), PLAUSIBLE);
 }
 
-/// Splits `text` at its last operator `op` outside brackets: `5 * n % 17` → (`5 * n`, `17`).
-fn split_last(text: &str, op: &str) -> Option<(String, String)> {
-    let term = Term::new(text);
-    let mut depth = 0i32;
-    let mut at = None;
-    for t in &term.tokens {
-        match t.kind {
-            TokenKind::Open => depth += 1,
-            TokenKind::Close => depth -= 1,
-            TokenKind::Sym if depth == 0 && &text[t.start..t.end] == op => at = Some(*t),
-            _ => {}
-        }
-    }
-    let t = at?;
-    let (l, r) = (text[..t.start].trim(), text[t.end..].trim());
-    (!l.is_empty() && !r.is_empty()).then(|| (l.to_owned(), r.to_owned()))
-}
-
 /// `x % a = b` from `h : x % c = d` where `a` divides `c`: `x % a` is `x % c % a`
 /// (`nat.mod_mod_of_dvd`), so the remainder the hypothesis gives decides the goal.
 fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
     let Shape::Rel(op, lhs, _) = &ctx.target else {
         return;
     };
-    let lemma = match ctx.domain {
-        Domain::Nat => "nat.mod_mod_of_dvd",
-        Domain::Int => "int.mod_mod_of_dvd",
+    let (lemma, ty) = match ctx.domain {
+        Domain::Nat => ("nat.mod_mod_of_dvd", "ℕ"),
+        Domain::Int => ("int.mod_mod_of_dvd", "ℤ"),
         _ => return,
     };
-    let Some((x, a)) = split_last(strip_parens(lhs), "%") else {
+    let Some((x, a)) = Term::new(strip_parens(lhs)).split_last("%") else {
         return;
     };
     let Ok(a_val) = a.parse::<u64>() else { return };
@@ -91,7 +73,7 @@ fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
         let Shape::Rel(hop, hl, _) = &h.shape else {
             continue;
         };
-        let Some((y, c)) = split_last(strip_parens(hl), "%") else {
+        let Some((y, c)) = Term::new(strip_parens(hl)).split_last("%") else {
             continue;
         };
         let Ok(c_val) = c.parse::<u64>() else {
@@ -101,11 +83,6 @@ fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
             out.add(
                 format!(
                     "rw [← {lemma} ({x}) (show ({a} : {ty}) ∣ {c}, by norm_num), {name}]; norm_num",
-                    ty = if ctx.domain == Domain::Nat {
-                        "ℕ"
-                    } else {
-                        "ℤ"
-                    },
                     name = h.hyp.name
                 ),
                 OBVIOUS,
@@ -293,26 +270,26 @@ fn absolute_values(ctx: &Ctx, out: &mut Candidates) {
     }
     // Split on the sign of each `|e|` and finish linearly in every case: one tactic that
     // either closes the goal or fails, instead of a case split the search must then finish.
-    let finish = if matches!(ctx.target, Shape::And(..)) {
-        "split; linarith"
-    } else {
-        "linarith"
-    };
-    let splits: Vec<String> = terms
-        .iter()
-        .take(2)
-        .map(|t| {
-            let (h1, h2) = (ctx.fresh("h"), ctx.fresh("h"));
-            format!("rcases abs_cases ({t}) with ⟨{h1}, {h2}⟩ | ⟨{h1}, {h2}⟩")
-        })
-        .collect();
-    ctx.reset_fresh();
-    if matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real) {
+    if ctx.domain.is_ordered_ring() {
+        let finish = if matches!(ctx.target, Shape::And(..)) {
+            "split; linarith"
+        } else {
+            "linarith"
+        };
+        let splits: Vec<String> = terms
+            .iter()
+            .take(2)
+            .map(|t| {
+                let (h1, h2) = (ctx.fresh("h"), ctx.fresh("h"));
+                format!("rcases abs_cases ({t}) with ⟨{h1}, {h2}⟩ | ⟨{h1}, {h2}⟩")
+            })
+            .collect();
+        ctx.reset_fresh();
         if let Some(first) = splits.first() {
             out.add(format!("{first}; {finish}"), LIKELY);
         }
-        if splits.len() == 2 {
-            out.add(format!("{}; {}; {finish}", splits[0], splits[1]), PLAUSIBLE);
+        if let [first, second] = splits.as_slice() {
+            out.add(format!("{first}; {second}; {finish}"), PLAUSIBLE);
         }
     }
     for t in terms.into_iter().take(2) {

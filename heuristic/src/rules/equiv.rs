@@ -4,7 +4,7 @@
 
 use crate::framework::candidates::{Candidates, LIKELY, PLAUSIBLE, POSSIBLE};
 use crate::framework::context::Ctx;
-use crate::framework::term::{Shape, strip_parens};
+use crate::framework::term::{Shape, shape, strip_parens};
 
 /// Candidates for goals that mention an equivalence of the context.
 pub(crate) fn equivalences(ctx: &Ctx, out: &mut Candidates) {
@@ -21,48 +21,39 @@ pub(crate) fn equivalences(ctx: &Ctx, out: &mut Candidates) {
     if equivs.is_empty() {
         return;
     }
-    let texts =
-        || std::iter::once(ctx.goal.target.as_str()).chain(ctx.facts().map(|h| h.hyp.ty.as_str()));
-    let by_fields = texts().any(|t| t.contains(".to_fun") || t.contains(".inv_fun"));
+    let by_fields = std::iter::once(ctx.goal.target.as_str())
+        .chain(ctx.facts().map(|h| h.hyp.ty.as_str()))
+        .any(|t| t.contains(".to_fun") || t.contains(".inv_fun"));
     if by_fields {
         out.add(
             "simp only [equiv.inv_fun_as_coe, equiv.to_fun_as_coe] at *",
             LIKELY,
         );
     }
-    // `σ.symm y = x` ⟷ `y = σ x`, in the target and in hypotheses.
-    let symm_applied = |text: &str| match crate::framework::term::shape(text) {
-        Shape::Rel(op, l, _) if op == "=" => strip_parens(&l).contains(".symm)"),
-        _ => false,
+    // `σ.symm y = x` ⟷ `y = σ x` (`symm_apply_eq`), and `x = σ.symm y` ⟷ `σ x = y`
+    // (`eq_symm_apply`), in the target and in hypotheses.
+    let rewrite = |text: &str| match shape(text) {
+        Shape::Rel(op, l, _) if op == "=" && strip_parens(&l).contains(".symm)") => {
+            Some("rw equiv.symm_apply_eq")
+        }
+        Shape::Rel(op, _, r) if op == "=" && strip_parens(&r).contains(".symm)") => {
+            Some("rw equiv.eq_symm_apply")
+        }
+        _ => None,
     };
-    // `x = σ.symm y` ⟷ `σ x = y`.
-    let symm_on_right = |text: &str| match crate::framework::term::shape(text) {
-        Shape::Rel(op, _, r) if op == "=" => strip_parens(&r).contains(".symm)"),
-        _ => false,
-    };
-    if symm_applied(&ctx.goal.target) {
-        out.add("rw equiv.symm_apply_eq", LIKELY);
-    } else if symm_on_right(&ctx.goal.target) {
-        out.add("rw equiv.eq_symm_apply", LIKELY);
+    if let Some(rw) = rewrite(&ctx.goal.target) {
+        out.add(rw, LIKELY);
     }
     for h in ctx.facts() {
-        if symm_applied(&h.hyp.ty) {
-            out.add(
-                format!("rw equiv.symm_apply_eq at {}", h.hyp.name),
-                PLAUSIBLE,
-            );
-        } else if symm_on_right(&h.hyp.ty) {
-            out.add(
-                format!("rw equiv.eq_symm_apply at {}", h.hyp.name),
-                PLAUSIBLE,
-            );
+        if let Some(rw) = rewrite(&h.hyp.ty) {
+            out.add(format!("{rw} at {}", h.hyp.name), PLAUSIBLE);
         }
     }
     if let Shape::Rel(op, ..) = &ctx.target
         && op == "="
     {
         for e in &equivs {
-            if ctx.goal.target.contains(&format!("{e}.symm")) || ctx.goal.target.contains(e) {
+            if ctx.goal.target.contains(e) {
                 out.add(format!("apply {e}.injective"), POSSIBLE);
             }
         }
