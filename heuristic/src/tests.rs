@@ -424,9 +424,10 @@ fn denominators_known_to_be_nonzero_are_cleared() {
 fn square_hints_complete_squares() {
     let goals = "a b : ℝ\n⊢ 4 * b * (a + 1) ≤ 4 * b ^ 2 + (a + 1) ^ 2";
     let c = offered(&mathlib(), goals, 8);
+    // The completed square (`completed_squares_…` below) and the scaled variable's hints.
     let hinted = c
         .iter()
-        .find(|t| t.starts_with("nlinarith ["))
+        .find(|t| t.starts_with("nlinarith [") && !t.contains(" : ℝ)"))
         .expect("a hinted nlinarith");
     assert!(hinted.contains("sq_nonneg (2 * b - (a + 1))"), "{hinted}");
     assert!(hinted.matches("sq_nonneg").count() <= 4, "{hinted}");
@@ -593,4 +594,154 @@ fn equivalences_are_read_through_their_coercions() {
             .iter()
             .any(|t| t.contains("equiv")),
     );
+}
+
+#[test]
+fn completed_squares_are_offered_first_for_semidefinite_quadratics() {
+    // (a - c - 2)² is the whole difference: the certificate goes first.
+    let goals = "a c : ℝ\n⊢ 2 * a * (2 + c) ≤ a ^ 2 + c ^ 2 + 4 * (1 + c)";
+    assert_eq!(
+        offered(&mathlib(), goals, 1),
+        ["nlinarith [sq_nonneg (a - c - 2 : ℝ)]"]
+    );
+    // 28a² - 10a + 1 = 28 (a - 5/28)² + 3/28, in ℤ too.
+    let goals = "a : ℤ\n⊢ 10 * a ≤ 28 * a ^ 2 + 1";
+    assert_eq!(
+        offered(&mathlib(), goals, 1),
+        ["nlinarith [sq_nonneg (28 * a - 5 : ℤ)]"]
+    );
+    // A variable defined by a hypothesis is replaced: y = (x - 3)² + 4.
+    let goals = "x y : ℝ,\nh₀ : y = x ^ 2 - 6 * x + 13\n⊢ 4 ≤ y";
+    assert_eq!(
+        offered(&mathlib(), goals, 1),
+        ["nlinarith [sq_nonneg (x - 3 : ℝ)]"]
+    );
+    // Without mathlib there is no `nlinarith`.
+    let goals = "a c : ℝ\n⊢ 2 * a * (2 + c) ≤ a ^ 2 + c ^ 2 + 4 * (1 + c)";
+    assert!(
+        !offered(&core(), goals, 100)
+            .iter()
+            .any(|t| t.contains("sq_nonneg"))
+    );
+}
+
+#[test]
+fn completed_squares_use_one_hypothesis_with_a_multiplier() {
+    // 1 - ab + (a² + b² - 2) / 2 = (a - b)² / 2.
+    let goals = "a b : ℝ,\nh₀ : a ^ 2 + b ^ 2 = 2\n⊢ a * b ≤ 1";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(&"nlinarith [sq_nonneg (a - b : ℝ)]".to_owned()),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn no_squares_for_indefinite_or_unread_goals() {
+    for goals in [
+        // x² - y² takes both signs.
+        "x y : ℝ\n⊢ y ^ 2 ≤ x ^ 2",
+        // Not a polynomial.
+        "x : ℝ\n⊢ |x| ≤ x ^ 2 + 1",
+        // Cubic.
+        "x : ℝ\n⊢ 0 ≤ x ^ 3 + x ^ 2",
+        // ℕ subtraction is not the ring's.
+        "n : ℕ\n⊢ 2 * n ≤ n ^ 2 + 1",
+    ] {
+        let all = offered(&mathlib(), goals, 100);
+        assert!(
+            !all.iter()
+                .any(|t| t.contains(" : ℝ)") || t.contains(" : ℕ)")),
+            "{goals}: {all:?}"
+        );
+    }
+}
+
+#[test]
+fn a_root_of_a_polynomial_hypothesis_factors_it() {
+    // 2x² + 5x - 12 = (x + 4)(2x - 3), and 0 < x rules out -4.
+    let goals = "x : ℝ,\nh₀ : 0 < x,\nh₁ : 2 * x ^ 2 + 5 * x = 12\n⊢ x = 3 / 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"rcases mul_eq_zero.mp (show (2 * x - 3) * (x + 4) = 0, by linarith) with h | h; linarith"
+                .to_owned()
+        ),
+        "{all:?}"
+    );
+    // Not a root: nothing to factor.
+    let goals = "x : ℝ,\nh₀ : 0 < x,\nh₁ : 2 * x ^ 2 + 5 * x = 12\n⊢ x = 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        !all.iter().any(|t| t.contains("mul_eq_zero.mp (show")),
+        "{all:?}"
+    );
+    // Two variables in the equation: not this rule's.
+    let goals = "x y : ℝ,\nh₁ : x ^ 2 + y = 4\n⊢ x = 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        !all.iter().any(|t| t.contains("mul_eq_zero.mp (show")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_modular_inverse_solves_a_linear_congruence() {
+    // 7 · 57 = 399 = 1 + 398: n = n · 7 · 57 mod 398 = 57.
+    let goals = "n : ℕ,\nh₀ : n < 398,\nh₁ : n * 7 % 398 = 1\n⊢ n = 57";
+    let first = offered(&mathlib(), goals, 1);
+    assert_eq!(
+        first,
+        [
+            "{ have key : n * 7 * 57 % 398 = n % 398, { rw (show n * 7 * 57 = n + 398 * (1 * n), by ring), simp }, rw [nat.mul_mod, h₁, nat.mod_eq_of_lt h₀] at key, norm_num at key, linarith }"
+        ]
+    );
+    // The remainder itself needs no bound.
+    let goals = "n : ℕ,\nh₁ : 3 * n % 11 = 2\n⊢ n % 11 = 8";
+    let first = offered(&mathlib(), goals, 1);
+    assert!(first[0].contains("3 * n * 4 % 11 = n % 11"), "{first:?}");
+    // Not the solution, no inverse (gcd 2), or no bound: nothing.
+    for goals in [
+        "n : ℕ,\nh₀ : n < 398,\nh₁ : n * 7 % 398 = 1\n⊢ n = 58",
+        "n : ℕ,\nh₀ : n < 10,\nh₁ : 2 * n % 10 = 4\n⊢ n = 2",
+        "n : ℕ,\nh₁ : n * 7 % 398 = 1\n⊢ n = 57",
+    ] {
+        let all = offered(&mathlib(), goals, 100);
+        assert!(
+            !all.iter().any(|t| t.contains("have key")),
+            "{goals}: {all:?}"
+        );
+    }
+}
+
+#[test]
+fn remainders_of_a_polynomial_split_on_the_residue() {
+    let goals = "a : ℤ\n⊢ a ^ 2 % 4 = 0 ∨ a ^ 2 % 4 = 1";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"{ have hlo := int.mod_nonneg a (by norm_num : (4 : ℤ) ≠ 0), have hhi := int.mod_lt_of_pos a (by norm_num : (0 : ℤ) < 4), interval_cases (a % 4) with h; norm_num [pow_succ, int.add_mod, int.mul_mod, h] }"
+                .to_owned()
+        ),
+        "{all:?}"
+    );
+    let goals = "n : ℕ\n⊢ (n ^ 3 + 2 * n) % 3 = 0";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.iter().any(|t| t.contains("interval_cases (n % 3)")),
+        "{all:?}"
+    );
+    // A large modulus, two moduli, two variables, or something that is no polynomial: none.
+    for goals in [
+        "n : ℕ\n⊢ n ^ 2 % 17 ≠ 3",
+        "n : ℕ\n⊢ n ^ 2 % 4 = n % 3",
+        "m n : ℕ\n⊢ (m * n) % 3 = 0",
+        "n : ℕ\n⊢ (∑ i in finset.range n, i) % 3 = 0",
+    ] {
+        let all = offered(&mathlib(), goals, 100);
+        assert!(
+            !all.iter().any(|t| t.contains("interval_cases (")),
+            "{goals}: {all:?}"
+        );
+    }
 }

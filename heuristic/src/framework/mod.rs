@@ -4,6 +4,7 @@
 
 pub(crate) mod candidates;
 pub(crate) mod context;
+pub(crate) mod poly;
 pub(crate) mod predicates;
 pub mod state;
 pub mod tactics;

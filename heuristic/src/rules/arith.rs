@@ -13,6 +13,8 @@ pub(crate) fn steps(ctx: &Ctx, out: &mut Candidates) {
     }
     remainders(ctx, out);
     remainder_of_remainder(ctx, out);
+    modular_inverse(ctx, out);
+    residue_cases(ctx, out);
     divisibility(ctx, out);
     finite_sums(ctx, out);
     vertex_squares(ctx, out);
@@ -89,6 +91,154 @@ fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
             );
         }
     }
+}
+
+/// `n = c` (with `n < m`) or `n % m = c` from `h : a * n % m = b` on ℕ, where `a` is
+/// invertible modulo `m`: multiplying by the inverse `a'` (`a * a' = 1 + m * k`) gives
+/// `a * n * a' % m = n % m`, and `nat.mul_mod` with `h` turns the left side into `b * a' % m`,
+/// a number.
+fn modular_inverse(ctx: &Ctx, out: &mut Candidates) {
+    use crate::framework::poly::{Atoms, read};
+    use num_traits::{ToPrimitive, Zero};
+    if ctx.domain != Domain::Nat {
+        return;
+    }
+    let Shape::Rel(op, lhs, rhs) = &ctx.target else {
+        return;
+    };
+    if op != "=" {
+        return;
+    }
+    for h in ctx.facts() {
+        let Shape::Rel(hop, hl, hr) = &h.shape else {
+            continue;
+        };
+        let Some((product, m)) = Term::new(strip_parens(hl)).split_last("%") else {
+            continue;
+        };
+        let (Ok(m), Ok(b)) = (m.parse::<u64>(), strip_parens(hr).parse::<u64>()) else {
+            continue;
+        };
+        let mut atoms = Atoms::default();
+        let Some(p) = read(&product, &mut atoms) else {
+            continue;
+        };
+        let [x] = p.atoms()[..] else { continue };
+        let n = atoms.name(x).to_owned();
+        let Some(coeffs) = p.univariate(x) else {
+            continue;
+        };
+        let [c0, a] = &coeffs[..] else { continue };
+        let Some(a) = a.is_integer().then(|| a.to_integer().to_u64()).flatten() else {
+            continue;
+        };
+        if hop != "=" || !c0.is_zero() || m < 2 || !ctx.goal.has_name(&n) {
+            continue;
+        }
+        let Some(inverse) = inverse_mod(a, m) else {
+            continue;
+        };
+        let value = (b as u128 * inverse as u128 % m as u128) as u64;
+        let k = (a as u128 * inverse as u128 - 1) / m as u128;
+        let key = ctx.fresh("key");
+        ctx.reset_fresh();
+        let derive = format!(
+            "have {key} : {product} * {inverse} % {m} = {n} % {m}, \
+             {{ rw (show {product} * {inverse} = {n} + {m} * ({k} * {n}), by ring), simp }}"
+        );
+        let target_is = |l: &str, r: &str| strip_parens(l) == n && r.trim().parse() == Ok(value);
+        let target_mod = |l: &str, r: &str| {
+            Term::new(strip_parens(l)).split_last("%") == Some((n.clone(), m.to_string()))
+                && r.trim().parse() == Ok(value)
+        };
+        if target_is(lhs, rhs) || target_is(rhs, lhs) {
+            // The bound `n < m` makes `n % m` be `n`.
+            let bound = ctx.facts().find(|b| {
+                matches!(&b.shape, Shape::Rel(bop, bl, br)
+                    if bop == "<" && strip_parens(bl) == n && strip_parens(br) == m.to_string())
+            });
+            if let Some(bound) = bound {
+                out.add(
+                    format!(
+                        "{{ {derive}, rw [nat.mul_mod, {name}, nat.mod_eq_of_lt {bound}] at {key}, \
+                         norm_num at {key}, linarith }}",
+                        name = h.hyp.name,
+                        bound = bound.hyp.name
+                    ),
+                    OBVIOUS,
+                );
+            }
+        } else if target_mod(lhs, rhs) || target_mod(rhs, lhs) {
+            out.add(
+                format!(
+                    "{{ {derive}, rw [nat.mul_mod, {name}] at {key}, norm_num at {key}, linarith }}",
+                    name = h.hyp.name
+                ),
+                OBVIOUS,
+            );
+        }
+    }
+}
+
+/// Remainders of a polynomial in one variable modulo a small `m` (`a ^ 2 % 4 = 0 ∨ …`,
+/// `(n ^ 3 + 2 * n) % 3 = 0`): one case per residue of the variable, each decided by
+/// `norm_num` through `add_mod`/`mul_mod`. Only for `m ≤ 10`: `interval_cases` with more
+/// cases runs out of the per-tactic budget.
+fn residue_cases(ctx: &Ctx, out: &mut Candidates) {
+    let (lemmas, ty) = match ctx.domain {
+        Domain::Nat => ("nat.add_mod, nat.mul_mod", "ℕ"),
+        Domain::Int => ("int.add_mod, int.mul_mod", "ℤ"),
+        _ => return,
+    };
+    let [x] = &ctx.target_vars[..] else { return };
+    if ctx.goal.hyp(x).map(|h| h.ty.trim()) != Some(ty) {
+        return;
+    }
+    let toks: Vec<&str> = Term::new(&ctx.goal.target).token_texts().collect();
+    const ALLOWED: &[&str] = &[
+        "+", "-", "*", "^", "%", "=", "≠", "∨", "∧", "(", ")", "<", "≤", "¬",
+    ];
+    let polynomial = toks
+        .iter()
+        .all(|t| t == x || ALLOWED.contains(t) || t.bytes().all(|b| b.is_ascii_digit()));
+    let moduli: Vec<u64> = toks
+        .windows(2)
+        .filter(|w| w[0] == "%")
+        .filter_map(|w| w[1].parse().ok())
+        .collect();
+    let Some(&m) = moduli.first() else { return };
+    if !polynomial || !(2..=10).contains(&m) || moduli.iter().any(|&k| k != m) {
+        return;
+    }
+    let (lo, hi, h) = (ctx.fresh("hlo"), ctx.fresh("hhi"), ctx.fresh("h"));
+    ctx.reset_fresh();
+    let bounds = match ctx.domain {
+        Domain::Int => format!(
+            "have {lo} := int.mod_nonneg {x} (by norm_num : ({m} : ℤ) ≠ 0), \
+             have {hi} := int.mod_lt_of_pos {x} (by norm_num : (0 : ℤ) < {m})"
+        ),
+        _ => format!("have {hi} := nat.mod_lt {x} (by norm_num : {m} > 0)"),
+    };
+    out.add(
+        format!(
+            "{{ {bounds}, interval_cases ({x} % {m}) with {h}; \
+             norm_num [pow_succ, {lemmas}, {h}] }}"
+        ),
+        LIKELY,
+    );
+}
+
+/// `a⁻¹ mod m`, when `a` and `m` are coprime.
+fn inverse_mod(a: u64, m: u64) -> Option<u64> {
+    // Extended Euclid on (a, m), tracking a's coefficient.
+    let (mut r0, mut r1) = (i128::from(a % m), i128::from(m));
+    let (mut s0, mut s1) = (1i128, 0i128);
+    while r1 != 0 {
+        let q = r0 / r1;
+        (r0, r1) = (r1, r0 - q * r1);
+        (s0, s1) = (s1, s0 - q * s1);
+    }
+    (r0 == 1).then(|| s0.rem_euclid(i128::from(m)) as u64)
 }
 
 /// `a ∣ b ^ n`: `dvd_pow` reduces it to `a ∣ b` and `n ≠ 0`.

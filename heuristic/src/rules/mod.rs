@@ -8,6 +8,8 @@ mod general;
 mod hypotheses;
 mod lemmas;
 mod relation;
+mod roots;
+mod squares;
 mod target;
 mod variables;
 
@@ -34,6 +36,8 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     lemmas::order_steps(&ctx, &mut out);
     lemmas::core_arith_steps(&ctx, &mut out);
     arith::steps(&ctx, &mut out);
+    squares::completed_squares(&ctx, &mut out);
+    roots::factor_at_root(&ctx, &mut out);
     equiv::equivalences(&ctx, &mut out);
     general(&ctx, &mut out);
     if has_big_numbers(&goal.target) || has_long_numeral_range(&goal.target) {
