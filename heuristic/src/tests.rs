@@ -328,6 +328,11 @@ fn every_generated_tactic_is_known_to_the_tactic_set() {
         "a b : ℝ,\nh : ∀ (x : ℝ), a * x + b = 3 * x + 1\n⊢ a = 3 ∧ b = 1",
         "⊢ (∑ (k : ℕ) in finset.Icc 1 9, 11 ^ k) % 100 = 59",
         "σ : ℝ ≃ ℝ,\nh : σ.inv_fun 0 = 3\n⊢ σ.to_fun 3 = 0",
+        "a c : ℝ\n⊢ 2 * a * (2 + c) ≤ a ^ 2 + c ^ 2 + 4 * (1 + c)",
+        "x : ℝ,\nh₀ : 0 < x,\nh₁ : 2 * x ^ 2 + 5 * x = 12\n⊢ x = 3 / 2",
+        "n : ℕ,\nh₀ : n < 398,\nh₁ : n * 7 % 398 = 1\n⊢ n = 57",
+        "a : ℤ\n⊢ a ^ 2 % 4 = 0 ∨ a ^ 2 % 4 = 1",
+        "x : ℝ,\nh₀ : x ≠ -2,\nh₁ : 1 / (x + 2) = 1\n⊢ x = -1",
     ];
     for policy in [core(), mathlib()] {
         for goals in states {
@@ -416,6 +421,17 @@ fn denominators_known_to_be_nonzero_are_cleared() {
     let all = offered(&mathlib(), goals, 100);
     assert!(
         all.contains(&"field_simp [h₀.ne'] at h₁".to_owned()),
+        "{all:?}"
+    );
+    // `x ≠ -2` is about the denominator `x + 2`.
+    let goals =
+        "x : ℝ,\nh₀ : x ≠ 1,\nh₁ : x ≠ -2,\nh₂ : (x + 1) / (x - 1) = (x - 2) / (x + 2)\n⊢ x = 0";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"field_simp [sub_ne_zero.mpr h₀, (show x + 2 ≠ 0, by { intro h', apply h₁, linarith })] at h₂"
+                .to_owned()
+        ),
         "{all:?}"
     );
 }

@@ -170,6 +170,14 @@ pub(crate) fn field_simp_with(ctx: &Ctx, suffix: &str) -> String {
             Shape::Rel(op, _, r) if op == "≠" && strip_parens(r) == "0" => {
                 Some(h.hyp.name.clone())
             }
+            // `x ≠ -2` says that the denominator `x + 2` is not zero (as Lean writes it; the
+            // form `x - -2` that `sub_ne_zero` gives is not what `field_simp` sees).
+            Shape::Rel(op, l, r) if op == "≠" && is_negative_numeral(r) => Some(format!(
+                "(show {} + {} ≠ 0, by {{ intro h', apply {}, linarith }})",
+                l.trim(),
+                strip_parens(r).trim_start_matches('-').trim(),
+                h.hyp.name
+            )),
             // `x ≠ 1` says that the denominator `x - 1` is not zero.
             Shape::Rel(op, _, _) if op == "≠" => Some(format!("sub_ne_zero.mpr {}", h.hyp.name)),
             Shape::Not(eq) => match shape(eq) {
@@ -186,6 +194,13 @@ pub(crate) fn field_simp_with(ctx: &Ctx, suffix: &str) -> String {
     } else {
         format!("field_simp [{}]{suffix}", nonzero.join(", "))
     }
+}
+
+/// `-2`, `(-3)`, `- 5`.
+fn is_negative_numeral(text: &str) -> bool {
+    strip_parens(text)
+        .strip_prefix('-')
+        .is_some_and(|n| !n.trim().is_empty() && n.trim().bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether the term multiplies two variables (`a * b`, `x * x`): `linarith` will not do.
