@@ -663,6 +663,8 @@ fn no_squares_for_indefinite_or_unread_goals() {
         "x : ℝ\n⊢ 0 ≤ x ^ 3 + x ^ 2",
         // ℕ subtraction is not the ring's.
         "n : ℕ\n⊢ 2 * n ≤ n ^ 2 + 1",
+        // ℤ division rounds.
+        "n : ℤ\n⊢ n ≤ n ^ 2 / 2 + 1",
     ] {
         let all = offered(&mathlib(), goals, 100);
         assert!(

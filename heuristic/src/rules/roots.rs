@@ -12,6 +12,8 @@ pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
     if !ctx.mathlib || !matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real) {
         return;
     }
+    // `/` on ℤ rounds: the reader's division is a field's.
+    let int_division = |text: &str| ctx.domain == Domain::Int && text.contains('/');
     let Shape::Rel(op, l, r) = &ctx.target else {
         return;
     };
@@ -33,7 +35,7 @@ pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
         let Shape::Rel(hop, a, b) = &h.shape else {
             continue;
         };
-        if hop != "=" {
+        if hop != "=" || int_division(&h.hyp.ty) {
             continue;
         }
         let (Some(a), Some(b)) = (read(a, &mut atoms), read(b, &mut atoms)) else {

@@ -33,6 +33,10 @@ pub(crate) fn completed_squares(ctx: &Ctx, out: &mut Candidates) {
         "≥" | ">" => (r, l),
         _ => return,
     };
+    // `/` on ℤ rounds: the reader's division is a field's.
+    if ty == "ℤ" && ctx.goal.target.contains('/') {
+        return;
+    }
     let mut atoms = Atoms::default();
     let (Some(s), Some(b)) = (read(small, &mut atoms), read(big, &mut atoms)) else {
         return;
