@@ -738,7 +738,7 @@ fn remainders_of_a_polynomial_split_on_the_residue() {
     let all = offered(&mathlib(), goals, 100);
     assert!(
         all.contains(
-            &"{ have hlo := int.mod_nonneg a (by norm_num : (4 : ℤ) ≠ 0), have hhi := int.mod_lt_of_pos a (by norm_num : (0 : ℤ) < 4), interval_cases (a % 4) with h; norm_num [pow_succ, int.add_mod, int.mul_mod, h] }"
+            &"{ have hlo := int.mod_nonneg a (by norm_num : (4 : ℤ) ≠ 0), have hhi := int.mod_lt_of_pos a (by norm_num : (0 : ℤ) < 4), interval_cases (a % 4) with h; norm_num [pow_succ, int.add_mod, int.sub_mod, int.mul_mod, h] }"
                 .to_owned()
         ),
         "{all:?}"
@@ -749,12 +749,24 @@ fn remainders_of_a_polynomial_split_on_the_residue() {
         all.iter().any(|t| t.contains("interval_cases (n % 3)")),
         "{all:?}"
     );
+    // Divisibility by a small numeral is a remainder of 0.
+    let goals = "n : ℕ\n⊢ 3 ∣ n ^ 3 + 2 * n";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.iter()
+            .any(|t| t.starts_with("{ rw nat.dvd_iff_mod_eq_zero, have hhi := nat.mod_lt n")),
+        "{all:?}"
+    );
     // A large modulus, two moduli, two variables, or something that is no polynomial: none.
     for goals in [
         "n : ℕ\n⊢ n ^ 2 % 17 ≠ 3",
         "n : ℕ\n⊢ n ^ 2 % 4 = n % 3",
         "m n : ℕ\n⊢ (m * n) % 3 = 0",
         "n : ℕ\n⊢ (∑ i in finset.range n, i) % 3 = 0",
+        // An exponent that is not a numeral, a subtraction on ℕ, a divisor that is no numeral.
+        "n : ℕ\n⊢ 3 ∣ 2 ^ (2 * n + 1) + 1",
+        "n : ℕ\n⊢ (n ^ 2 - n) % 2 = 0",
+        "n : ℕ\n⊢ n ∣ n ^ 2 % 3",
     ] {
         let all = offered(&mathlib(), goals, 100);
         assert!(
@@ -762,4 +774,33 @@ fn remainders_of_a_polynomial_split_on_the_residue() {
             "{goals}: {all:?}"
         );
     }
+}
+
+#[test]
+fn a_factor_known_not_to_vanish_is_cancelled() {
+    // (x² + 2) y = (y² + 2) x is (x - y)(xy - 2) = 0, and x ≠ y.
+    let goals = "x y : ℝ,\nh₀ : x ≠ 0,\nh₁ : y ≠ 0,\nh₂ : x ≠ y,\nh₃ : (x * x + 2) * y = (y * y + 2) * x\n⊢ x * y = 2";
+    assert_eq!(
+        offered(&mathlib(), goals, 1),
+        [
+            "rcases mul_eq_zero.mp (show (x - y) * (x * y - (2)) = 0, by linarith) with h | h; [exact absurd (sub_eq_zero.mp h) h₂, linarith]"
+        ]
+    );
+    // A positive factor: a (a + b - 3) = 0 and 0 < a.
+    let goals = "a b : ℝ,\nh₀ : 0 < a,\nh₁ : a ^ 2 + a * b = 3 * a\n⊢ a + b = 3";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        all.contains(
+            &"rcases mul_eq_zero.mp (show (a) * (a + b - (3)) = 0, by linarith) with h | h; [linarith, linarith]"
+                .to_owned()
+        ),
+        "{all:?}"
+    );
+    // The equation is not a multiple of the product: nothing.
+    let goals = "x y : ℝ,\nh₂ : x ≠ y,\nh₃ : x * y + x = y * y + y + 1\n⊢ x * y = 2";
+    let all = offered(&mathlib(), goals, 100);
+    assert!(
+        !all.iter().any(|t| t.contains("mul_eq_zero.mp (show")),
+        "{all:?}"
+    );
 }

@@ -186,6 +186,13 @@ impl Poly {
         out
     }
 
+    /// `λ` with `self = λ · other`, `λ ≠ 0`, when there is one.
+    pub(crate) fn multiple_of(&self, other: &Poly) -> Option<BigRational> {
+        let (m, c) = other.terms.iter().next()?;
+        let k = self.terms.get(m)? / c;
+        (!k.is_zero() && *self == other.scale(&k)).then_some(k)
+    }
+
     /// The polynomial with the atom replaced by another polynomial.
     pub(crate) fn substitute(&self, atom: usize, by: &Poly) -> Option<Poly> {
         let mut out = Poly::default();
@@ -794,6 +801,21 @@ mod tests {
         // x³ is no product of two halves of squares; x⁴ - x² y² + … is indefinite.
         assert!(quartic_squares("x ^ 4 + x ^ 3 + 1").is_none());
         assert!(quartic_squares("x ^ 2 * y ^ 2 - 3 * x * y + 1").is_none());
+    }
+
+    #[test]
+    fn finds_a_multiple() {
+        let mut atoms = Atoms::default();
+        let e = poly("(x * x + 2) * y - (y * y + 2) * x", &mut atoms);
+        let d = poly("(x - y) * (x * y - 2)", &mut atoms);
+        assert_eq!(e.multiple_of(&d), Some(BigRational::one()));
+        assert_eq!(
+            e.scale(&BigRational::from_integer((-3).into()))
+                .multiple_of(&d),
+            Some(BigRational::from_integer((-3).into()))
+        );
+        assert_eq!(e.add(&poly("1", &mut atoms)).multiple_of(&d), None);
+        assert_eq!(Poly::default().multiple_of(&d), None);
     }
 
     #[test]

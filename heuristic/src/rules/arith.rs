@@ -181,13 +181,17 @@ fn modular_inverse(ctx: &Ctx, out: &mut Candidates) {
 }
 
 /// Remainders of a polynomial in one variable modulo a small `m` (`a ^ 2 % 4 = 0 ∨ …`,
-/// `(n ^ 3 + 2 * n) % 3 = 0`): one case per residue of the variable, each decided by
-/// `norm_num` through `add_mod`/`mul_mod`. Only for `m ≤ 10`: `interval_cases` with more
-/// cases runs out of the per-tactic budget.
+/// `(n ^ 3 + 2 * n) % 3 = 0`, `3 ∣ n ^ 3 + 2 * n`): one case per residue of the variable,
+/// each decided by `norm_num` through `add_mod`/`mul_mod`. Only for `m ≤ 10`:
+/// `interval_cases` with more cases runs out of the per-tactic budget.
 fn residue_cases(ctx: &Ctx, out: &mut Candidates) {
-    let (lemmas, ty) = match ctx.domain {
-        Domain::Nat => ("nat.add_mod, nat.mul_mod", "ℕ"),
-        Domain::Int => ("int.add_mod, int.mul_mod", "ℤ"),
+    let (lemmas, ty, dvd) = match ctx.domain {
+        Domain::Nat => ("nat.add_mod, nat.mul_mod", "ℕ", "nat.dvd_iff_mod_eq_zero"),
+        Domain::Int => (
+            "int.add_mod, int.sub_mod, int.mul_mod",
+            "ℤ",
+            "int.dvd_iff_mod_eq_zero",
+        ),
         _ => return,
     };
     let [x] = &ctx.target_vars[..] else { return };
@@ -196,18 +200,30 @@ fn residue_cases(ctx: &Ctx, out: &mut Candidates) {
     }
     let toks: Vec<&str> = Term::new(&ctx.goal.target).token_texts().collect();
     const ALLOWED: &[&str] = &[
-        "+", "-", "*", "^", "%", "=", "≠", "∨", "∧", "(", ")", "<", "≤", "¬",
+        "+", "*", "^", "%", "=", "≠", "∨", "∧", "(", ")", "<", "≤", "¬", "∣",
     ];
+    let numeral = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    // Subtraction truncates on ℕ; exponents must be numerals for `pow_succ` to unfold.
     let polynomial = toks
         .iter()
-        .all(|t| t == x || ALLOWED.contains(t) || t.bytes().all(|b| b.is_ascii_digit()));
-    let moduli: Vec<u64> = toks
+        .all(|t| t == x || ALLOWED.contains(t) || numeral(t) || (*t == "-" && ty == "ℤ"))
+        && toks.windows(2).all(|w| w[0] != "^" || numeral(w[1]));
+    // `m ∣ p`: as `p % m = 0`.
+    let divides = match &ctx.target {
+        Shape::Rel(op, l, _) if op == "∣" => strip_parens(l).parse::<u64>().ok(),
+        _ => None,
+    };
+    let mut moduli: Vec<u64> = toks
         .windows(2)
         .filter(|w| w[0] == "%")
         .filter_map(|w| w[1].parse().ok())
         .collect();
+    moduli.extend(divides);
     let Some(&m) = moduli.first() else { return };
     if !polynomial || !(2..=10).contains(&m) || moduli.iter().any(|&k| k != m) {
+        return;
+    }
+    if toks.contains(&"∣") && divides.is_none() {
         return;
     }
     let (lo, hi, h) = (ctx.fresh("hlo"), ctx.fresh("hhi"), ctx.fresh("h"));
@@ -219,9 +235,14 @@ fn residue_cases(ctx: &Ctx, out: &mut Candidates) {
         ),
         _ => format!("have {hi} := nat.mod_lt {x} (by norm_num : {m} > 0)"),
     };
+    let rewrite = if divides.is_some() {
+        format!("rw {dvd}, ")
+    } else {
+        String::new()
+    };
     out.add(
         format!(
-            "{{ {bounds}, interval_cases ({x} % {m}) with {h}; \
+            "{{ {rewrite}{bounds}, interval_cases ({x} % {m}) with {h}; \
              norm_num [pow_succ, {lemmas}, {h}] }}"
         ),
         LIKELY,

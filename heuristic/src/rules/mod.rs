@@ -38,6 +38,7 @@ pub fn candidates(goal: &Goal, tactics: &TacticSet) -> Candidates {
     arith::steps(&ctx, &mut out);
     squares::completed_squares(&ctx, &mut out);
     roots::factor_at_root(&ctx, &mut out);
+    roots::cancel_nonzero_factor(&ctx, &mut out);
     equiv::equivalences(&ctx, &mut out);
     general(&ctx, &mut out);
     if has_big_numbers(&goal.target) || has_long_numeral_range(&goal.target) {
