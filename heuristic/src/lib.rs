@@ -11,7 +11,12 @@
 //!   `existsi`/`use` with witnesses read off the goal, `induction n with n ih`,
 //!   `cases h with x hx`, `by_cases`);
 //! - steps using hypotheses (`rw h`, `rw ← h`, `subst h`, `apply h`, `exact h.1`,
-//!   `simp [h]`, `norm_num [h]`, `specialize h x`, `field_simp [h.ne']`).
+//!   `simp [h]`, `norm_num [h]`, `specialize h x`, `field_simp [h.ne']`);
+//! - certificates computed from the goal read as a polynomial over ℚ (`framework::poly`):
+//!   the squares a quadratic (or quartic) form is a sum of, for `nlinarith [sq_nonneg …]`;
+//!   the factor `(x - r)` of an equation with root `r`, or a factor a hypothesis says cannot
+//!   vanish, split off with `mul_eq_zero`; the inverse of `a` modulo `m` for `a * n % m = b`;
+//!   one case per residue for remainders modulo a small `m`.
 //!
 //! Each candidate has a prior score (`<= 0`, like a log-probability: the search sums them
 //! along a path). Only tactics in the [`TacticSet`] are offered: build it from Lean's answer
