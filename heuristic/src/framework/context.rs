@@ -127,6 +127,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether `/` in the text rounds (on ℤ), so that reading it as a field's division
+    /// ([`super::poly::read`]) would be wrong.
+    pub(crate) fn rounding_division(&self, text: &str) -> bool {
+        self.domain == Domain::Int && text.contains('/')
+    }
+
     /// Hypotheses that are proofs and can be named.
     pub(crate) fn facts(&self) -> impl Iterator<Item = &HypInfo<'a>> {
         self.hyps.iter().filter(|h| h.is_prop && h.hyp.accessible())

@@ -78,10 +78,19 @@ impl Poly {
     }
 
     fn add_term(&mut self, m: Monomial, c: BigRational) {
-        let entry = self.terms.entry(m).or_insert_with(BigRational::zero);
-        *entry += c;
-        if entry.is_zero() {
-            self.terms.retain(|_, c| !c.is_zero());
+        use std::collections::btree_map::Entry;
+        match self.terms.entry(m) {
+            Entry::Vacant(v) => {
+                if !c.is_zero() {
+                    v.insert(c);
+                }
+            }
+            Entry::Occupied(mut o) => {
+                *o.get_mut() += c;
+                if o.get().is_zero() {
+                    o.remove();
+                }
+            }
         }
     }
 
@@ -615,9 +624,13 @@ pub(crate) fn divide_by_root(coeffs: &[BigRational], r: &BigRational) -> Option<
 /// A polynomial as Lean text with integer coefficients (`3 * x ^ 2 + 14 * x`), scaled like
 /// [`linear_text`]: a positive multiple of the polynomial, or of its negation.
 pub(crate) fn scaled_text(p: &Poly, atoms: &Atoms) -> Option<String> {
+    // Each monomial becomes an atom of a linear form, highest degree first (as people write
+    // polynomials); `linear_text` orders atoms by index and puts the constant last.
+    let mut terms: Vec<(&Monomial, &BigRational)> = p.terms.iter().collect();
+    terms.sort_by_key(|(m, _)| std::cmp::Reverse(m.iter().map(|(_, e)| e).sum::<u32>()));
     let mut names = Atoms::default();
     let mut linear = Poly::default();
-    for (m, c) in &p.terms {
+    for (m, c) in terms {
         let term = if m.is_empty() {
             Poly::constant(c.clone())
         } else {
@@ -625,24 +638,7 @@ pub(crate) fn scaled_text(p: &Poly, atoms: &Atoms) -> Option<String> {
         };
         linear = linear.add(&term);
     }
-    // Highest degree first reads as people write polynomials.
-    let order: Vec<usize> = {
-        let mut ms: Vec<&Monomial> = p.terms.keys().filter(|m| !m.is_empty()).collect();
-        ms.sort_by_key(|m| std::cmp::Reverse(m.iter().map(|(_, e)| e).sum::<u32>()));
-        ms.iter()
-            .filter_map(|m| names.find(&monomial_text(m, atoms)))
-            .collect()
-    };
-    let mut renamed = Atoms::default();
-    let mut reordered = Poly::default();
-    for &i in &order {
-        let j = renamed.intern(names.name(i));
-        reordered = reordered.add(&Poly::atom(j).scale(&linear.terms[&vec![(i, 1)]]));
-    }
-    if let Some(c) = linear.terms.get(&Vec::new()) {
-        reordered = reordered.add(&Poly::constant(c.clone()));
-    }
-    linear_text(&reordered, &renamed)
+    linear_text(&linear, &names)
 }
 
 /// A linear form as Lean text with integer coefficients, scaled so the first coefficient is

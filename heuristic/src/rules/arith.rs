@@ -72,16 +72,11 @@ fn remainder_of_remainder(ctx: &Ctx, out: &mut Candidates) {
         return;
     }
     for h in ctx.facts() {
-        let Shape::Rel(hop, hl, _) = &h.shape else {
+        let Some((y, c_val, _)) = remainder_equation(&h.shape) else {
             continue;
         };
-        let Some((y, c)) = Term::new(strip_parens(hl)).split_last("%") else {
-            continue;
-        };
-        let Ok(c_val) = c.parse::<u64>() else {
-            continue;
-        };
-        if hop == "=" && c_val != a_val && c_val % a_val == 0 && same_term(&x, &y) {
+        let c = c_val.to_string();
+        if c_val != a_val && c_val % a_val == 0 && same_term(&x, &y) {
             out.add(
                 format!(
                     "rw [← {lemma} ({x}) (show ({a} : {ty}) ∣ {c}, by norm_num), {name}]; norm_num",
@@ -110,13 +105,10 @@ fn modular_inverse(ctx: &Ctx, out: &mut Candidates) {
         return;
     }
     for h in ctx.facts() {
-        let Shape::Rel(hop, hl, hr) = &h.shape else {
+        let Some((product, m, hr)) = remainder_equation(&h.shape) else {
             continue;
         };
-        let Some((product, m)) = Term::new(strip_parens(hl)).split_last("%") else {
-            continue;
-        };
-        let (Ok(m), Ok(b)) = (m.parse::<u64>(), strip_parens(hr).parse::<u64>()) else {
+        let Ok(b) = strip_parens(hr).parse::<u64>() else {
             continue;
         };
         let mut atoms = Atoms::default();
@@ -132,7 +124,7 @@ fn modular_inverse(ctx: &Ctx, out: &mut Candidates) {
         let Some(a) = a.is_integer().then(|| a.to_integer().to_u64()).flatten() else {
             continue;
         };
-        if hop != "=" || !c0.is_zero() || m < 2 || !ctx.goal.has_name(&n) {
+        if !c0.is_zero() || m < 2 || !ctx.goal.has_name(&n) {
             continue;
         }
         let Some(inverse) = inverse_mod(a, m) else {
@@ -260,6 +252,16 @@ fn inverse_mod(a: u64, m: u64) -> Option<u64> {
         (s0, s1) = (s1, s0 - q * s1);
     }
     (r0 == 1).then(|| s0.rem_euclid(i128::from(m)) as u64)
+}
+
+/// `x % m = rhs` with a numeral `m`: `x`, `m` and `rhs`.
+fn remainder_equation(shape: &Shape) -> Option<(String, u64, &str)> {
+    let Shape::Rel(op, l, r) = shape else {
+        return None;
+    };
+    let (x, m) = Term::new(strip_parens(l)).split_last("%")?;
+    (op == "=").then_some(())?;
+    Some((x, m.parse().ok()?, r))
 }
 
 /// `a ∣ b ^ n`: `dvd_pow` reduces it to `a ∣ b` and `n ≠ 0`.

@@ -13,18 +13,24 @@ use crate::framework::context::{Ctx, Domain};
 use crate::framework::poly::{Atoms, Poly, divide_by_root, linear_text, read, scaled_text};
 use crate::framework::term::{Shape, strip_parens};
 
-pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
-    if !ctx.mathlib || !matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real) {
-        return;
+/// The sides of an equation target over ℤ, ℚ or ℝ that the polynomial reader may read.
+fn equation_target<'c>(ctx: &'c Ctx) -> Option<(&'c str, &'c str)> {
+    if !ctx.mathlib
+        || !matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real)
+        || ctx.rounding_division(&ctx.goal.target)
+    {
+        return None;
     }
-    // `/` on ℤ rounds: the reader's division is a field's.
-    let int_division = |text: &str| ctx.domain == Domain::Int && text.contains('/');
-    let Shape::Rel(op, l, r) = &ctx.target else {
+    match &ctx.target {
+        Shape::Rel(op, l, r) if op == "=" => Some((l, r)),
+        _ => None,
+    }
+}
+
+pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
+    let Some((l, r)) = equation_target(ctx) else {
         return;
     };
-    if op != "=" {
-        return;
-    }
     let mut atoms = Atoms::default();
     // `x = r` or `r = x`, `r` a number.
     let Some((x, root)) = [(l, r), (r, l)].into_iter().find_map(|(v, c)| {
@@ -40,7 +46,7 @@ pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
         let Shape::Rel(hop, a, b) = &h.shape else {
             continue;
         };
-        if hop != "=" || int_division(&h.hyp.ty) {
+        if hop != "=" || ctx.rounding_division(&h.hyp.ty) {
             continue;
         }
         let (Some(a), Some(b)) = (read(a, &mut atoms), read(b, &mut atoms)) else {
@@ -73,15 +79,9 @@ pub(crate) fn factor_at_root(ctx: &Ctx, out: &mut Candidates) {
 }
 
 pub(crate) fn cancel_nonzero_factor(ctx: &Ctx, out: &mut Candidates) {
-    if !ctx.mathlib || !matches!(ctx.domain, Domain::Int | Domain::Rat | Domain::Real) {
-        return;
-    }
-    let Shape::Rel(op, l, r) = &ctx.target else {
+    let Some((l, r)) = equation_target(ctx) else {
         return;
     };
-    if op != "=" || (ctx.domain == Domain::Int && ctx.goal.target.contains('/')) {
-        return;
-    }
     let mut atoms = Atoms::default();
     let (Some(lp), Some(rp)) = (read(l, &mut atoms), read(r, &mut atoms)) else {
         return;
@@ -123,7 +123,7 @@ pub(crate) fn cancel_nonzero_factor(ctx: &Ctx, out: &mut Candidates) {
         let Shape::Rel(hop, a, b) = &h.shape else {
             continue;
         };
-        if hop != "=" || (ctx.domain == Domain::Int && h.hyp.ty.contains('/')) {
+        if hop != "=" || ctx.rounding_division(&h.hyp.ty) {
             continue;
         }
         let (Some(ap), Some(bp)) = (read(a, &mut atoms), read(b, &mut atoms)) else {

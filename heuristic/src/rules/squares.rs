@@ -33,8 +33,7 @@ pub(crate) fn completed_squares(ctx: &Ctx, out: &mut Candidates) {
         "≥" | ">" => (r, l),
         _ => return,
     };
-    // `/` on ℤ rounds: the reader's division is a field's.
-    if ty == "ℤ" && ctx.goal.target.contains('/') {
+    if ctx.rounding_division(&ctx.goal.target) {
         return;
     }
     let mut atoms = Atoms::default();
